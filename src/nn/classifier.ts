@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset.js';
+import type { Network, Size3 } from './spec.js';
+
+export interface Evaluation {
+  /** Fraction of images whose most probable class is their label. */
+  accuracy: number;
+  /** Mean cross-entropy. */
+  loss: number;
+  count: number;
+}
+
+/** A trained (or loaded) image classifier: the tfjs model, the network it came from, its class names. */
+export class Classifier {
+  constructor(
+    readonly model: tfl.LayersModel,
+    readonly network: Network,
+    readonly classes: string[],
+  ) {}
+
+  get inputSize(): Size3 {
+    return this.network.inputSize;
+  }
+
+  /** Class probabilities of `count` images laid out as in a Dataset; `count * classes` values. */
+  async predict(images: Float32Array, count: number, batchSize = 256): Promise<Float32Array> {
+    const [h, w, c] = this.inputSize;
+    const per = h * w * c;
+    if (images.length !== count * per) throw new Error(`expected ${count} images of ${h}x${w}x${c} (${count * per} values), got ${images.length}`);
+    const k = this.classes.length;
+    const out = new Float32Array(count * k);
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start);
+      const probs = tf.tidy(() => {
+        const x = tf.tensor4d(images.subarray(start * per, (start + n) * per), [n, h, w, c]);
+        return this.model.predict(x) as tf.Tensor;
+      });
+      out.set(await probs.data(), start * k);
+      probs.dispose();
+    }
+    return out;
+  }
+
+  async evaluate(data: Dataset): Promise<Evaluation> {
+    const probs = await this.predict(data.images, data.count);
+    return scoreProbabilities(probs, data.labels, this.classes.length);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/** Accuracy and mean cross-entropy of predicted probabilities against labels. */
+export function scoreProbabilities(probs: Float32Array, labels: ArrayLike<number>, numClasses: number): Evaluation {
+  const count = labels.length;
+  let correct = 0;
+  let loss = 0;
+  for (let i = 0; i < count; i++) {
+    const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
+    let best = 0;
+    for (let j = 1; j < numClasses; j++) if (row[j]! > row[best]!) best = j;
+    if (best === labels[i]) correct++;
+    loss -= Math.log(Math.max(row[labels[i]!]!, 1e-12));
+  }
+  return { accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, count };
+}

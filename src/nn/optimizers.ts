@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainingOptions } from './options.js';
+
+/** A learnable tensor and how much L2 regularisation applies to it (MATLAB: 0 for biases, 1 otherwise). */
+export interface Learnable {
+  variable: tf.Variable;
+  l2Factor: number;
+}
+
+/**
+ * The solvers of MATLAB's trainNetwork, with its update rules (the L2 term is added to the
+ * gradient, as MATLAB does):
+ *   sgdm     v = momentum v - lr g;  w = w + v
+ *   adam     m = b1 m + (1-b1) g;  s = b2 s + (1-b2) g^2;  w = w - lr m^ / (sqrt(s^) + eps)  (bias-corrected)
+ *   rmsprop  s = b2 s + (1-b2) g^2;  w = w - lr g / (sqrt(s) + eps)
+ */
+export class Solver {
+  private readonly first = new Map<tf.Variable, tf.Tensor>();
+  private readonly second = new Map<tf.Variable, tf.Tensor>();
+  private steps = 0;
+
+  constructor(private readonly options: TrainingOptions) {}
+
+  /** One update of every learnable from its gradient, at learning rate `lr`. Call it inside tf.tidy. */
+  step(learnables: Learnable[], gradients: Map<tf.Variable, tf.Tensor>, lr: number): void {
+    this.steps++;
+    const o = this.options;
+    const clipped = clipGradients(learnables, gradients, o);
+    for (const { variable, l2Factor } of learnables) {
+      const raw = clipped.get(variable);
+      if (!raw) continue;
+      tf.tidy(() => {
+        const g: tf.Tensor = l2Factor * o.l2Regularization > 0 ? tf.add(raw, tf.mul(variable, l2Factor * o.l2Regularization)) : raw;
+        if (o.solver === 'sgdm') {
+          const v = this.first.has(variable) ? tf.sub(tf.mul(this.first.get(variable)!, o.momentum), tf.mul(g, lr)) : tf.mul(g, -lr);
+          this.remember(this.first, variable, v);
+          variable.assign(tf.add(variable, v));
+          return;
+        }
+        const s0 = this.second.get(variable);
+        const s = s0
+          ? tf.add(tf.mul(s0, o.squaredGradientDecayFactor), tf.mul(tf.square(g), 1 - o.squaredGradientDecayFactor))
+          : tf.mul(tf.square(g), 1 - o.squaredGradientDecayFactor);
+        this.remember(this.second, variable, s);
+        if (o.solver === 'rmsprop') {
+          variable.assign(tf.sub(variable, tf.div(tf.mul(g, lr), tf.add(tf.sqrt(s), o.epsilon))));
+          return;
+        }
+        const m0 = this.first.get(variable);
+        const m = m0 ? tf.add(tf.mul(m0, o.gradientDecayFactor), tf.mul(g, 1 - o.gradientDecayFactor)) : tf.mul(g, 1 - o.gradientDecayFactor);
+        this.remember(this.first, variable, m);
+        const mHat = tf.div(m, 1 - o.gradientDecayFactor ** this.steps);
+        const sHat = tf.div(s, 1 - o.squaredGradientDecayFactor ** this.steps);
+        variable.assign(tf.sub(variable, tf.div(tf.mul(mHat, lr), tf.add(tf.sqrt(sHat), o.epsilon))));
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.first.values(), ...this.second.values()]) t.dispose();
+    this.first.clear();
+    this.second.clear();
+  }
+
+  private remember(state: Map<tf.Variable, tf.Tensor>, variable: tf.Variable, value: tf.Tensor): void {
+    state.get(variable)?.dispose();
+    state.set(variable, tf.keep(value));
+  }
+}
+
+/**
+ * MATLAB's gradient clipping: 'l2norm' rescales each learnable's gradient whose L2 norm exceeds the
+ * threshold; 'global-l2norm' rescales all of them together when their joint norm does.
+ */
+function clipGradients(learnables: Learnable[], gradients: Map<tf.Variable, tf.Tensor>, o: TrainingOptions): Map<tf.Variable, tf.Tensor> {
+  const threshold = o.gradientThreshold;
+  if (threshold === null) return gradients;
+  const norms = new Map(learnables.map(({ variable }) => [variable, tf.tidy(() => tf.norm(gradients.get(variable)!).dataSync()[0]!)]));
+  const clipped = new Map<tf.Variable, tf.Tensor>();
+  if (o.gradientThresholdMethod === 'global-l2norm') {
+    const global = Math.sqrt([...norms.values()].reduce((s, n) => s + n * n, 0));
+    for (const [variable, g] of gradients) clipped.set(variable, global > threshold ? tf.mul(g, threshold / global) : g);
+    return clipped;
+  }
+  for (const [variable, g] of gradients) {
+    const n = norms.get(variable) ?? 0;
+    clipped.set(variable, n > threshold ? tf.mul(g, threshold / n) : g);
+  }
+  return clipped;
+}
