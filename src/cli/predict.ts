@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../config.js';
+import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
+import { initBackend } from '../nn/backend.js';
+import { readModelFolder } from '../store/models.js';
+import { fail, parseFlags } from './args.js';
+
+const usage = `Usage: npm run predict -- --model DIR [--dataset digits]
+
+Loads a saved model folder and prints its accuracy on the dataset's 5000 test images.`;
+
+const flags = parseFlags(usage, { model: { type: 'string' }, dataset: { type: 'string', default: 'digits' } });
+
+try {
+  const config = loadConfig();
+  if (!flags.model) fail(`--model is required\n\n${usage}`);
+  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
+  const backend = await initBackend(config.backend);
+  const { classifier, manifest } = await readModelFolder(path.resolve(flags.model));
+  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
+  const evaluation = await classifier.evaluate(data.test);
+  classifier.dispose();
+  console.log(`model ${manifest.id}: trained ${manifest.createdAt} on ${manifest.training.backend.name}; predicting on ${backend.name}`);
+  console.log(`test images: ${evaluation.count}, mean cross-entropy: ${evaluation.loss.toFixed(4)}`);
+  console.log(`test accuracy: ${evaluation.accuracy.toFixed(4)}`);
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') fail(`no model at ${flags.model}: ${(err as Error).message}`);
+  throw err;
+}

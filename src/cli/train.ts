@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../config.js';
+import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
+import { initBackend } from '../nn/backend.js';
+import { validateTrainingOptions } from '../nn/options.js';
+import { ValidationError } from '../nn/problems.js';
+import { isVerboseIteration, verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
+import { trainAndSave } from '../run/train-and-save.js';
+import { fail, intFlag, jsonFlag, parseFlags } from './args.js';
+
+const usage = `Usage: npm run train -- --network FILE [--dataset digits] [--options JSON|@FILE] [--train-size N] [--out DIR]
+
+Trains a network on a dataset, printing MATLAB's verbose table, then the test accuracy, and saves
+the model folder to DIR (default: DATA_DIR/models/cli-<time>).`;
+
+const flags = parseFlags(usage, {
+  network: { type: 'string' },
+  dataset: { type: 'string', default: 'digits' },
+  options: { type: 'string' },
+  'train-size': { type: 'string' },
+  out: { type: 'string' },
+});
+
+try {
+  const config = loadConfig();
+  if (!flags.network) fail(`--network is required\n\n${usage}`);
+  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
+  const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
+  const options = jsonFlag(flags.options, '--options');
+  const trainSize = intFlag(flags['train-size'], '--train-size');
+  const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+
+  const backend = await initBackend(config.backend);
+  console.log(`backend: ${backend.name} (${backend.reason})`);
+  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
+  const resolved = validateTrainingOptions(options, config.optionLimits);
+  const verboseFrequency = resolved.ok ? resolved.value.verboseFrequency : 50;
+  const withValidation = resolved.ok && resolved.value.validationData !== null;
+  const trainCount = Math.min(trainSize ?? data.train.count, data.train.count);
+  const lastIteration = resolved.ok
+    ? resolved.value.maxEpochs * Math.floor(trainCount / Math.min(resolved.value.miniBatchSize, trainCount))
+    : 0;
+
+  console.log(`Training on ${trainCount} ${data.name} images.`);
+  console.log(verboseHeader(withValidation));
+  const { result, manifest } = await trainAndSave(
+    config,
+    backend,
+    data,
+    { network, options, ...(trainSize ? { trainSize } : {}) },
+    { id: path.basename(out), folder: out },
+    {
+      onProgress: (r) => {
+        if (isVerboseIteration(r.iteration, verboseFrequency, lastIteration)) console.log(verboseRow(r, withValidation));
+      },
+    },
+  );
+  console.log(verboseFooter(withValidation));
+  console.log(`Training ${result.stopReason === 'max-epochs' ? 'finished: max epochs completed' : `stopped: ${result.stopReason}`}.`);
+  console.log(
+    `${result.iterations} iterations in ${result.trainingSeconds.toFixed(2)} s (${((1000 * result.trainingSeconds) / Math.max(1, result.iterations)).toFixed(1)} ms/iteration), seed ${result.seed}, backend ${result.backend}`,
+  );
+  console.log(`model saved to ${out}`);
+  console.log(`test accuracy: ${manifest.metrics.testAccuracy?.toFixed(4) ?? 'n/a'}`);
+} catch (err) {
+  if (err instanceof ValidationError) fail(`invalid input:\n  ${err.problems.map((p) => p.message).join('\n  ')}`);
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}

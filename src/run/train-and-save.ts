@@ -1,0 +1,87 @@
+import type { Config } from '../config.js';
+import { take } from '../data/dataset.js';
+import type { DatasetSplits } from '../data/catalog.js';
+import type { BackendInfo } from '../nn/backend.js';
+import { validateTrainingOptions } from '../nn/options.js';
+import { ValidationError } from '../nn/problems.js';
+import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
+import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
+import { writeModelFolder, type ModelManifest } from '../store/models.js';
+
+export interface TrainingRequest {
+  /** The network as submitted (validated here). */
+  network: unknown;
+  options?: unknown;
+  /** Train on the first N training images only. */
+  trainSize?: number;
+}
+
+export interface TrainedAndSaved {
+  result: TrainResult;
+  manifest: ModelManifest;
+}
+
+/**
+ * One whole training run, as the command line and the worker both do it: validate the network and
+ * options, train on the dataset, measure test accuracy, write the model folder. The classifier is
+ * disposed before returning; what remains is on disk.
+ */
+export async function trainAndSave(
+  config: Config,
+  backend: BackendInfo,
+  data: DatasetSplits,
+  request: TrainingRequest,
+  target: { id: string; folder: string; jobId?: string },
+  hooks: TrainHooks = {},
+): Promise<TrainedAndSaved> {
+  const network = validateNetwork(request.network, config.networkLimits);
+  const options = validateTrainingOptions(request.options, config.optionLimits);
+  const problems = [...(network.ok ? [] : network.problems), ...(options.ok ? [] : options.problems)];
+  if (network.ok) problems.push(...problemsWithData(network.value, data.train.size, data.train.classes.length, data.name));
+  if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems);
+
+  const trainSet = request.trainSize ? take(data.train, request.trainSize) : data.train;
+  const validation = options.value.validationData === 'test' ? data.test : undefined;
+  const result = await train(network.value, { train: trainSet, validation, name: data.name }, options.value, hooks);
+  try {
+    const test = result.stopReason === 'aborted' ? null : await result.classifier.evaluate(data.test);
+    const manifest: Omit<ModelManifest, 'files'> = {
+      formatVersion: 1,
+      id: target.id,
+      createdAt: new Date().toISOString(),
+      network: request.network,
+      classes: result.classifier.classes,
+      inputSize: network.value.inputSize,
+      normalization: normalizationOf(network.value.layers[0]!),
+      training: {
+        options: { ...options.value, seed: result.seed },
+        dataset: data.name,
+        trainImages: trainSet.count,
+        backend: { name: backend.name, package: backend.package, device: backend.device, reason: backend.reason },
+        stopReason: result.stopReason,
+        iterations: result.iterations,
+        epochs: result.epochs,
+        trainingSeconds: result.trainingSeconds,
+        finalizeSeconds: result.finalizeSeconds,
+        seed: result.seed,
+      },
+      metrics: {
+        miniBatchLoss: result.last?.miniBatchLoss ?? null,
+        miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null,
+        ...(result.validation ? { validationLoss: result.validation.loss, validationAccuracy: result.validation.accuracy } : {}),
+        ...(test ? { testAccuracy: test.accuracy, testLoss: test.loss } : {}),
+      },
+      ...(target.jobId ? { jobId: target.jobId } : {}),
+    };
+    return { result, manifest: await writeModelFolder(target.folder, result.classifier, manifest) };
+  } finally {
+    result.classifier.dispose();
+  }
+}
+
+function normalizationOf(input: Layer): ModelManifest['normalization'] {
+  if (input.type !== 'imageInput') throw new Error('the first layer must be imageInput');
+  const [h, w, c] = input.outputSize;
+  const offsetShape: Size3 | null = input.normalization === 'none' ? null : input.normalization === 'zerocenter' ? [h, w, c] : [1, 1, c];
+  return { type: input.normalization, offsetShape };
+}
