@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+// tfjs-core registers no gradients by itself; the tfjs-layers bundle registers all of them.
+import '@tensorflow/tfjs-layers';
 import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { defaultLayerName } from './names.js';
 import { eluWithAlpha } from '../ops/elu.js';
 
 export interface EluArgs {
@@ -19,7 +20,7 @@ export interface EluArgs {
  * uniformly in [0, 1). With learnable false it is the ordinary ELU with a fixed alpha.
  */
 export class Elu extends tfl.layers.Layer {
-  static className = 'Elu';
+  static className = 'trainyard>Elu';
   private readonly alphaValue: number;
   private readonly learnable: boolean;
   private readonly perChannel: boolean;
@@ -28,7 +29,7 @@ export class Elu extends tfl.layers.Layer {
   private alpha: tfl.LayerVariable | null = null;
 
   constructor(args: EluArgs = {}) {
-    super(args);
+    super({ ...args, name: args.name ?? defaultLayerName('elu') });
     this.alphaValue = args.alpha ?? 1;
     this.learnable = args.learnable ?? true;
     this.perChannel = args.perChannel ?? true;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { defaultLayerName } from './names.js';
 import type { Normalization, Size3 } from '../spec.js';
 
 export interface ImageInputArgs {
@@ -15,14 +16,14 @@ export interface ImageInputArgs {
  * before training and kept as non-trainable weights, so the saved model normalises by itself.
  */
 export class ImageInput extends tfl.layers.Layer {
-  static className = 'ImageInput';
+  static className = 'trainyard>ImageInput';
   readonly inputSize: Size3;
   readonly normalization: Normalization;
   private offset: tfl.LayerVariable | null = null;
   private scale: tfl.LayerVariable | null = null;
 
   constructor(args: ImageInputArgs) {
-    super({ name: args.name, batchInputShape: [null, ...args.inputSize], trainable: false });
+    super({ name: args.name ?? defaultLayerName('imageinput'), batchInputShape: [null, ...args.inputSize], trainable: false });
     this.inputSize = [...args.inputSize];
     this.normalization = args.normalization;
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { defaultLayerName } from './names.js';
 import type { Padding4 } from '../spec.js';
 
 /**
@@ -7,13 +8,13 @@ import type { Padding4 } from '../spec.js';
  * float32 (as MATLAB pads with -Inf, which JSON cannot hold), so a padded cell never wins the max.
  */
 export class Pad2D extends tfl.layers.Layer {
-  static className = 'Pad2D';
+  static className = 'trainyard>Pad2D';
   static readonly lowest = -3.4028234663852886e38;
   readonly padding: Padding4;
   readonly value: number;
 
   constructor(args: { name?: string; padding: Padding4; value: number }) {
-    super({ name: args.name });
+    super({ name: args.name ?? defaultLayerName('pad2d') });
     this.padding = [...args.padding];
     this.value = args.value;
   }
