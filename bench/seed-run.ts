@@ -1,0 +1,37 @@
+/**
+ * One seed run in this process (the child that bench/train-seed.ts times): the seed network, MATLAB's
+ * default options, the 5000/5000 digits split. Prints one JSON line like torch_seed.py does.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { loadDigits } from '../src/data/digits.js';
+import { initBackend } from '../src/nn/backend.js';
+import { validateTrainingOptions } from '../src/nn/options.js';
+import { validateNetwork } from '../src/nn/spec.js';
+import { train } from '../src/nn/train.js';
+
+const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, seed: { type: 'string', default: '0' } } });
+const backend = await initBackend(loadConfig().backend);
+const { train: trainSet, test } = await loadDigits();
+const network = validateNetwork(JSON.parse(readFileSync(new URL('../examples/seed-elu.json', import.meta.url), 'utf8')));
+const options = validateTrainingOptions({ maxEpochs: Number(values.epochs), seed: Number(values.seed) });
+if (!network.ok || !options.ok) throw new Error('the seed network or options did not validate');
+
+const result = await train(network.value, { train: trainSet }, options.value);
+const evaluation = await result.classifier.evaluate(test);
+result.classifier.dispose();
+console.log(
+  JSON.stringify({
+    impl: `trainyard-${backend.name}`,
+    backend: backend.reason,
+    epochs: result.epochs,
+    iterations: result.iterations,
+    seconds: Number(result.trainingSeconds.toFixed(3)),
+    finalize_seconds: Number(result.finalizeSeconds.toFixed(3)),
+    ms_per_iteration: Number(((1000 * result.trainingSeconds) / result.iterations).toFixed(2)),
+    test_accuracy: Number(evaluation.accuracy.toFixed(4)),
+    final_minibatch_loss: Number(result.last!.miniBatchLoss.toFixed(5)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);
