@@ -13,6 +13,12 @@ export interface Config {
   dataDir: string;
   networkLimits: NetworkLimits;
   optionLimits: OptionLimits;
+  http: { host: string; port: number; bodyLimit: number };
+  redis: { url: string; prefix: string };
+  workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
+  events: { retentionSeconds: number; progressIntervalMs: number };
+  predict: { maxInstances: number; cacheSize: number };
+  logLevel: string;
 }
 
 interface Variable<K extends string> {
@@ -36,6 +42,22 @@ const positiveInt = (raw: string, name: string) => {
   return n;
 };
 
+const port = (raw: string, name: string) => {
+  const n = positiveInt(raw, name);
+  if (n > 65535) throw new Error(`${name} must be a port number (1-65535), not '${raw}'`);
+  return n;
+};
+
+const redisUrl = (raw: string, name: string) => {
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new Error(`${name} must be a redis:// or rediss:// URL, not '${raw}'`);
+  return raw;
+};
+
+const keyPrefix = (raw: string, name: string) => {
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(raw)) throw new Error(`${name} must be 1-40 letters, digits, '_', '.' or '-', not '${raw}'`);
+  return raw;
+};
+
 const text = (raw: string, name: string) => {
   if (raw.trim() === '') throw new Error(`${name} must not be empty`);
   return raw;
@@ -49,6 +71,20 @@ export const configVariables = [
   { key: 'maxImageSide', name: 'MAX_IMAGE_SIDE', default: '4096', parse: positiveInt, doc: 'largest height or width of an image input' },
   { key: 'maxEpochs', name: 'MAX_EPOCHS', default: '1000', parse: positiveInt, doc: 'largest maxEpochs a job may ask for' },
   { key: 'maxMiniBatchSize', name: 'MAX_MINI_BATCH_SIZE', default: '4096', parse: positiveInt, doc: 'largest miniBatchSize a job may ask for' },
+  { key: 'host', name: 'HOST', default: '127.0.0.1', parse: text, doc: 'address the API listens on (0.0.0.0 for every interface)' },
+  { key: 'port', name: 'PORT', default: '3000', parse: port, doc: 'port the API listens on' },
+  { key: 'bodyLimit', name: 'BODY_LIMIT_BYTES', default: '4194304', parse: positiveInt, doc: 'largest request body (JSON or PNG) in bytes' },
+  { key: 'redisUrl', name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: redisUrl, doc: 'Redis for the queue, job catalogue, events and cancel flags' },
+  { key: 'redisPrefix', name: 'REDIS_PREFIX', default: 'trainyard', parse: keyPrefix, doc: 'prefix of every Redis key, so deployments can share a Redis' },
+  { key: 'workerCount', name: 'WORKERS', default: '1', parse: positiveInt, doc: 'worker processes `npm start` runs beside the API' },
+  { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
+  { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
+  { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
+  { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
+  { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
+  { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
+  { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
+  { key: 'logLevel', name: 'LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'pino log level' },
 ] as const satisfies readonly Variable<string>[];
 
 type Key = (typeof configVariables)[number]['key'];
@@ -79,5 +115,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(get<string>('dataDir')),
     networkLimits: { maxLearnables: get('maxLearnables'), maxLayers: get('maxLayers'), maxImageSide: get('maxImageSide') },
     optionLimits: { maxEpochs: get('maxEpochs'), maxMiniBatchSize: get('maxMiniBatchSize') },
+    http: { host: get('host'), port: get('port'), bodyLimit: get('bodyLimit') },
+    redis: { url: get('redisUrl'), prefix: get('redisPrefix') },
+    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
+    events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs') },
+    predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
+    logLevel: get('logLevel'),
   };
 }

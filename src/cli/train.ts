@@ -49,7 +49,7 @@ try {
     backend,
     data,
     { network, options, ...(trainSize ? { trainSize } : {}) },
-    { id: path.basename(out), folder: out },
+    { id: path.basename(out), folder: out, keepAborted: true },
     {
       onProgress: (r) => {
         if (isVerboseIteration(r.iteration, verboseFrequency, lastIteration)) console.log(verboseRow(r, withValidation));
@@ -62,7 +62,7 @@ try {
     `${result.iterations} iterations in ${result.trainingSeconds.toFixed(2)} s (${((1000 * result.trainingSeconds) / Math.max(1, result.iterations)).toFixed(1)} ms/iteration), seed ${result.seed}, backend ${result.backend}`,
   );
   console.log(`model saved to ${out}`);
-  console.log(`test accuracy: ${manifest.metrics.testAccuracy?.toFixed(4) ?? 'n/a'}`);
+  console.log(`test accuracy: ${manifest?.metrics.testAccuracy?.toFixed(4) ?? 'n/a'}`);
 } catch (err) {
   if (err instanceof ValidationError) fail(`invalid input:\n  ${err.problems.map((p) => p.message).join('\n  ')}`);
   if (err instanceof ConfigError) fail(err.message);

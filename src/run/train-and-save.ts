@@ -18,7 +18,8 @@ export interface TrainingRequest {
 
 export interface TrainedAndSaved {
   result: TrainResult;
-  manifest: ModelManifest;
+  /** Null when training was aborted and the target did not ask to keep a partial model. */
+  manifest: ModelManifest | null;
 }
 
 /**
@@ -31,7 +32,7 @@ export async function trainAndSave(
   backend: BackendInfo,
   data: DatasetSplits,
   request: TrainingRequest,
-  target: { id: string; folder: string; jobId?: string },
+  target: { id: string; folder: string; jobId?: string; keepAborted?: boolean },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const network = validateNetwork(request.network, config.networkLimits);
@@ -44,7 +45,9 @@ export async function trainAndSave(
   const validation = options.value.validationData === 'test' ? data.test : undefined;
   const result = await train(network.value, { train: trainSet, validation, name: data.name }, options.value, hooks);
   try {
-    const test = result.stopReason === 'aborted' ? null : await result.classifier.evaluate(data.test);
+    const aborted = result.stopReason === 'aborted';
+    if (aborted && !target.keepAborted) return { result, manifest: null };
+    const test = aborted ? null : await result.classifier.evaluate(data.test);
     const manifest: Omit<ModelManifest, 'files'> = {
       formatVersion: 1,
       id: target.id,

@@ -1,0 +1,23 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sendProblem, problemType } from '../problem.js';
+import type { Services } from '../services.js';
+
+/** /healthz: the process is up. /readyz: Redis answers; the queue's depth and the live workers. */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    try {
+      const ping = await withTimeout(services.redis.ping(), 2000);
+      const [queue, workers, jobs] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount(), services.catalogue.counts()]), 2000);
+      return { status: 'ready', redis: ping === 'PONG' ? 'ok' : ping, queue, workers, jobs };
+    } catch (err) {
+      request.log.warn({ err: (err as Error).message }, 'not ready');
+      return sendProblem(reply, request, { type: problemType('not-ready'), title: 'Service Unavailable', status: 503, detail: 'Redis does not answer', redis: 'unreachable' });
+    }
+  });
+};
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}

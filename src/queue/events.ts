@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import { isTerminalEvent, type JobEvent, type StoredEvent } from './jobs.js';
+import type { Keys } from './redis.js';
+
+/**
+ * Each job's events live in a Redis stream; the stream entry id is the event id. Readers replay
+ * with XRANGE after a given id (exclusive) and then follow with XREAD BLOCK, which gives late
+ * joiners, reconnects and any number of API replicas the same history for free.
+ */
+export class JobEvents {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async append(jobId: string, event: JobEvent): Promise<string> {
+    return (await this.redis.xadd(this.keys.events(jobId), '*', 'e', JSON.stringify(event)))!;
+  }
+
+  /** Every event after `since` (exclusive), or from the start. */
+  async range(jobId: string, since?: string): Promise<StoredEvent[]> {
+    const entries = await this.redis.xrange(this.keys.events(jobId), since ? `(${since}` : '-', '+');
+    return entries.map(toEvent);
+  }
+
+  /** Keeps a finished job's history for `seconds` more; it is not trimmed while the job runs. */
+  async expire(jobId: string, seconds: number): Promise<void> {
+    await this.redis.expire(this.keys.events(jobId), seconds);
+  }
+
+  /**
+   * Replays from `since` then follows live events until the terminal one or until `signal` aborts.
+   * Following blocks a connection, so it uses `reader`, a connection of the caller's own.
+   */
+  async *follow(reader: Redis, jobId: string, since: string | undefined, signal: AbortSignal): AsyncGenerator<StoredEvent> {
+    let last = since ?? '0-0';
+    for (const event of await this.range(jobId, since)) {
+      yield event;
+      last = event.id;
+      if (isTerminalEvent(event)) return;
+    }
+    while (!signal.aborted) {
+      const reply = await reader.xread('BLOCK', 2000, 'STREAMS', this.keys.events(jobId), last);
+      for (const [, entries] of reply ?? []) {
+        for (const entry of entries) {
+          const event = toEvent(entry);
+          yield event;
+          last = event.id;
+          if (isTerminalEvent(event)) return;
+        }
+      }
+    }
+  }
+}
+
+function toEvent([id, fields]: [string, string[]]): StoredEvent {
+  const json = fields[fields.indexOf('e') + 1]!;
+  return { ...(JSON.parse(json) as JobEvent), id };
+}
+
+/** Whether a string is a Redis stream id ("<ms>-<seq>"), the form `since` must take. */
+export function isEventId(value: string): boolean {
+  return /^\d{1,20}-\d{1,20}$/.test(value);
+}

@@ -1,0 +1,67 @@
+import type { ProgressRecord } from '../nn/train.js';
+import type { Problem } from '../nn/problems.js';
+
+export const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+export type DatasetRef = 'digits' | { id: string };
+
+/** What a user submits: validated by the API before queueing and again by the worker. */
+export interface JobRequest {
+  network: unknown;
+  dataset: DatasetRef;
+  options?: unknown;
+  name?: string;
+}
+
+/** Why a job failed, in the words a user needs; never a stack trace. */
+export interface JobError {
+  title: string;
+  detail: string;
+  problems?: Problem[];
+  /** A custom layer's check report, when that check failed. */
+  report?: unknown;
+}
+
+export interface JobMetrics {
+  miniBatchLoss: number | null;
+  miniBatchAccuracy: number | null;
+  validationLoss?: number;
+  validationAccuracy?: number;
+  testAccuracy?: number;
+  testLoss?: number;
+}
+
+export interface JobRecord {
+  id: string;
+  name: string | null;
+  status: JobStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The last progress record published. */
+  progress: ProgressRecord | null;
+  backend: string | null;
+  workerId: string | null;
+  modelId: string | null;
+  metrics: JobMetrics | null;
+  error: JobError | null;
+  /** How many times a worker has started it (more than 1 after a worker died or shut down). */
+  attempts: number;
+  cancelRequested: boolean;
+}
+
+/** Events of a job, as stored in its stream and sent over the WebSocket (with the stream id). */
+export type JobEvent =
+  | { type: 'status'; status: 'queued' | 'running' }
+  | ({ type: 'progress' } & ProgressRecord)
+  | { type: 'completed'; modelId: string; metrics: JobMetrics }
+  | { type: 'failed'; error: JobError }
+  | { type: 'cancelled' };
+
+export type StoredEvent = JobEvent & { id: string };
+
+export function isTerminalEvent(event: JobEvent): boolean {
+  return event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled';
+}

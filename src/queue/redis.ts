@@ -1,0 +1,57 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * A Redis connection that waits out a Redis restart instead of failing commands: BullMQ needs
+ * maxRetriesPerRequest null, and the catalogue and event calls ride out short outages the same way.
+ */
+export function connect(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+    ...options,
+  });
+}
+
+/** Whether a Redis answers PING at this URL within the timeout. */
+export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Redis key names, all under one configurable prefix. */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  job(id: string): string {
+    return `${this.prefix}:job:${id}`;
+  }
+
+  jobs(status?: string): string {
+    return status ? `${this.prefix}:jobs:${status}` : `${this.prefix}:jobs`;
+  }
+
+  events(id: string): string {
+    return `${this.prefix}:events:${id}`;
+  }
+
+  cancel(id: string): string {
+    return `${this.prefix}:cancel:${id}`;
+  }
+
+  get cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+
+  idempotency(key: string): string {
+    return `${this.prefix}:idempotency:${key}`;
+  }
+}

@@ -1,0 +1,196 @@
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ProgressRecord } from '../nn/train.js';
+import type { CancelFlags } from './cancel.js';
+import type { JobCatalogue, JobFields } from './catalogue.js';
+import type { JobEvents } from './events.js';
+import type { JobError, JobEvent, JobMetrics, JobRequest } from './jobs.js';
+import type { Keys } from './redis.js';
+import { trainingQueueName, type QueuedJobData } from './training-queue.js';
+
+/** What the worker process's training function is given for one job. */
+export interface JobContext {
+  id: string;
+  request: JobRequest;
+  attempt: number;
+  /** Aborts when the job is cancelled or the worker shuts down; stop within one iteration. */
+  signal: AbortSignal;
+  /** Publishes a progress event and records it as the job's latest progress. */
+  publishProgress(record: ProgressRecord): Promise<void>;
+  /** Records which backend trains the job, once it is known. */
+  setBackend(name: string): Promise<void>;
+}
+
+export interface JobOutcome {
+  modelId: string;
+  metrics: JobMetrics;
+}
+
+/** An error whose message and problems are meant for the user: the job fails with them, without retry. */
+export class JobInputError extends Error {
+  constructor(
+    readonly jobError: JobError,
+  ) {
+    super(jobError.detail);
+    this.name = 'JobInputError';
+  }
+}
+
+export interface TrainingWorkerOptions {
+  connection: Redis;
+  /** A second connection, used only to listen for cancel messages. */
+  subscriber: Redis;
+  keys: Keys;
+  catalogue: JobCatalogue;
+  events: JobEvents;
+  cancels: CancelFlags;
+  workerId: string;
+  concurrency: number;
+  /** The BullMQ lock on a running job; renewed every half of it while training yields. */
+  lockMs: number;
+  stalledIntervalMs: number;
+  retentionSeconds: number;
+  train: (ctx: JobContext) => Promise<JobOutcome>;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+type StopReason = 'cancelled' | 'shutdown';
+
+/**
+ * The worker's side of the queue: takes jobs from BullMQ one at a time (by default), moves them
+ * through the catalogue (running, then completed, failed or cancelled), publishes their events,
+ * stops them on a cancel from any API replica, and on shutdown hands the running job back to the
+ * queue so another worker starts it again.
+ */
+export class TrainingWorker {
+  private readonly worker: Worker<QueuedJobData>;
+  private readonly running = new Map<string, AbortController>();
+  private closing: Promise<void> | null = null;
+  private readonly flagPoll: NodeJS.Timeout;
+
+  constructor(private readonly o: TrainingWorkerOptions) {
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new Error(`concurrency must be a positive integer, not ${o.concurrency}`);
+    if (o.lockMs < 1000) throw new Error(`lockMs must be at least 1000, not ${o.lockMs}`);
+    if (o.stalledIntervalMs < 500) throw new Error(`stalledIntervalMs must be at least 500, not ${o.stalledIntervalMs}`);
+    this.worker = new Worker<QueuedJobData>(trainingQueueName, (job, token) => this.process(job, token), {
+      connection: o.connection,
+      prefix: o.keys.prefix,
+      concurrency: o.concurrency,
+      lockDuration: o.lockMs,
+      stalledInterval: o.stalledIntervalMs,
+      // A job whose worker died goes back to the queue this many times before it fails.
+      maxStalledCount: 2,
+      name: o.workerId,
+      autorun: false,
+    });
+    this.worker.on('error', (err) => o.log.error({ err: err.message, workerId: o.workerId }, 'queue error'));
+    this.worker.on('stalled', (jobId) => o.log.warn({ jobId, workerId: o.workerId }, 'job stalled; it goes back to the queue'));
+    // Pub/sub can miss a message across a reconnect; the flag itself is the truth.
+    this.flagPoll = setInterval(() => void this.pollCancelFlags(), 1000);
+  }
+
+  async start(): Promise<void> {
+    await this.o.cancels.listen(this.o.subscriber, (jobId) => this.stop(jobId, 'cancelled'));
+    void this.worker.run().catch((err: Error) => this.o.log.error({ err: err.message }, 'worker stopped'));
+    await this.worker.waitUntilReady();
+  }
+
+  /** Stops taking jobs, stops the running ones within an iteration, requeues them. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.flagPoll);
+      for (const id of this.running.keys()) this.stop(id, 'shutdown');
+      await this.worker.close();
+    })();
+    return this.closing;
+  }
+
+  private stop(jobId: string, reason: StopReason): void {
+    const controller = this.running.get(jobId);
+    if (controller && !controller.signal.aborted) controller.abort(reason);
+  }
+
+  private async pollCancelFlags(): Promise<void> {
+    for (const id of this.running.keys()) {
+      if (await this.o.cancels.isRequested(id).catch(() => false)) this.stop(id, 'cancelled');
+    }
+  }
+
+  private async process(job: Job<QueuedJobData>, token?: string): Promise<void> {
+    const { catalogue, events, workerId, log } = this.o;
+    const id = job.data.id;
+    const request = await catalogue.request(id);
+    if (!request) throw new UnrecoverableError(`job ${id} is not in the catalogue`);
+    const current = await catalogue.get(id);
+    const attempt = (current?.attempts ?? 0) + 1;
+    const started = await catalogue.transition(id, ['queued', 'running'], 'running', {
+      startedAt: new Date().toISOString(),
+      workerId,
+      attempts: attempt,
+      progress: null,
+    });
+    if (!started.ok) {
+      log.info({ jobId: id, workerId, status: started.current }, 'job skipped: no longer queued');
+      return;
+    }
+    if (await this.o.cancels.isRequested(id)) {
+      await this.finishCancelled(id);
+      return;
+    }
+    await events.append(id, { type: 'status', status: 'running' });
+    log.info({ jobId: id, workerId, attempt }, 'job started');
+
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    try {
+      const outcome = await this.o.train({
+        id,
+        request,
+        attempt,
+        signal: controller.signal,
+        publishProgress: async (record) => {
+          await Promise.all([events.append(id, { type: 'progress', ...record }), catalogue.update(id, { progress: record })]);
+        },
+        setBackend: (name) => catalogue.update(id, { backend: name }),
+      });
+      const reason = controller.signal.reason as StopReason | undefined;
+      if (reason === 'cancelled') return await this.finishCancelled(id);
+      if (reason === 'shutdown') return await this.requeue(job, token, id);
+      await this.finish(id, { modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'completed', modelId: outcome.modelId, metrics: outcome.metrics });
+      log.info({ jobId: id, workerId, modelId: outcome.modelId, metrics: outcome.metrics }, 'job completed');
+    } catch (err) {
+      if (err instanceof WaitingError) throw err;
+      const reason = controller.signal.reason as StopReason | undefined;
+      if (reason === 'cancelled') return await this.finishCancelled(id);
+      if (reason === 'shutdown') return await this.requeue(job, token, id);
+      const error: JobError =
+        err instanceof JobInputError ? err.jobError : { title: 'Training failed', detail: err instanceof Error ? err.message : String(err) };
+      await this.finish(id, { error }, { type: 'failed', error });
+      log.warn({ jobId: id, workerId, error: error.detail }, 'job failed');
+      throw new UnrecoverableError(error.detail);
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  /** Records the job's end, publishes its terminal event, and starts the history's retention clock. */
+  private async finish(id: string, fields: JobFields, event: Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>): Promise<void> {
+    await this.o.catalogue.transition(id, ['running'], event.type, { ...fields, finishedAt: new Date().toISOString() });
+    await this.o.events.append(id, event);
+    await this.o.events.expire(id, this.o.retentionSeconds);
+  }
+
+  private async finishCancelled(id: string): Promise<void> {
+    await this.finish(id, {}, { type: 'cancelled' });
+    this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job cancelled');
+  }
+
+  /** Hands a job stopped by shutdown back to the queue; another worker starts it from the beginning. */
+  private async requeue(job: Job<QueuedJobData>, token: string | undefined, id: string): Promise<void> {
+    await this.o.catalogue.transition(id, ['running'], 'queued', { workerId: null, progress: null });
+    await this.o.events.append(id, { type: 'status', status: 'queued' });
+    await job.moveToWait(token);
+    this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job handed back to the queue on shutdown');
+    throw new WaitingError();
+  }
+}

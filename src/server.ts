@@ -1,0 +1,80 @@
+/**
+ * `npm start`: the API and WORKERS worker processes against REDIS_URL (a private redis-server is
+ * started when none answers there). SIGTERM or SIGINT stops everything gracefully: the API stops
+ * accepting requests, workers hand their running jobs back to the queue.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { app, fastifyOptions } from './api/app.js';
+import { createServices } from './api/services.js';
+import { initBackend } from './nn/backend.js';
+import { siblingModule } from './paths.js';
+import { redisAnswers } from './queue/redis.js';
+import { hasRedisServer, NoRedisError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(2);
+}
+const fastify = Fastify({ ...fastifyOptions(config.http.bodyLimit), logger: { level: config.logLevel, base: { role: 'api' } } }).withTypeProvider<TypeBoxTypeProvider>();
+const log = fastify.log;
+
+let privateRedis: PrivateRedis | null = null;
+if (!(await redisAnswers(config.redis.url))) {
+  if (!hasRedisServer()) {
+    console.error(new NoRedisError(config.redis.url).message);
+    process.exit(1);
+  }
+  privateRedis = await startPrivateRedis(config.redis.url, config.dataDir);
+  log.info({ redis: config.redis.url, dir: `${config.dataDir}/redis` }, 'started a private redis-server (AOF on)');
+}
+
+const workerEntry = siblingModule(import.meta.url, '../workers/train.ts');
+const workers = new Set<ChildProcess>();
+let stopping = false;
+
+function startWorker(index: number): void {
+  const child = fork(workerEntry, [], { env: process.env, stdio: 'inherit' });
+  workers.add(child);
+  child.once('exit', (code, signal) => {
+    workers.delete(child);
+    if (stopping) return;
+    log.warn({ worker: index, code, signal }, 'worker exited; starting another in 1 s');
+    setTimeout(() => !stopping && startWorker(index), 1000).unref();
+  });
+}
+for (let i = 0; i < config.workers.count; i++) startWorker(i);
+
+// The API process predicts with the models itself, on the same kind of backend as the workers.
+const backend = await initBackend(config.backend);
+log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
+const services = createServices(config, (err) => log.warn({ err: err.message }, 'redis connection error'));
+await fastify.register(app, { services });
+await fastify.listen({ host: config.http.host, port: config.http.port });
+log.info({ workers: config.workers.count }, `trainyard listening on http://${config.http.host}:${config.http.port}`);
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  await fastify.close();
+  await Promise.all(
+    [...workers].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await services.close();
+  await privateRedis?.stop();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,40 @@
+import type { Config } from '../config.js';
+import { loadBuiltInDataset } from '../data/catalog.js';
+import type { BackendInfo } from '../nn/backend.js';
+import { validateTrainingOptions } from '../nn/options.js';
+import { ValidationError } from '../nn/problems.js';
+import { JobInputError, type JobContext, type JobOutcome } from '../queue/training-worker.js';
+import { trainAndSave } from '../run/train-and-save.js';
+import type { ModelStore } from '../store/models.js';
+import { ProgressPublisher } from './progress-publisher.js';
+
+/**
+ * What a worker does with one job: validate it again, train it with progress events, save the
+ * model under the job's id. Invalid input becomes a JobInputError (failed, no retry).
+ */
+export function jobTrainer(config: Config, backend: BackendInfo, models: ModelStore): (ctx: JobContext) => Promise<JobOutcome> {
+  return async (ctx) => {
+    await ctx.setBackend(backend.name);
+    const { network, options, dataset } = ctx.request;
+    if (dataset !== 'digits') {
+      throw new JobInputError({ title: 'Unknown dataset', detail: `dataset ${JSON.stringify(dataset)} does not exist`, problems: [{ path: 'dataset', message: 'dataset must be "digits"' }] });
+    }
+    const resolved = validateTrainingOptions(options, config.optionLimits);
+    const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs, resolved.ok ? resolved.value.verboseFrequency : 50);
+    try {
+      const data = await loadBuiltInDataset(dataset);
+      const { manifest } = await trainAndSave(config, backend, data, { network, options }, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id }, {
+        onProgress: (record) => publisher.offer(record),
+        signal: ctx.signal,
+      });
+      await publisher.flush();
+      return { modelId: manifest?.id ?? ctx.id, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };
+    } catch (err) {
+      await publisher.flush().catch(() => {});
+      if (err instanceof ValidationError) {
+        throw new JobInputError({ title: 'Invalid training request', detail: err.message, problems: err.problems });
+      }
+      throw err;
+    }
+  };
+}
