@@ -14,6 +14,8 @@ import type { Services } from './services.js';
  */
 export async function app(fastify: FastifyInstance, { services }: { services: Services }): Promise<void> {
   installErrorHandling(fastify);
+  // JSON (and PNG for predict) only: anything else is 415, not a string that fails validation.
+  fastify.removeContentTypeParser('text/plain');
   await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await fastify.register(healthRoutes, { services });
   await fastify.register(openapiRoute);

@@ -5,7 +5,7 @@ export const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancell
 export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-export type DatasetRef = 'digits' | { id: string };
+import type { DatasetRef } from '../data/catalog.js';
 
 /** What a user submits: validated by the API before queueing and again by the worker. */
 export interface JobRequest {

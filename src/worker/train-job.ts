@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { loadBuiltInDataset } from '../data/catalog.js';
+import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
@@ -15,15 +15,18 @@ import { ProgressPublisher } from './progress-publisher.js';
 export function jobTrainer(config: Config, backend: BackendInfo, models: ModelStore): (ctx: JobContext) => Promise<JobOutcome> {
   return async (ctx) => {
     await ctx.setBackend(backend.name);
-    const { network, options, dataset } = ctx.request;
-    if (dataset !== 'digits') {
-      throw new JobInputError({ title: 'Unknown dataset', detail: `dataset ${JSON.stringify(dataset)} does not exist`, problems: [{ path: 'dataset', message: 'dataset must be "digits"' }] });
+    const { network, options } = ctx.request;
+    const dataset = resolveDatasetRef(ctx.request.dataset);
+    if (!dataset) {
+      const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
+      throw new JobInputError({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
     }
     const resolved = validateTrainingOptions(options, config.optionLimits);
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs, resolved.ok ? resolved.value.verboseFrequency : 50);
     try {
-      const data = await loadBuiltInDataset(dataset);
-      const { manifest } = await trainAndSave(config, backend, data, { network, options }, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id }, {
+      const data = await loadBuiltInDataset(dataset.name);
+      const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
+      const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id }, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
 import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
 import { problemsWithData, validateNetwork } from '../../nn/spec.js';
@@ -7,9 +8,6 @@ import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { CreateJobBody, CreateJobHeaders, JobParams, ListJobsQuery } from './schemas.js';
-
-/** The digits dataset's shape, checked against a network before it is queued. */
-const builtIn = { digits: { size: [28, 28, 1] as [number, number, number], classes: 10 } };
 
 export function jobView(record: JobRecord) {
   const self = `/v1/jobs/${record.id}`;
@@ -25,10 +23,14 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
   if (!network.ok) problems.push(...network.problems.map(prefixed));
   const options = validateTrainingOptions(body.options, optionLimits);
   if (!options.ok) problems.push(...options.problems);
-  if (body.dataset !== 'digits') {
-    problems.push({ path: 'dataset.id', message: `dataset ${JSON.stringify(body.dataset.id)} does not exist (built-in datasets: digits)` });
+  const dataset = resolveDatasetRef(body.dataset);
+  if (!dataset) {
+    const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
+    const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
+    problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
   } else if (network.ok) {
-    problems.push(...problemsWithData(network.value, builtIn.digits.size, builtIn.digits.classes, 'digits').map(prefixed));
+    const shape = builtInShapes[dataset.name];
+    problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
   }
   return problems;
 }

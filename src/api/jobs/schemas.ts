@@ -7,7 +7,16 @@ import { jobStatuses } from '../../queue/jobs.js';
  */
 export const JobId = Type.String({ description: 'a job id (26-character ULID)' });
 
-export const DatasetRef = Type.Union([Type.Literal('digits'), Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })]);
+export const DatasetRef = Type.Union([
+  Type.String({ minLength: 1, maxLength: 64, description: 'a built-in dataset: "digits"' }),
+  Type.Object(
+    {
+      id: Type.String({ minLength: 1, maxLength: 64 }),
+      trainImages: Type.Optional(Type.Integer({ minimum: 1, description: 'train on the first N images of the training split' })),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 export const CreateJobBody = Type.Object(
   {
