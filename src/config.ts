@@ -42,6 +42,12 @@ const positiveInt = (raw: string, name: string) => {
   return n;
 };
 
+const count = (raw: string, name: string) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`${name} must be a whole number (0 or more), not '${raw}'`);
+  return n;
+};
+
 const port = (raw: string, name: string) => {
   const n = positiveInt(raw, name);
   if (n > 65535) throw new Error(`${name} must be a port number (1-65535), not '${raw}'`);
@@ -76,7 +82,7 @@ export const configVariables = [
   { key: 'bodyLimit', name: 'BODY_LIMIT_BYTES', default: '4194304', parse: positiveInt, doc: 'largest request body (JSON or PNG) in bytes' },
   { key: 'redisUrl', name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: redisUrl, doc: 'Redis for the queue, job catalogue, events and cancel flags' },
   { key: 'redisPrefix', name: 'REDIS_PREFIX', default: 'trainyard', parse: keyPrefix, doc: 'prefix of every Redis key, so deployments can share a Redis' },
-  { key: 'workerCount', name: 'WORKERS', default: '1', parse: positiveInt, doc: 'worker processes `npm start` runs beside the API' },
+  { key: 'workerCount', name: 'WORKERS', default: '1', parse: count, doc: 'worker processes `npm start` runs beside the API (0: the API alone)' },
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },

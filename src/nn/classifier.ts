@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset.js';
 import type { Network, Size3 } from './spec.js';
+import { yieldToEventLoop } from './yield.js';
 
 export interface Evaluation {
   /** Fraction of images whose most probable class is their label. */
@@ -38,6 +39,7 @@ export class Classifier {
       });
       out.set(await probs.data(), start * k);
       probs.dispose();
+      await yieldToEventLoop();
     }
     return out;
   }

@@ -10,6 +10,7 @@ import type { TrainingOptions } from './options.js';
 import { ValidationError } from './problems.js';
 import { Random, deriveSeed, freshSeed } from './random.js';
 import { problemsWithData, type Network } from './spec.js';
+import { yieldToEventLoop } from './yield.js';
 
 /** One row of MATLAB's training-progress table; accuracies are fractions in [0, 1]. */
 export interface ProgressRecord {
@@ -58,8 +59,6 @@ export interface TrainResult {
   last: ProgressRecord | null;
   validation: Evaluation | null;
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Trains a validated network on a dataset, MATLAB-style: mini-batches of miniBatchSize with the

@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# trainyard images. Targets:
+#   cpu  API and CPU worker: Node 20 with @tensorflow/tfjs-node (native TensorFlow on the CPU)
+#   gpu  GPU worker: CUDA 11.2 / cuDNN 8.1 runtime (what tfjs-node-gpu 4.x is built for) with
+#        @tensorflow/tfjs-node-gpu
+# The native packages download libtensorflow while the image is built; without them trainyard
+# falls back to its wasm backend, which is what `npm ci` gives on a machine without internet.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src src
+COPY workers workers
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS cpu
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=production-deps /app/node_modules node_modules
+RUN npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node@4.22.0
+COPY openapi.yaml ./
+COPY examples examples
+COPY --from=build /app/dist dist
+RUN mkdir -p /data && chown node:node /data
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
+USER node
+EXPOSE 3000
+CMD ["node", "dist/src/server.js"]
+
+FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS gpu
+# Node from the official image (its binaries need glibc 2.28; Ubuntu 20.04 has 2.31).
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+COPY --from=build /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && apt-get update && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 1000 trainyard
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=production-deps /app/node_modules node_modules
+RUN npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0
+COPY openapi.yaml ./
+COPY examples examples
+COPY --from=build /app/dist dist
+RUN mkdir -p /data && chown trainyard:trainyard /data
+ENV NODE_ENV=production DATA_DIR=/data TRAINYARD_BACKEND=tensorflow
+USER trainyard
+CMD ["node", "dist/workers/train.js"]

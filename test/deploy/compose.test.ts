@@ -1,0 +1,33 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** The compose client this machine has: the docker CLI plugin, or the standalone docker-compose. */
+function composeCommand(): string[] | null {
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0) return ['docker-compose'];
+  return null;
+}
+
+const compose = composeCommand();
+
+describe('docker-compose.yml', () => {
+  it.skipIf(compose === null)('passes `docker compose config`: redis with AOF, the API, a GPU worker and a CPU worker sharing the data volume', () => {
+    const [command, ...args] = compose!;
+    const result = spawnSync(command!, [...args, '--profile', 'gpu', '--profile', 'cpu', 'config'], { cwd: root, encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const config = YAML.parse(result.stdout) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: unknown[]; deploy?: unknown; build?: { target?: string } }>;
+    };
+    expect(Object.keys(config.services).sort()).toEqual(['api', 'redis', 'worker', 'worker-cpu']);
+    expect(config.services['redis']!.command).toContain('--appendonly');
+    expect(config.services['api']!.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', WORKERS: '0' });
+    expect(config.services['worker']!.build?.target).toBe('gpu');
+    expect(JSON.stringify(config.services['worker']!.deploy)).toContain('nvidia');
+    const volumeOf = (s: string) => JSON.stringify(config.services[s]!.volumes);
+    for (const s of ['api', 'worker', 'worker-cpu']) expect(volumeOf(s)).toContain('/data');
+  });
+});
