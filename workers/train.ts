@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { loadDigits } from '../src/data/digits.js';
 import { initBackend } from '../src/nn/backend.js';
 import { CancelFlags } from '../src/queue/cancel.js';
 import { JobCatalogue } from '../src/queue/catalogue.js';
@@ -27,6 +28,8 @@ const log = pino({ level: config.logLevel, base: { workerId } });
 
 const backend = await initBackend(config.backend);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
+// Read the built-in digits now, not when the first job is waiting for them.
+await loadDigits();
 
 const connection = connect(config.redis.url);
 const subscriber = connect(config.redis.url);
