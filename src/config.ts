@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { BackendPreference } from './nn/backend.js';
 import type { OptionLimits } from './nn/options.js';
@@ -19,6 +20,25 @@ export interface Config {
   events: { retentionSeconds: number; progressIntervalMs: number };
   predict: { maxInstances: number; cacheSize: number };
   logLevel: string;
+  access: {
+    /** `tenant:key` pairs from API_KEYS; keys themselves are hashed as soon as they are read. */
+    keys: { tenant: string; sha256: string; admin: boolean }[];
+    /** Where API_KEYS_FILE points, if anywhere: its hashed keys are read at start. */
+    keysFile: string | null;
+    corsOrigins: string[];
+  };
+  limits: {
+    /** Requests a tenant (or, unauthenticated, an address) may make per minute, across API replicas. */
+    requestsPerMinute: number;
+    queuedJobsPerTenant: number;
+    runningJobsPerTenant: number;
+    modelsPerTenant: number;
+    trainingSeconds: number;
+    trainingMemoryBytes: number;
+    jobBodyBytes: number;
+    predictBodyBytes: number;
+    pngBodyBytes: number;
+  };
 }
 
 interface Variable<K extends string> {
@@ -47,6 +67,35 @@ const count = (raw: string, name: string) => {
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`${name} must be a whole number (0 or more), not '${raw}'`);
   return n;
 };
+
+const apiKeys = (raw: string, name: string) =>
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^([A-Za-z0-9_.-]{1,64}):(\S{16,})$/.exec(entry);
+      if (!match) throw new Error(`${name} entries must be tenant:key with a key of 16 or more characters (got an entry of ${entry.length} characters)`);
+      return { tenant: match[1]!, sha256: sha256(match[2]!), admin: false };
+    });
+
+const adminKeys = (raw: string, name: string) =>
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((key) => {
+      if (!/^\S{16,}$/.test(key)) throw new Error(`${name} keys must have 16 or more characters`);
+      return { tenant: 'admin', sha256: sha256(key), admin: true };
+    });
+
+const list = (raw: string) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const optionalPath = (raw: string) => (raw.trim() === '' ? null : raw);
 
 const port = (raw: string, name: string) => {
   const n = positiveInt(raw, name);
@@ -79,7 +128,7 @@ export const configVariables = [
   { key: 'maxMiniBatchSize', name: 'MAX_MINI_BATCH_SIZE', default: '4096', parse: positiveInt, doc: 'largest miniBatchSize a job may ask for' },
   { key: 'host', name: 'HOST', default: '127.0.0.1', parse: text, doc: 'address the API listens on (0.0.0.0 for every interface)' },
   { key: 'port', name: 'PORT', default: '3000', parse: port, doc: 'port the API listens on' },
-  { key: 'bodyLimit', name: 'BODY_LIMIT_BYTES', default: '4194304', parse: positiveInt, doc: 'largest request body (JSON or PNG) in bytes' },
+  { key: 'bodyLimit', name: 'BODY_LIMIT_BYTES', default: '65536', parse: positiveInt, doc: 'largest request body of routes without a limit of their own' },
   { key: 'redisUrl', name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: redisUrl, doc: 'Redis for the queue, job catalogue, events and cancel flags' },
   { key: 'redisPrefix', name: 'REDIS_PREFIX', default: 'trainyard', parse: keyPrefix, doc: 'prefix of every Redis key, so deployments can share a Redis' },
   { key: 'workerCount', name: 'WORKERS', default: '1', parse: count, doc: 'worker processes `npm start` runs beside the API (0: the API alone)' },
@@ -90,6 +139,19 @@ export const configVariables = [
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
+  { key: 'apiKeys', name: 'API_KEYS', default: '', parse: apiKeys, doc: 'tenant:key pairs, comma-separated; with no key at all the API binds to loopback only' },
+  { key: 'adminKeys', name: 'ADMIN_API_KEYS', default: '', parse: adminKeys, doc: 'keys that see every tenant' },
+  { key: 'keysFile', name: 'API_KEYS_FILE', default: '', parse: optionalPath, doc: 'JSON file of hashed keys (`npm run api-key` adds to it)' },
+  { key: 'corsOrigins', name: 'CORS_ORIGINS', default: '', parse: list, doc: 'origins allowed to call the API from a browser (comma-separated; empty: CORS off)' },
+  { key: 'requestsPerMinute', name: 'RATE_LIMIT_PER_MINUTE', default: '600', parse: positiveInt, doc: 'requests per minute per tenant (per address before authentication), counted in Redis' },
+  { key: 'queuedJobsPerTenant', name: 'TENANT_MAX_QUEUED_JOBS', default: '100', parse: positiveInt, doc: 'jobs a tenant may have waiting' },
+  { key: 'runningJobsPerTenant', name: 'TENANT_MAX_RUNNING_JOBS', default: '2', parse: positiveInt, doc: 'jobs of one tenant trained at once; more wait in the queue' },
+  { key: 'modelsPerTenant', name: 'TENANT_MAX_MODELS', default: '100', parse: positiveInt, doc: 'models a tenant may keep; new jobs are refused beyond it' },
+  { key: 'trainingSeconds', name: 'MAX_TRAINING_SECONDS', default: '3600', parse: positiveInt, doc: 'training time of one job; beyond it the job fails and its model so far is kept' },
+  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, weights, gradients, solver state)' },
+  { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
+  { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
+  { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
   { key: 'logLevel', name: 'LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'pino log level' },
 ] as const satisfies readonly Variable<string>[];
 
@@ -100,6 +162,10 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Reads and checks every variable; throws one ConfigError naming all the bad ones. */
@@ -127,5 +193,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
     logLevel: get('logLevel'),
+    access: {
+      keys: [...get<Config['access']['keys']>('apiKeys'), ...get<Config['access']['keys']>('adminKeys')],
+      keysFile: get('keysFile'),
+      corsOrigins: get('corsOrigins'),
+    },
+    limits: {
+      requestsPerMinute: get('requestsPerMinute'),
+      queuedJobsPerTenant: get('queuedJobsPerTenant'),
+      runningJobsPerTenant: get('runningJobsPerTenant'),
+      modelsPerTenant: get('modelsPerTenant'),
+      trainingSeconds: get('trainingSeconds'),
+      trainingMemoryBytes: get('trainingMemoryBytes'),
+      jobBodyBytes: get('jobBodyBytes'),
+      predictBodyBytes: get('predictBodyBytes'),
+      pngBodyBytes: get('pngBodyBytes'),
+    },
   };
 }

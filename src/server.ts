@@ -53,10 +53,20 @@ for (let i = 0; i < config.workers.count; i++) startWorker(i);
 // The API process predicts with the models itself, on the same kind of backend as the workers.
 const backend = await initBackend(config.backend);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
-const services = createServices(config, (err) => log.warn({ err: err.message }, 'redis connection error'));
+const services = await createServices(config, (err) => log.warn({ err: err.message }, 'redis connection error'));
 await fastify.register(app, { services });
-await fastify.listen({ host: config.http.host, port: config.http.port });
-log.info({ workers: config.workers.count }, `trainyard listening on http://${config.http.host}:${config.http.port}`);
+const host = listenAddress(config.http.host, services.apiKeys.enabled);
+await fastify.listen({ host, port: config.http.port });
+log.info({ workers: config.workers.count, auth: services.apiKeys.enabled }, `trainyard listening on http://${host}:${config.http.port}`);
+
+/** Without API keys anyone who can reach the port could train on this machine: listen on loopback only. */
+function listenAddress(configured: string, authenticated: boolean): string {
+  if (authenticated) return configured;
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(configured) ? configured : '127.0.0.1';
+  const also = loopback === configured ? '' : ` (HOST=${configured} needs API_KEYS or API_KEYS_FILE)`;
+  log.warn(`no API keys configured: listening on ${loopback} only${also}; every request acts as tenant 'local'`);
+  return loopback;
+}
 
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;

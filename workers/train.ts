@@ -47,6 +47,8 @@ const worker = new TrainingWorker({
   lockMs: config.workers.lockMs,
   stalledIntervalMs: config.workers.stalledIntervalMs,
   retentionSeconds: config.events.retentionSeconds,
+  runningJobsPerTenant: config.limits.runningJobsPerTenant,
+  trainingSeconds: config.limits.trainingSeconds,
   train: jobTrainer(config, backend, new ModelStore(path.join(config.dataDir, 'models'))),
   log,
 });

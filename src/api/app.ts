@@ -1,3 +1,6 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { healthRoutes } from './health/routes.js';
@@ -5,7 +8,8 @@ import { jobEventRoutes } from './jobs/events.js';
 import { jobRoutes } from './jobs/routes.js';
 import { modelRoutes } from './models/routes.js';
 import { openapiRoute } from './openapi.js';
-import { installErrorHandling } from './problem.js';
+import { identifyCallers, rejectUnauthenticated, wsProtocol } from './auth.js';
+import { HttpProblem, installErrorHandling } from './problem.js';
 import type { Services } from './services.js';
 
 /**
@@ -13,10 +17,35 @@ import type { Services } from './services.js';
  * Fastify instance of their own.
  */
 export async function app(fastify: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const { config } = services;
   installErrorHandling(fastify);
   // JSON (and PNG for predict) only: anything else is 415, not a string that fails validation.
   fastify.removeContentTypeParser('text/plain');
-  await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await fastify.register(helmet, { global: true });
+  // CORS is off unless origins are configured: then those origins may call the API from a browser.
+  if (config.access.corsOrigins.length > 0) {
+    await fastify.register(cors, { origin: config.access.corsOrigins, exposedHeaders: ['location', 'retry-after'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
+  }
+  identifyCallers(fastify, services.apiKeys);
+  await fastify.register(rateLimit, {
+    max: config.limits.requestsPerMinute,
+    timeWindow: 60_000,
+    redis: services.redis,
+    nameSpace: `${config.redis.prefix}:ratelimit:`,
+    // Per tenant once authenticated (the same across API replicas), per address before.
+    keyGenerator: (request) => (request.principal ? `tenant:${request.principal.tenant}` : `ip:${request.ip}`),
+    allowList: (request) => !request.url.startsWith('/v1/'),
+    errorResponseBuilder: (_request, context) =>
+      new HttpProblem(429, 'rate-limited', 'Too Many Requests', `more than ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s (RATE_LIMIT_PER_MINUTE)`),
+  });
+  rejectUnauthenticated(fastify);
+  await fastify.register(websocket, {
+    options: {
+      maxPayload: 64 * 1024,
+      // Browsers offer the key as a second subprotocol; the server answers with the API's own name.
+      handleProtocols: (protocols: Set<string>) => (protocols.has(wsProtocol) ? wsProtocol : false),
+    },
+  });
   await fastify.register(healthRoutes, { services });
   await fastify.register(openapiRoute);
   await fastify.register(jobRoutes, { services });

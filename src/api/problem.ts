@@ -26,6 +26,7 @@ export class HttpProblem extends Error {
     readonly title: string,
     detail: string,
     readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'HttpProblem';
@@ -63,6 +64,7 @@ const fastifyClientErrors: Record<string, { slug: string; title: string }> = {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpProblem) {
+      reply.headers(error.headers);
       return sendProblem(reply, request, { type: problemType(error.slug), title: error.title, status: error.status, detail: error.message, ...error.extensions });
     }
     if (error.validation) {

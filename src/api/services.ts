@@ -7,11 +7,13 @@ import { JobEvents } from '../queue/events.js';
 import { connect, Keys } from '../queue/redis.js';
 import { TrainingQueue } from '../queue/training-queue.js';
 import { ModelStore } from '../store/models.js';
+import { KeyRing } from './keys.js';
 import { ModelCache } from './models/predictor.js';
 
 /** Everything the API's routes use, built once per process from the configuration. */
 export interface Services {
   config: Config;
+  apiKeys: KeyRing;
   redis: Redis;
   catalogue: JobCatalogue;
   events: JobEvents;
@@ -23,7 +25,8 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function createServices(config: Config, onRedisError: (err: Error) => void = () => {}): Services {
+export async function createServices(config: Config, onRedisError: (err: Error) => void = () => {}): Promise<Services> {
+  const apiKeys = await KeyRing.load(config);
   const redis = connect(config.redis.url);
   redis.on('error', onRedisError);
   const keys = new Keys(config.redis.prefix);
@@ -36,6 +39,7 @@ export function createServices(config: Config, onRedisError: (err: Error) => voi
   let closed: Promise<void> | null = null;
   return {
     config,
+    apiKeys,
     redis,
     catalogue,
     events,

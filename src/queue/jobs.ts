@@ -35,6 +35,8 @@ export interface JobMetrics {
 
 export interface JobRecord {
   id: string;
+  /** Who submitted it: another tenant's requests never see it. */
+  tenant: string;
   name: string | null;
   status: JobStatus;
   createdAt: string;

@@ -39,6 +39,15 @@ export class Keys {
     return status ? `${this.prefix}:jobs:${status}` : `${this.prefix}:jobs`;
   }
 
+  /** Where per-tenant keys start; the transition script appends `<tenant>:jobs[:<status>]`. */
+  get tenantPrefix(): string {
+    return `${this.prefix}:tenant:`;
+  }
+
+  tenantJobs(tenant: string, status?: string): string {
+    return `${this.tenantPrefix}${tenant}:jobs${status ? `:${status}` : ''}`;
+  }
+
   events(id: string): string {
     return `${this.prefix}:events:${id}`;
   }
@@ -51,7 +60,7 @@ export class Keys {
     return `${this.prefix}:cancel`;
   }
 
-  idempotency(key: string): string {
-    return `${this.prefix}:idempotency:${key}`;
+  idempotency(tenant: string, key: string): string {
+    return `${this.prefix}:idempotency:${tenant}:${key}`;
   }
 }

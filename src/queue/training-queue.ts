@@ -15,7 +15,17 @@ export interface QueuedJobData {
   id: string;
 }
 
-export type SubmitResult = { record: JobRecord; created: boolean } | { conflict: 'idempotency-key-reused' };
+export type SubmitResult =
+  | { record: JobRecord; created: boolean }
+  | { conflict: 'idempotency-key-reused' }
+  | { limited: 'queued-jobs'; queued: number };
+
+export interface SubmitOptions {
+  tenant: string;
+  idempotencyKey?: string;
+  /** The most jobs the tenant may have waiting. */
+  maxQueued: number;
+}
 export type CancelResult =
   | { outcome: 'cancelled' | 'requested'; record: JobRecord }
   | { outcome: 'finished'; record: JobRecord }
@@ -39,14 +49,14 @@ export class TrainingQueue {
   }
 
   /**
-   * Records and queues a job. With an idempotency key, a repeat of the same request returns the
-   * first job; the same key with a different request is a conflict.
+   * Records and queues a job for a tenant. With an idempotency key, a repeat of the same request
+   * returns the first job; the same key with a different request is a conflict.
    */
-  async submit(request: JobRequest, idempotencyKey?: string): Promise<SubmitResult> {
+  async submit(request: JobRequest, { tenant, idempotencyKey, maxQueued }: SubmitOptions): Promise<SubmitResult> {
     const id = newJobId();
     if (idempotencyKey) {
       const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-      const key = this.deps.keys.idempotency(idempotencyKey);
+      const key = this.deps.keys.idempotency(tenant, idempotencyKey);
       const claimed = await this.deps.connection.set(key, `${id} ${fingerprint}`, 'EX', 86_400, 'NX');
       if (!claimed) {
         const [existingId, existingPrint] = ((await this.deps.connection.get(key)) ?? '').split(' ');
@@ -55,7 +65,9 @@ export class TrainingQueue {
         if (record) return { record, created: false };
       }
     }
-    const record = await this.deps.catalogue.create(id, request, new Date());
+    const queued = (await this.deps.catalogue.counts(tenant)).queued;
+    if (queued >= maxQueued) return { limited: 'queued-jobs', queued };
+    const record = await this.deps.catalogue.create(id, request, new Date(), tenant);
     await this.deps.events.append(id, { type: 'status', status: 'queued' });
     try {
       await this.queue.add('train', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true, attempts: 1 });

@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ProgressRecord } from '../nn/train.js';
 import type { CancelFlags } from './cancel.js';
@@ -11,10 +11,13 @@ import { trainingQueueName, type QueuedJobData } from './training-queue.js';
 /** What the worker process's training function is given for one job. */
 export interface JobContext {
   id: string;
+  tenant: string;
   request: JobRequest;
   attempt: number;
-  /** Aborts when the job is cancelled or the worker shuts down; stop within one iteration. */
+  /** Aborts when the job is cancelled, runs out of time, or the worker shuts down; stop within one iteration. */
   signal: AbortSignal;
+  /** Whether a model stopped early is kept: only when it ran out of training time. */
+  keepStoppedModel(): boolean;
   /** Publishes a progress event and records it as the job's latest progress. */
   publishProgress(record: ProgressRecord): Promise<void>;
   /** Records which backend trains the job, once it is known. */
@@ -50,11 +53,15 @@ export interface TrainingWorkerOptions {
   lockMs: number;
   stalledIntervalMs: number;
   retentionSeconds: number;
+  /** Jobs of one tenant trained at once, across all workers; more wait in the queue. */
+  runningJobsPerTenant: number;
+  /** Training time of one job before it is stopped (and fails, keeping its model). */
+  trainingSeconds: number;
   train: (ctx: JobContext) => Promise<JobOutcome>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
-type StopReason = 'cancelled' | 'shutdown';
+type StopReason = 'cancelled' | 'shutdown' | 'time-limit';
 
 /**
  * The worker's side of the queue: takes jobs from BullMQ one at a time (by default), moves them
@@ -123,12 +130,18 @@ export class TrainingWorker {
     if (!request) throw new UnrecoverableError(`job ${id} is not in the catalogue`);
     const current = await catalogue.get(id);
     const attempt = (current?.attempts ?? 0) + 1;
-    const started = await catalogue.transition(id, ['queued', 'running'], 'running', {
-      startedAt: new Date().toISOString(),
-      workerId,
-      attempts: attempt,
-      progress: null,
-    });
+    const started = await catalogue.transition(
+      id,
+      ['queued', 'running'],
+      'running',
+      { startedAt: new Date().toISOString(), workerId, attempts: attempt, progress: null },
+      this.o.runningJobsPerTenant,
+    );
+    if (!started.ok && started.limited) {
+      // The tenant already has its most jobs running: wait, without counting as an attempt.
+      await job.moveToDelayed(Date.now() + 2000, token);
+      throw new DelayedError();
+    }
     if (!started.ok) {
       log.info({ jobId: id, workerId, status: started.current }, 'job skipped: no longer queued');
       return;
@@ -142,10 +155,13 @@ export class TrainingWorker {
 
     const controller = new AbortController();
     this.running.set(id, controller);
+    const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
     try {
       const outcome = await this.o.train({
         id,
+        tenant: current!.tenant,
         request,
+        keepStoppedModel: () => controller.signal.reason === 'time-limit',
         attempt,
         signal: controller.signal,
         publishProgress: async (record) => {
@@ -156,10 +172,19 @@ export class TrainingWorker {
       const reason = controller.signal.reason as StopReason | undefined;
       if (reason === 'cancelled') return await this.finishCancelled(id);
       if (reason === 'shutdown') return await this.requeue(job, token, id);
+      if (reason === 'time-limit') {
+        const error: JobError = {
+          title: 'Training time limit reached',
+          detail: `the job trained for ${this.o.trainingSeconds} s, the most allowed (MAX_TRAINING_SECONDS), and was stopped; the model trained so far is kept as ${outcome.modelId}`,
+        };
+        await this.finish(id, { error, modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'failed', error });
+        log.warn({ jobId: id, workerId, modelId: outcome.modelId }, 'job stopped at its training time limit');
+        return;
+      }
       await this.finish(id, { modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'completed', modelId: outcome.modelId, metrics: outcome.metrics });
       log.info({ jobId: id, workerId, modelId: outcome.modelId, metrics: outcome.metrics }, 'job completed');
     } catch (err) {
-      if (err instanceof WaitingError) throw err;
+      if (err instanceof WaitingError || err instanceof DelayedError) throw err;
       const reason = controller.signal.reason as StopReason | undefined;
       if (reason === 'cancelled') return await this.finishCancelled(id);
       if (reason === 'shutdown') return await this.requeue(job, token, id);
@@ -169,6 +194,7 @@ export class TrainingWorker {
       log.warn({ jobId: id, workerId, error: error.detail }, 'job failed');
       throw new UnrecoverableError(error.detail);
     } finally {
+      clearTimeout(timeLimit);
       this.running.delete(id);
     }
   }

@@ -32,7 +32,7 @@ export async function trainAndSave(
   backend: BackendInfo,
   data: DatasetSplits,
   request: TrainingRequest,
-  target: { id: string; folder: string; jobId?: string; keepAborted?: boolean },
+  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean) },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const network = validateNetwork(request.network, config.networkLimits);
@@ -46,7 +46,8 @@ export async function trainAndSave(
   const result = await train(network.value, { train: trainSet, validation, name: data.name }, options.value, hooks);
   try {
     const aborted = result.stopReason === 'aborted';
-    if (aborted && !target.keepAborted) return { result, manifest: null };
+    const keep = typeof target.keepAborted === 'function' ? target.keepAborted() : target.keepAborted;
+    if (aborted && !keep) return { result, manifest: null };
     const test = aborted ? null : await result.classifier.evaluate(data.test);
     const manifest: Omit<ModelManifest, 'files'> = {
       formatVersion: 1,
@@ -75,6 +76,7 @@ export async function trainAndSave(
         ...(test ? { testAccuracy: test.accuracy, testLoss: test.loss } : {}),
       },
       ...(target.jobId ? { jobId: target.jobId } : {}),
+      ...(target.tenant ? { tenant: target.tenant } : {}),
     };
     return { result, manifest: await writeModelFolder(target.folder, result.classifier, manifest) };
   } finally {

@@ -40,8 +40,9 @@ export interface ModelManifest {
     testAccuracy?: number;
     testLoss?: number;
   };
-  /** The job that trained it, when it came through the service. */
+  /** The job that trained it, and its tenant, when it came through the service. */
   jobId?: string;
+  tenant?: string;
   files: string[];
 }
 

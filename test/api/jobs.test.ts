@@ -7,7 +7,7 @@ import { Api, seedNetwork, serviceEnv, type ServiceEnv } from '../helpers/servic
 let env: ServiceEnv;
 let api: Api;
 beforeAll(async () => {
-  env = await serviceEnv('jobs', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { MAX_EPOCHS: '50', BODY_LIMIT_BYTES: '100000' });
+  env = await serviceEnv('jobs', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { MAX_EPOCHS: '50', JOB_BODY_LIMIT_BYTES: '100000' });
   api = await Api.start(env.config);
 });
 afterAll(async () => {
@@ -145,14 +145,12 @@ describe('DELETE /v1/jobs/:id on a queued job', () => {
 });
 
 describe('health and the OpenAPI document', () => {
-  it('is healthy and ready, with queue depth and job counts', async () => {
+  it('is healthy and ready, with queue depth and live workers', async () => {
     expect((await api.json('GET', '/healthz')).body).toEqual({ status: 'ok' });
-    const ready = await api.json<{ status: string; queue: { waiting: number }; workers: number; jobs: Record<string, number> }>('GET', '/readyz');
+    const ready = await api.json<{ status: string; queue: { waiting: number }; workers: number }>('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.status).toBe('ready');
+    expect(ready.body).toMatchObject({ status: 'ready', redis: 'ok', workers: 0 });
     expect(ready.body.queue.waiting).toBeGreaterThan(0);
-    expect(ready.body.workers).toBe(0);
-    expect(ready.body.jobs['cancelled']).toBeGreaterThan(0);
   });
 
   it('serves openapi.yaml, and it documents exactly the routes the server registers', async () => {

@@ -46,7 +46,7 @@ export class Api {
 
   static async start(config: Config): Promise<Api> {
     await initBackend('wasm');
-    const services = createServices(config);
+    const services = await createServices(config);
     const fastify = Fastify({ ...fastifyOptions(config.http.bodyLimit), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
     await fastify.register(app, { services });
     await fastify.listen({ host: '127.0.0.1', port: 0 });

@@ -2,15 +2,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sendProblem, problemType } from '../problem.js';
 import type { Services } from '../services.js';
 
-/** /healthz: the process is up. /readyz: Redis answers; the queue's depth and the live workers. */
+/**
+ * /healthz: the process is up. /readyz: Redis answers; the queue's depth and the live workers.
+ * Both are open (probes carry no key) and say nothing about any tenant's jobs.
+ */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (request, reply) => {
     try {
       const ping = await withTimeout(services.redis.ping(), 2000);
-      const [queue, workers, jobs] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount(), services.catalogue.counts()]), 2000);
-      return { status: 'ready', redis: ping === 'PONG' ? 'ok' : ping, queue, workers, jobs };
+      const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount()]), 2000);
+      return { status: 'ready', redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'not ready');
       return sendProblem(reply, request, { type: problemType('not-ready'), title: 'Service Unavailable', status: 503, detail: 'Redis does not answer', redis: 'unreachable' });

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
+import { estimateTrainingMemory, formatBytes } from '../../nn/memory.js';
 import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
 import { problemsWithData, validateNetwork } from '../../nn/spec.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
+import { canSee } from '../auth.js';
+import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { CreateJobBody, CreateJobHeaders, JobParams, ListJobsQuery } from './schemas.js';
@@ -14,9 +17,13 @@ export function jobView(record: JobRecord) {
   return { ...record, links: { self, events: `${self}/events`, model: `/v1/models/${record.id}` } };
 }
 
-/** Every problem with the submitted network, options and dataset, with paths from the body's root. */
+/**
+ * Every problem with the submitted network, options and dataset, with paths from the body's root:
+ * the same validators the worker runs, plus the dataset's image size and classes and the memory
+ * the job would need.
+ */
 export function requestProblems(services: Services, body: JobRequest): Problem[] {
-  const { networkLimits, optionLimits } = services.config;
+  const { networkLimits, optionLimits, limits } = services.config;
   const problems: Problem[] = [];
   const network = validateNetwork(body.network, networkLimits);
   const prefixed = (p: Problem) => ({ path: p.path ? `network.${p.path}` : 'network', message: p.message });
@@ -32,38 +39,80 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
     const shape = builtInShapes[dataset.name];
     problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
   }
+  if (network.ok && options.ok) {
+    const memory = estimateTrainingMemory(network.value, options.value.miniBatchSize);
+    if (memory.bytes > limits.trainingMemoryBytes) {
+      problems.push({
+        path: 'network',
+        message:
+          `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
+          `${options.value.miniBatchSize}, learnables ${formatBytes(memory.learnableBytes)}); the limit is ${formatBytes(limits.trainingMemoryBytes)}`,
+      });
+    }
+  }
   return problems;
 }
 
+/** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
+export async function visibleJob(services: Services, principal: Principal, id: string): Promise<JobRecord> {
+  const record = isJobId(id) ? await services.catalogue.get(id) : null;
+  if (!record || !canSee(principal, record.tenant)) throw notFound('job', id);
+  return record;
+}
+
 export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders } }, async (request, reply) => {
+  const { limits } = services.config;
+
+  app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders }, bodyLimit: limits.jobBodyBytes }, async (request, reply) => {
+    const principal = request.principal!;
     const body = request.body as JobRequest;
     const problems = requestProblems(services, body);
     if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
-    const result = await services.queue.submit(body, request.headers['idempotency-key']);
+    const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
+    if (models >= limits.modelsPerTenant) {
+      throw new HttpProblem(403, 'quota-exceeded', 'Model quota reached', `tenant '${principal.tenant}' keeps ${models} models, the most allowed (TENANT_MAX_MODELS); delete one to train another`);
+    }
+    const result = await services.queue.submit(body, {
+      tenant: principal.tenant,
+      maxQueued: limits.queuedJobsPerTenant,
+      ...(request.headers['idempotency-key'] ? { idempotencyKey: request.headers['idempotency-key'] } : {}),
+    });
     if ('conflict' in result) {
       throw new HttpProblem(422, 'idempotency-key-reused', 'Idempotency key reused', 'this Idempotency-Key was used for a different request');
     }
-    request.log.info({ jobId: result.record.id, created: result.created }, 'job submitted');
+    if ('limited' in result) {
+      throw new HttpProblem(
+        429,
+        'too-many-queued-jobs',
+        'Too Many Requests',
+        `tenant '${principal.tenant}' already has ${result.queued} jobs waiting, the most allowed (TENANT_MAX_QUEUED_JOBS); retry when some have started`,
+        {},
+        { 'retry-after': '30' },
+      );
+    }
+    request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
     return reply.code(202).header('location', `/v1/jobs/${result.record.id}`).send(jobView(result.record));
   });
 
   app.get('/v1/jobs', { schema: { querystring: ListJobsQuery } }, async (request) => {
+    const principal = request.principal!;
     const { status, limit = 20, cursor } = request.query;
     if (cursor !== undefined && !isJobId(cursor)) throw invalid('cursor is not a job id', [{ path: 'querystring.cursor', message: 'cursor must be the nextCursor of a previous page' }]);
-    const page = await services.catalogue.list({ ...(status ? { status } : {}), limit, ...(cursor ? { cursor } : {}) });
+    const page = await services.catalogue.list({
+      ...(principal.admin ? {} : { tenant: principal.tenant }),
+      ...(status ? { status } : {}),
+      limit,
+      ...(cursor ? { cursor } : {}),
+    });
     return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => {
-    const record = isJobId(request.params.id) ? await services.catalogue.get(request.params.id) : null;
-    if (!record) throw notFound('job', request.params.id);
-    return jobView(record);
-  });
+  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await visibleJob(services, request.principal!, request.params.id)));
 
   app.delete('/v1/jobs/:id', { schema: { params: JobParams } }, async (request, reply) => {
     const { id } = request.params;
-    const result = isJobId(id) ? await services.queue.cancel(id) : ({ outcome: 'not-found' } as const);
+    await visibleJob(services, request.principal!, id);
+    const result = await services.queue.cancel(id);
     switch (result.outcome) {
       case 'not-found':
         throw notFound('job', id);

@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { decodePng } from '../../data/png.js';
 import type { Classifier } from '../../nn/classifier.js';
 import type { ModelManifest } from '../../store/models.js';
+import { canSee } from '../auth.js';
+import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { readInstances } from './instances.js';
@@ -31,17 +33,23 @@ const fileTypes: Record<string, string> = { 'model.json': 'application/json', 'w
 export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { models, modelCache, config } = services;
 
-  app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.http.bodyLimit }, (_request, body, done) => done(null, body));
+  /** The manifest of a model the caller may see, or 404 (also for another tenant's: no existence leak). */
+  async function visibleModel(principal: Principal, id: string): Promise<ModelManifest> {
+    const manifest = await models.manifest(id);
+    if (!manifest || !canSee(principal, manifest.tenant)) throw notFound('model', id);
+    return manifest;
+  }
 
-  app.get('/v1/models', async () => ({ models: (await models.list()).map(summary) }));
+  app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
 
-  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => {
-    const manifest = await models.manifest(request.params.id);
-    if (!manifest) throw notFound('model', request.params.id);
-    return modelView(manifest);
-  });
+  app.get('/v1/models', async (request) => ({
+    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map(summary),
+  }));
+
+  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id)));
 
   app.delete('/v1/models/:id', { schema: { params: ModelParams } }, async (request, reply) => {
+    await visibleModel(request.principal!, request.params.id);
     modelCache.evict(request.params.id);
     if (!(await models.delete(request.params.id))) throw notFound('model', request.params.id);
     return reply.code(204).send();
@@ -49,12 +57,17 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
 
   app.get('/v1/models/:id/files/:file', { schema: { params: ModelFileParams } }, async (request, reply) => {
     const { id, file } = request.params;
+    await visibleModel(request.principal!, id);
     const found = await models.file(id, file);
     if (!found) throw notFound('model file', `${id}/${file}`);
     return reply.type(fileTypes[file] ?? 'application/octet-stream').send(createReadStream(found));
   });
 
-  app.post('/v1/models/:id/predict', { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) } }, async (request) => {
+  app.post(
+    '/v1/models/:id/predict',
+    { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) }, bodyLimit: Math.max(config.limits.predictBodyBytes, config.limits.pngBodyBytes) },
+    async (request) => {
+    await visibleModel(request.principal!, request.params.id);
     const loaded = await modelCache.get(request.params.id);
     if (!loaded) throw notFound('model', request.params.id);
     const { classifier, manifest } = loaded;
@@ -72,7 +85,8 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       count = body.instances.length;
     }
     return { modelId: manifest.id, predictions: await predictions(classifier, pixels, count) };
-  });
+    },
+  );
 };
 
 function pngPixels(buffer: Buffer, manifest: ModelManifest): Float32Array {

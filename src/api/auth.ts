@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpProblem } from './problem.js';
+import { localPrincipal, type KeyRing, type Principal } from './keys.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set for every /v1 request that passed authentication (null on a WebSocket awaiting its key message). */
+    principal: Principal | null;
+    /** Why authentication failed; answered after the rate limiter has counted the attempt. */
+    authProblem: HttpProblem | null;
+  }
+}
+
+/** The WebSocket subprotocol the API speaks, and the prefix of one that carries a key (browsers cannot set headers). */
+export const wsProtocol = 'trainyard.v1';
+export const wsKeyProtocolPrefix = 'trainyard.key.';
+
+export function bearerKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthorized('the Authorization header must be "Bearer <key>"');
+    return match[1]!;
+  }
+  const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const carried = protocols.find((p) => p.startsWith(wsKeyProtocolPrefix));
+  return carried ? carried.slice(wsKeyProtocolPrefix.length) : null;
+}
+
+export function unauthorized(detail: string): HttpProblem {
+  return new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, {}, { 'www-authenticate': 'Bearer realm="trainyard"' });
+}
+
+/**
+ * Every /v1 request needs a key when keys are configured: `Authorization: Bearer <key>`, or for
+ * a WebSocket a `trainyard.key.<key>` subprotocol or, failing both, a first message
+ * `{"type": "auth", "key": ...}` (the route checks that one). Without keys every request is the
+ * local tenant, and the server listens on loopback only.
+ *
+ * `identifyCallers` runs first; the rate limiter then counts the request (per tenant, or per
+ * address when there is none, so guessing keys is limited too); `rejectUnauthenticated` answers
+ * 401 before the body is read.
+ */
+export function identifyCallers(app: FastifyInstance, keys: KeyRing): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('authProblem', null);
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
+    if (!keys.enabled) {
+      request.principal = localPrincipal;
+      return;
+    }
+    try {
+      const key = bearerKey(request);
+      if (key === null) {
+        if (request.headers.upgrade?.toLowerCase() !== 'websocket') request.authProblem = unauthorized('this API needs a key: send "Authorization: Bearer <key>"');
+        return;
+      }
+      request.principal = keys.identify(key);
+      if (!request.principal) request.authProblem = unauthorized('the API key is not valid');
+    } catch (err) {
+      request.authProblem = err as HttpProblem;
+    }
+  });
+}
+
+export function rejectUnauthenticated(app: FastifyInstance): void {
+  app.addHook('preParsing', async (request) => {
+    if (request.authProblem) throw request.authProblem;
+  });
+}
+
+/** Whether a caller may see something owned by `tenant` (others get 404, never 403: no existence leak). */
+export function canSee(principal: Principal, tenant: string | undefined): boolean {
+  return principal.admin || principal.tenant === tenant;
+}
