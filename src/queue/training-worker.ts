@@ -30,12 +30,12 @@ export interface JobOutcome {
 }
 
 /** An error whose message and problems are meant for the user: the job fails with them, without retry. */
-export class JobInputError extends Error {
+export class JobFailure extends Error {
   constructor(
     readonly jobError: JobError,
   ) {
     super(jobError.detail);
-    this.name = 'JobInputError';
+    this.name = 'JobFailure';
   }
 }
 
@@ -188,10 +188,11 @@ export class TrainingWorker {
       const reason = controller.signal.reason as StopReason | undefined;
       if (reason === 'cancelled') return await this.finishCancelled(id);
       if (reason === 'shutdown') return await this.requeue(job, token, id);
+      // Only errors meant for users carry their message to the job; anything else is logged here.
       const error: JobError =
-        err instanceof JobInputError ? err.jobError : { title: 'Training failed', detail: err instanceof Error ? err.message : String(err) };
+        err instanceof JobFailure ? err.jobError : { title: 'Training failed', detail: `training failed unexpectedly on worker ${workerId}; its log has the details` };
       await this.finish(id, { error }, { type: 'failed', error });
-      log.warn({ jobId: id, workerId, error: error.detail }, 'job failed');
+      log.warn({ jobId: id, workerId, error: error.detail, err: err instanceof Error ? { message: err.message, stack: err.stack } : err }, 'job failed');
       throw new UnrecoverableError(error.detail);
     } finally {
       clearTimeout(timeLimit);

@@ -46,20 +46,46 @@ export interface ModelManifest {
   files: string[];
 }
 
+/** A model that could not be written, in words fit for a user: no server paths. */
+export class ModelStoreError extends Error {
+  constructor(readonly code: string) {
+    super(`the model could not be saved: ${ModelStoreError.explain(code)}`);
+    this.name = 'ModelStoreError';
+  }
+
+  static explain(code: string): string {
+    switch (code) {
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return 'the model store is out of space (ENOSPC)';
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return `the model store is not writable (${code})`;
+      case 'ENOTDIR':
+      case 'EEXIST':
+        return `the model store's folder is not a folder (${code})`;
+      default:
+        return `the file system failed (${code})`;
+    }
+  }
+}
+
 export const manifestFileName = 'manifest.json';
 export const modelJsonFileName = 'model.json';
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Writes a model folder. Everything goes into a temporary sibling folder first and is renamed into
- * place at the end, so a reader never sees half a model.
+ * place at the end, so a reader never sees half a model. A file-system failure becomes a
+ * ModelStoreError, and the temporary folder is removed.
  */
 export async function writeModelFolder(dir: string, classifier: Classifier, manifest: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
   const files = await toModelFiles(classifier);
   const parent = path.dirname(path.resolve(dir));
-  await mkdir(parent, { recursive: true });
   const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${randomUUID()}`);
   try {
+    await mkdir(parent, { recursive: true });
     await mkdir(tmp);
     await writeFile(path.join(tmp, weightsFileName), files.weights);
     await writeFile(path.join(tmp, modelJsonFileName), JSON.stringify(files.modelJson));
@@ -69,8 +95,9 @@ export async function writeModelFolder(dir: string, classifier: Classifier, mani
     await rename(tmp, dir);
     return full;
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code ? new ModelStoreError(code) : err;
   }
 }
 
@@ -114,7 +141,7 @@ export class ModelStore {
     try {
       return await readManifest(this.folder(id));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
       throw err;
     }
   }
@@ -129,7 +156,8 @@ export class ModelStore {
     try {
       names = await readdir(this.root);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      // No folder yet, or something else in its place (saving then fails with a clear reason).
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
       throw err;
     }
     const manifests = await Promise.all(names.filter((n) => ModelStore.isValidId(n)).map((n) => this.manifest(n)));

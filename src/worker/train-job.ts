@@ -3,14 +3,14 @@ import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
-import { JobInputError, type JobContext, type JobOutcome } from '../queue/training-worker.js';
+import { JobFailure, type JobContext, type JobOutcome } from '../queue/training-worker.js';
 import { trainAndSave } from '../run/train-and-save.js';
-import type { ModelStore } from '../store/models.js';
+import { ModelStoreError, type ModelStore } from '../store/models.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
 /**
  * What a worker does with one job: validate it again, train it with progress events, save the
- * model under the job's id. Invalid input becomes a JobInputError (failed, no retry).
+ * model under the job's id. Invalid input becomes a JobFailure (failed, no retry).
  */
 export function jobTrainer(config: Config, backend: BackendInfo, models: ModelStore): (ctx: JobContext) => Promise<JobOutcome> {
   return async (ctx) => {
@@ -19,7 +19,7 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
     const dataset = resolveDatasetRef(ctx.request.dataset);
     if (!dataset) {
       const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
-      throw new JobInputError({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
+      throw new JobFailure({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
     }
     const resolved = validateTrainingOptions(options, config.optionLimits);
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs, resolved.ok ? resolved.value.verboseFrequency : 50);
@@ -35,8 +35,9 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
     } catch (err) {
       await publisher.flush().catch(() => {});
       if (err instanceof ValidationError) {
-        throw new JobInputError({ title: 'Invalid training request', detail: err.message, problems: err.problems });
+        throw new JobFailure({ title: 'Invalid training request', detail: err.message, problems: err.problems });
       }
+      if (err instanceof ModelStoreError) throw new JobFailure({ title: 'Model not saved', detail: err.message });
       throw err;
     }
   };
