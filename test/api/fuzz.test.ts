@@ -1,0 +1,165 @@
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { layerTypes } from '../../src/nn/spec.js';
+import { train } from '../../src/nn/train.js';
+import { ModelStore } from '../../src/store/models.js';
+import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
+
+/**
+ * Thousands of generated bad requests at the running server: every answer must be a 4xx problem
+ * (or a 2xx for the rare valid one), never a 5xx; the server must stay up; every job it accepted
+ * must be in the catalogue.
+ */
+let env: ServiceEnv;
+let api: Api;
+const modelId = 'fuzz-model';
+const counts = new Map<string, number>();
+const accepted: string[] = [];
+
+beforeAll(async () => {
+  env = await serviceEnv('fuzz', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { RATE_LIMIT_PER_MINUTE: '1000000', TENANT_MAX_QUEUED_JOBS: '100000' });
+  api = await Api.start(env.config);
+  const data = await digits(32);
+  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 5 }));
+  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
+    formatVersion: 1,
+    id: modelId,
+    createdAt: new Date().toISOString(),
+    network: seedNetworkJson,
+    classes: result.classifier.classes,
+    inputSize: [28, 28, 1],
+    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
+    training: { options: {}, dataset: 'digits', trainImages: 32, backend: { name: 'wasm', package: '', device: 'cpu', reason: '' }, stopReason: 'max-epochs', iterations: 1, epochs: 1, trainingSeconds: 1, finalizeSeconds: 0, seed: 5 },
+    metrics: { miniBatchLoss: null, miniBatchAccuracy: null },
+    tenant: 'local',
+  });
+  result.classifier.dispose();
+});
+
+afterAll(async () => {
+  console.log(`fuzz: ${[...counts].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+  await api.close();
+  await env.cleanup();
+});
+
+/** Sends one request and checks the answer is a problem (4xx) or a success, never a server error. */
+async function check(kind: string, method: string, url: string, body?: string | Buffer, contentType = 'application/json'): Promise<void> {
+  const res = await fetch(api.base + url, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body });
+  const text = await res.text();
+  counts.set(`${kind} ${res.status}`, (counts.get(`${kind} ${res.status}`) ?? 0) + 1);
+  expect(res.status, `${method} ${url} ${String(body).slice(0, 300)} -> ${text.slice(0, 300)}`).toBeLessThan(500);
+  if (res.status >= 400) {
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const problem = JSON.parse(text) as { status: number; title: string; detail: string };
+    expect(problem.status).toBe(res.status);
+    expect(typeof problem.detail).toBe('string');
+    expect(text).not.toMatch(/node_modules|\/work\/|\bat \S+:\d+:\d+/);
+  } else if (url === '/v1/jobs' && method === 'POST') {
+    accepted.push((JSON.parse(text) as { id: string }).id);
+  }
+}
+
+const anyValue = fc.oneof(
+  fc.integer({ min: -5, max: 100 }),
+  fc.double({ noNaN: true }),
+  fc.string({ maxLength: 12 }),
+  fc.constant(null),
+  fc.boolean(),
+  fc.array(fc.integer({ min: -2, max: 40 }), { maxLength: 5 }),
+  fc.constantFrom('same', 'auto', 'glorot', 'zerocenter', 'Infinity', 'spatial'),
+);
+const paramName = fc.constantFrom('filterSize', 'numFilters', 'stride', 'padding', 'inputSize', 'outputSize', 'poolSize', 'epsilon', 'alpha', 'scale', 'ceiling', 'probability', 'normalization', 'numChannels', 'name', 'classes', 'learnable', 'perChannel', 'dilationFactor', 'x');
+const layer = fc.record({ type: fc.oneof(fc.constantFrom(...layerTypes), fc.string({ maxLength: 10 })) }).chain((base) =>
+  fc.dictionary(paramName, anyValue, { maxKeys: 4 }).map((params) => ({ ...params, ...base })),
+);
+const networkLike = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ layers: fc.array(layer, { maxLength: 8 }) }) },
+  { weight: 2, arbitrary: fc.record({ layers: fc.array(layer, { maxLength: 4 }) }).map((n) => ({ layers: [{ type: 'imageInput', inputSize: [28, 28, 1] }, ...n.layers, { type: 'softmax' }, { type: 'classification' }] })) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+);
+const optionName = fc.constantFrom('solver', 'initialLearnRate', 'momentum', 'maxEpochs', 'miniBatchSize', 'shuffle', 'learnRateSchedule', 'gradientThreshold', 'validationData', 'validationPatience', 'seed', 'bogus');
+
+describe('fuzzing the running server', () => {
+  it('answers generated job requests (networks, options, datasets) with problems or 202, never 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(networkLike, fc.option(fc.dictionary(optionName, anyValue, { maxKeys: 4 })), fc.oneof(fc.constant('digits'), anyValue, fc.record({ id: anyValue })), async (net, opts, dataset) => {
+        await check('job', 'POST', '/v1/jobs', JSON.stringify({ network: net, dataset, ...(opts ? { options: opts } : {}) }));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('answers generated raw bodies to POST /v1/jobs (truncated JSON, wrong types)', async () => {
+    const valid = JSON.stringify({ network: seedNetworkJson, dataset: 'digits' });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 50 }), fc.integer({ min: 0, max: valid.length }).map((n) => valid.slice(0, n)), fc.jsonValue().map((v) => JSON.stringify(v))), async (raw) => {
+        await check('raw', 'POST', '/v1/jobs', raw);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('answers generated predict bodies, JSON and PNG', async () => {
+    const instance = fc.oneof(
+      fc.array(fc.double(), { maxLength: 790 }),
+      fc.array(fc.array(anyValue, { maxLength: 30 }), { maxLength: 30 }),
+      anyValue,
+      fc.constant(new Array(784).fill(0.5)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.record({ instances: fc.array(instance, { maxLength: 3 }) }), fc.jsonValue({ maxDepth: 2 })), async (body) => {
+        await check('predict', 'POST', `/v1/models/${modelId}/predict`, JSON.stringify(body));
+      }),
+      { numRuns: 700 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
+        await check('png', 'POST', `/v1/models/${modelId}/predict`, Buffer.from(bytes), 'image/png');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('answers generated path ids and query strings on every route', async () => {
+    const segment = fc.string({ maxLength: 40 }).map(encodeURIComponent);
+    await fc.assert(
+      fc.asyncProperty(segment, segment, fc.constantFrom('GET', 'DELETE'), async (id, file, method) => {
+        await check('path', method, `/v1/jobs/${id}`);
+        await check('path', 'GET', `/v1/models/${id}`);
+        await check('path', 'GET', `/v1/models/${id}/files/${file}`);
+        await check('path', 'GET', `/v1/jobs?status=${id}&limit=${file}&cursor=${id}`);
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  it('survives generated WebSocket messages and ids', async () => {
+    const { body } = await api.submit({ network: seedNetworkJson, dataset: 'digits' });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue().map((v) => JSON.stringify(v))), fc.option(fc.string({ maxLength: 20 })), async (message, since) => {
+        const query = since === null ? '' : `?since=${encodeURIComponent(since)}`;
+        const socket = new WebSocket(`${api.base.replace('http', 'ws')}/v1/jobs/${body.id}/events${query}`);
+        const code = await new Promise<number>((resolve) => {
+          socket.once('open', () => {
+            socket.send(message);
+            setTimeout(() => socket.close(1000), 30);
+          });
+          socket.once('close', (c) => resolve(c));
+          socket.once('error', () => resolve(-1));
+        });
+        counts.set(`ws ${code}`, (counts.get(`ws ${code}`) ?? 0) + 1);
+        expect([1000, 1005, 4400]).toContain(code);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('is still up, and every job it accepted is in the catalogue', async () => {
+    expect((await api.json('GET', '/healthz')).status).toBe(200);
+    for (const id of accepted) expect((await api.job(id)).id).toBe(id);
+    counts.set('jobs accepted', accepted.length);
+  });
+});

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { train } from '../../src/nn/train.js';
+import { ModelStore } from '../../src/store/models.js';
+import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
+
+interface Operation {
+  parameters?: { name: string; in: string; example?: unknown; schema?: { enum?: string[] } }[];
+  requestBody?: { content: Record<string, { example?: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> } | { $ref: string }>;
+}
+
+const document = YAML.parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {
+  paths: Record<string, Record<string, Operation> & { parameters?: Operation['parameters'] }>;
+  components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
+};
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema(document, 'openapi');
+
+let env: ServiceEnv;
+let api: Api;
+let jobId: string;
+const modelId = 'documented-model';
+
+beforeAll(async () => {
+  env = await serviceEnv('openapi', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+  api = await Api.start(env.config);
+  jobId = (await api.submit({ network: seedNetworkJson, dataset: 'digits' })).body.id;
+  const data = await digits(64);
+  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 4 }));
+  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
+    formatVersion: 1,
+    id: modelId,
+    createdAt: new Date().toISOString(),
+    network: seedNetworkJson,
+    classes: result.classifier.classes,
+    inputSize: [28, 28, 1],
+    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
+    training: { options: {}, dataset: 'digits', trainImages: 64, backend: { name: 'wasm', package: '', device: 'cpu', reason: '' }, stopReason: 'max-epochs', iterations: 2, epochs: 1, trainingSeconds: 1, finalizeSeconds: 0, seed: 4 },
+    metrics: { miniBatchLoss: 1, miniBatchAccuracy: 0.5 },
+    jobId,
+    tenant: 'local',
+  });
+  result.classifier.dispose();
+});
+afterAll(async () => {
+  await api.close();
+  await env.cleanup();
+});
+
+/** Every documented operation but the WebSocket upgrade; deletions last, so the others find what they need. */
+function operations(): { method: string; route: string; op: Operation; pathParameters: Operation['parameters'] }[] {
+  const all = Object.entries(document.paths).flatMap(([route, item]) =>
+    Object.entries(item)
+      .filter(([method]) => ['get', 'post', 'delete'].includes(method))
+      .map(([method, op]) => ({ method, route, op: op as Operation, pathParameters: item.parameters ?? [] })),
+  );
+  return all.filter((o) => !o.route.endsWith('/events')).sort((a, b) => Number(a.method === 'delete') - Number(b.method === 'delete'));
+}
+
+function url(route: string, parameters: NonNullable<Operation['parameters']>): string {
+  const filled = route.replace(/\{(\w+)\}/g, (_, name: string) => {
+    if (name === 'id') return route.startsWith('/v1/jobs') ? jobId : modelId;
+    const parameter = parameters.find((p) => p.name === name);
+    return String(parameter?.example ?? parameter?.schema?.enum?.[0]);
+  });
+  const query = parameters.filter((p) => p.in === 'query' && p.example !== undefined).map((p) => `${p.name}=${encodeURIComponent(String(p.example))}`);
+  return query.length ? `${filled}?${query.join('&')}` : filled;
+}
+
+/** A JSON pointer into the document to the schema of this response, for ajv to compile with its $refs. */
+function schemaFor(method: string, route: string, op: Operation, status: number, contentType: string): string | undefined {
+  const escape = (segment: string) => segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  let pointer = `/paths/${escape(route)}/${method}/responses/${status}`;
+  let response = op.responses[String(status)];
+  if (response && '$ref' in response) {
+    pointer = response.$ref.slice(1);
+    response = document.components.responses[response.$ref.split('/').at(-1)!]!;
+  }
+  const media = Object.entries(response?.content ?? {}).find(([type]) => contentType.startsWith(type));
+  return media?.[1].schema ? `openapi#${pointer}/content/${escape(media[0])}/schema` : undefined;
+}
+
+async function replay(method: string, route: string, op: Operation, body: unknown) {
+  const parameters = [...(op.parameters ?? [])];
+  const res = await fetch(api.base + url(route, parameters), {
+    method: method.toUpperCase(),
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const contentType = res.headers.get('content-type') ?? '';
+  const text = await res.text();
+  return { status: res.status, contentType, text };
+}
+
+describe('openapi.yaml', () => {
+  it('is a valid OpenAPI 3.1 document (checked by a third-party validator)', async () => {
+    const result = await new Validator().validate(document as unknown as Parameters<Validator['validate']>[0]);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+  });
+
+  it('describes what every route answers to its documented example request', async () => {
+    const checked: string[] = [];
+    for (const { method, route, op, pathParameters } of operations()) {
+      const example = op.requestBody?.content['application/json']?.example;
+      const response = await replay(method, route, { ...op, parameters: [...(pathParameters ?? []), ...(op.parameters ?? [])] }, example);
+      const name = `${method.toUpperCase()} ${route}`;
+      expect(Object.keys(op.responses), `${name} answered ${response.status}: ${response.text.slice(0, 200)}`).toContain(String(response.status));
+      expect(response.status, `${name}: ${response.text.slice(0, 200)}`).toBeLessThan(400);
+      const schema = schemaFor(method, route, op, response.status, response.contentType);
+      if (schema && response.contentType.includes('json')) {
+        const validate = ajv.compile({ $ref: schema });
+        expect(validate(JSON.parse(response.text)), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      }
+      checked.push(`${name} ${response.status}`);
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it('describes the problems routes answer to bad requests', async () => {
+    for (const { method, route, op, pathParameters } of operations()) {
+      const parameters = [...(pathParameters ?? []), ...(op.parameters ?? [])];
+      const bad = op.requestBody ? { unexpected: true } : undefined;
+      const target = route.includes('{id}') ? route.replace('{id}', 'no-such-thing-0') : route;
+      if (!bad && target === route) continue;
+      const res = await fetch(api.base + url(target, parameters).replace(/no-such-thing-0/, 'no-such-thing'), {
+        method: method.toUpperCase(),
+        headers: bad ? { 'content-type': 'application/json' } : {},
+        body: bad ? JSON.stringify(bad) : undefined,
+      });
+      const name = `${method.toUpperCase()} ${route}`;
+      expect(res.status, name).toBeGreaterThanOrEqual(400);
+      expect(Object.keys(op.responses), `${name} answered ${res.status}`).toContain(String(res.status));
+      const validate = ajv.compile({ $ref: 'openapi#/components/schemas/Problem' });
+      expect(validate(await res.json()), name).toBe(true);
+    }
+  });
+});
