@@ -118,8 +118,14 @@ export async function readModelFolder(dir: string): Promise<{ classifier: Classi
   return { classifier, manifest };
 }
 
-/** Models by id under one root folder (DATA_DIR/models). */
+/**
+ * Models by id under one root folder (DATA_DIR/models). Manifests are cached by the identity of
+ * their folder (device and inode): a folder is never changed in place, only replaced by a rename,
+ * so listing many models costs a stat each rather than a read and a parse.
+ */
 export class ModelStore {
+  private readonly cache = new Map<string, { identity: string; manifest: ModelManifest }>();
+
   constructor(readonly root: string) {}
 
   static isValidId(id: string): boolean {
@@ -139,9 +145,18 @@ export class ModelStore {
   async manifest(id: string): Promise<ModelManifest | null> {
     if (!ModelStore.isValidId(id)) return null;
     try {
-      return await readManifest(this.folder(id));
+      const folder = await stat(this.folder(id));
+      const identity = `${folder.dev}:${folder.ino}`;
+      const cached = this.cache.get(id);
+      if (cached?.identity === identity) return cached.manifest;
+      const manifest = await readManifest(this.folder(id));
+      this.cache.set(id, { identity, manifest });
+      return manifest;
     } catch (err) {
-      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) {
+        this.cache.delete(id);
+        return null;
+      }
       throw err;
     }
   }
@@ -170,6 +185,7 @@ export class ModelStore {
     // Rename first so a concurrent reader sees the model either whole or gone.
     const doomed = path.join(this.root, `.deleting-${id}-${randomUUID()}`);
     await rename(this.folder(id), doomed);
+    this.cache.delete(id);
     await rm(doomed, { recursive: true, force: true });
     return true;
   }
