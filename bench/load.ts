@@ -12,11 +12,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDigits } from '../src/data/digits.js';
 import { initBackend } from '../src/nn/backend.js';
-import { train } from '../src/nn/train.js';
-import { validateTrainingOptions } from '../src/nn/options.js';
-import { validateNetwork } from '../src/nn/spec.js';
-import { ModelStore } from '../src/store/models.js';
 import { loadTest, type LoadFigures } from '../test/helpers/load.js';
+import { saveTestModel } from '../test/helpers/models.js';
 import { freePort, PrivateRedis } from '../test/helpers/redis.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
@@ -27,24 +24,8 @@ const seed = (await import('../examples/seed-elu.json', { with: { type: 'json' }
 await initBackend('wasm');
 const redis = await PrivateRedis.start();
 const dataDir = await mkdtemp(path.join(tmpdir(), 'trainyard-load-'));
-const { train: trainSet, test } = await loadDigits();
-const network = validateNetwork(seed);
-const options = validateTrainingOptions({ maxEpochs: 1, seed: 1 });
-if (!network.ok || !options.ok) throw new Error('seed network did not validate');
-const trained = await train(network.value, { train: trainSet }, options.value);
-await new ModelStore(path.join(dataDir, 'models')).save(trained.classifier, {
-  formatVersion: 1,
-  id: 'seed',
-  createdAt: new Date().toISOString(),
-  network: seed,
-  classes: trained.classifier.classes,
-  inputSize: [28, 28, 1],
-  normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-  training: { options: options.value, dataset: 'digits', trainImages: 5000, backend: { name: 'wasm', package: '', device: 'cpu', reason: 'bench' }, stopReason: trained.stopReason, iterations: trained.iterations, epochs: 1, trainingSeconds: trained.trainingSeconds, finalizeSeconds: trained.finalizeSeconds, seed: 1 },
-  metrics: { miniBatchLoss: null, miniBatchAccuracy: null },
-  tenant: 'local',
-});
-trained.classifier.dispose();
+const { test } = await loadDigits();
+await saveTestModel(dataDir, 'seed', { trainImages: 1280 });
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;

@@ -68,32 +68,25 @@ const count = (raw: string, name: string) => {
   return n;
 };
 
-const apiKeys = (raw: string, name: string) =>
-  raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const match = /^([A-Za-z0-9_.-]{1,64}):(\S{16,})$/.exec(entry);
-      if (!match) throw new Error(`${name} entries must be tenant:key with a key of 16 or more characters (got an entry of ${entry.length} characters)`);
-      return { tenant: match[1]!, sha256: sha256(match[2]!), admin: false };
-    });
-
-const adminKeys = (raw: string, name: string) =>
-  raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((key) => {
-      if (!/^\S{16,}$/.test(key)) throw new Error(`${name} keys must have 16 or more characters`);
-      return { tenant: 'admin', sha256: sha256(key), admin: true };
-    });
-
 const list = (raw: string) =>
   raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+
+/** `tenant:key` entries; keys are hashed here and the raw values never leave this function. */
+const apiKeys = (raw: string, name: string) =>
+  list(raw).map((entry) => {
+    const match = /^([A-Za-z0-9_.-]{1,64}):(\S{16,})$/.exec(entry);
+    if (!match) throw new Error(`${name} entries must be tenant:key with a key of 16 or more characters (got an entry of ${entry.length} characters)`);
+    return { tenant: match[1]!, sha256: sha256(match[2]!), admin: false };
+  });
+
+const adminKeys = (raw: string, name: string) =>
+  list(raw).map((key) => {
+    if (!/^\S{16,}$/.test(key)) throw new Error(`${name} keys must have 16 or more characters`);
+    return { tenant: 'admin', sha256: sha256(key), admin: true };
+  });
 
 const optionalPath = (raw: string) => (raw.trim() === '' ? null : raw);
 

@@ -6,6 +6,7 @@ export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 import type { DatasetRef } from '../data/catalog.js';
+import type { ModelMetrics } from '../store/models.js';
 
 /** What a user submits: validated by the API before queueing and again by the worker. */
 export interface JobRequest {
@@ -24,14 +25,8 @@ export interface JobError {
   report?: unknown;
 }
 
-export interface JobMetrics {
-  miniBatchLoss: number | null;
-  miniBatchAccuracy: number | null;
-  validationLoss?: number;
-  validationAccuracy?: number;
-  testAccuracy?: number;
-  testLoss?: number;
-}
+/** A job's results are its model's metrics. */
+export type JobMetrics = ModelMetrics;
 
 export interface JobRecord {
   id: string;

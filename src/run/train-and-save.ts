@@ -57,18 +57,7 @@ export async function trainAndSave(
       classes: result.classifier.classes,
       inputSize: network.value.inputSize,
       normalization: normalizationOf(network.value.layers[0]!),
-      training: {
-        options: { ...options.value, seed: result.seed },
-        dataset: data.name,
-        trainImages: trainSet.count,
-        backend: { name: backend.name, package: backend.package, device: backend.device, reason: backend.reason },
-        stopReason: result.stopReason,
-        iterations: result.iterations,
-        epochs: result.epochs,
-        trainingSeconds: result.trainingSeconds,
-        finalizeSeconds: result.finalizeSeconds,
-        seed: result.seed,
-      },
+      training: trainingRecord(result, { options: options.value, dataset: data.name, trainImages: trainSet.count, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,
         miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null,
@@ -82,6 +71,26 @@ export async function trainAndSave(
   } finally {
     result.classifier.dispose();
   }
+}
+
+/** How a model was trained, as its manifest records it. */
+export function trainingRecord(
+  result: TrainResult,
+  run: { options: object; dataset: string; trainImages: number; backend: Pick<BackendInfo, 'name' | 'package' | 'device' | 'reason'> },
+): ModelManifest['training'] {
+  const { name, package: pkg, device, reason } = run.backend;
+  return {
+    options: { ...run.options, seed: result.seed },
+    dataset: run.dataset,
+    trainImages: run.trainImages,
+    backend: { name, package: pkg, device, reason },
+    stopReason: result.stopReason,
+    iterations: result.iterations,
+    epochs: result.epochs,
+    trainingSeconds: result.trainingSeconds,
+    finalizeSeconds: result.finalizeSeconds,
+    seed: result.seed,
+  };
 }
 
 function normalizationOf(input: Layer): ModelManifest['normalization'] {

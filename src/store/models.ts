@@ -6,6 +6,16 @@ import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.j
 import type { Normalization, Size3 } from '../nn/spec.js';
 import { validateNetwork } from '../nn/spec.js';
 
+/** How a model did: the last mini-batch, the validation data and the test split. */
+export interface ModelMetrics {
+  miniBatchLoss: number | null;
+  miniBatchAccuracy: number | null;
+  validationLoss?: number;
+  validationAccuracy?: number;
+  testAccuracy?: number;
+  testLoss?: number;
+}
+
 /**
  * What is kept with a trained model beside tfjs's files: the source of truth for prediction
  * (input size, normalisation, class names) and the record of how it was trained.
@@ -32,14 +42,7 @@ export interface ModelManifest {
     finalizeSeconds: number;
     seed: number;
   };
-  metrics: {
-    miniBatchLoss: number | null;
-    miniBatchAccuracy: number | null;
-    validationLoss?: number;
-    validationAccuracy?: number;
-    testAccuracy?: number;
-    testLoss?: number;
-  };
+  metrics: ModelMetrics;
   /** The job that trained it, and its tenant, when it came through the service. */
   jobId?: string;
   tenant?: string;

@@ -4,9 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { addKey } from '../../src/api/keys.js';
-import { train } from '../../src/nn/train.js';
-import { ModelStore } from '../../src/store/models.js';
-import { digits, network, options } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 import { Api, seedNetwork, serviceEnv, Watcher, type ServiceEnv } from '../helpers/service.js';
 
 const aliceKey = 'alice-key-0123456789abcdef';
@@ -33,32 +31,7 @@ beforeAll(async () => {
     MAX_TRAINING_MEMORY_BYTES: String(64 * 1024 * 1024),
   });
   api = await Api.start(env.config);
-  const data = await digits(64);
-  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 2 }));
-  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
-    formatVersion: 1,
-    id: 'alice-model',
-    createdAt: new Date().toISOString(),
-    network: seedNetwork,
-    classes: result.classifier.classes,
-    inputSize: [28, 28, 1],
-    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-    training: {
-      options: {},
-      dataset: 'digits',
-      trainImages: 64,
-      backend: { name: 'wasm', package: '', device: 'cpu', reason: 'test' },
-      stopReason: 'max-epochs',
-      iterations: 2,
-      epochs: 1,
-      trainingSeconds: 1,
-      finalizeSeconds: 0,
-      seed: 2,
-    },
-    metrics: { miniBatchLoss: null, miniBatchAccuracy: null },
-    tenant: 'alice',
-  });
-  result.classifier.dispose();
+  await saveTestModel(env.dataDir, 'alice-model', { seed: 2, tenant: 'alice' });
 });
 afterAll(async () => {
   await api.close();

@@ -1,11 +1,9 @@
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { layerTypes } from '../../src/nn/spec.js';
-import { train } from '../../src/nn/train.js';
-import { ModelStore } from '../../src/store/models.js';
-import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { seedNetworkJson } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
 /**
@@ -22,21 +20,7 @@ const accepted: string[] = [];
 beforeAll(async () => {
   env = await serviceEnv('fuzz', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { RATE_LIMIT_PER_MINUTE: '1000000', TENANT_MAX_QUEUED_JOBS: '100000' });
   api = await Api.start(env.config);
-  const data = await digits(32);
-  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 5 }));
-  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
-    formatVersion: 1,
-    id: modelId,
-    createdAt: new Date().toISOString(),
-    network: seedNetworkJson,
-    classes: result.classifier.classes,
-    inputSize: [28, 28, 1],
-    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-    training: { options: {}, dataset: 'digits', trainImages: 32, backend: { name: 'wasm', package: '', device: 'cpu', reason: '' }, stopReason: 'max-epochs', iterations: 1, epochs: 1, trainingSeconds: 1, finalizeSeconds: 0, seed: 5 },
-    metrics: { miniBatchLoss: null, miniBatchAccuracy: null },
-    tenant: 'local',
-  });
-  result.classifier.dispose();
+  await saveTestModel(env.dataDir, modelId, { trainImages: 32, seed: 5 });
 });
 
 afterAll(async () => {

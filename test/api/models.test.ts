@@ -1,11 +1,9 @@
-import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/data/png.js';
 import '../../src/nn/layers/index.js';
-import { train } from '../../src/nn/train.js';
-import { ModelStore } from '../../src/store/models.js';
-import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { digits, seedNetworkJson } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
 let env: ServiceEnv;
@@ -16,32 +14,8 @@ const id = 'seed-model';
 beforeAll(async () => {
   env = await serviceEnv('models', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { MAX_PREDICT_INSTANCES: '200', BODY_LIMIT_BYTES: '3000000' });
   api = await Api.start(env.config);
-  const data = await digits(640, 200);
-  test = data.test;
-  const result = await train(network(), { train: data.train }, options({ maxEpochs: 2, miniBatchSize: 32, seed: 3 }));
-  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
-    formatVersion: 1,
-    id,
-    createdAt: new Date().toISOString(),
-    network: seedNetworkJson,
-    classes: result.classifier.classes,
-    inputSize: [28, 28, 1],
-    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-    training: {
-      options: {},
-      dataset: 'digits',
-      trainImages: 640,
-      backend: { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu', reason: 'test' },
-      stopReason: result.stopReason,
-      iterations: result.iterations,
-      epochs: result.epochs,
-      trainingSeconds: result.trainingSeconds,
-      finalizeSeconds: result.finalizeSeconds,
-      seed: result.seed,
-    },
-    metrics: { miniBatchLoss: result.last!.miniBatchLoss, miniBatchAccuracy: result.last!.miniBatchAccuracy },
-  });
-  result.classifier.dispose();
+  test = (await digits(10, 200)).test;
+  await saveTestModel(env.dataDir, id, { trainImages: 640, maxEpochs: 2, seed: 3 });
 });
 afterAll(async () => {
   await api.close();

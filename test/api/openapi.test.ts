@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { train } from '../../src/nn/train.js';
-import { ModelStore } from '../../src/store/models.js';
-import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { seedNetworkJson } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
 interface Operation {
@@ -34,22 +32,7 @@ beforeAll(async () => {
   env = await serviceEnv('openapi', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
   api = await Api.start(env.config);
   jobId = (await api.submit({ network: seedNetworkJson, dataset: 'digits' })).body.id;
-  const data = await digits(64);
-  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 4 }));
-  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
-    formatVersion: 1,
-    id: modelId,
-    createdAt: new Date().toISOString(),
-    network: seedNetworkJson,
-    classes: result.classifier.classes,
-    inputSize: [28, 28, 1],
-    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-    training: { options: {}, dataset: 'digits', trainImages: 64, backend: { name: 'wasm', package: '', device: 'cpu', reason: '' }, stopReason: 'max-epochs', iterations: 2, epochs: 1, trainingSeconds: 1, finalizeSeconds: 0, seed: 4 },
-    metrics: { miniBatchLoss: 1, miniBatchAccuracy: 0.5 },
-    jobId,
-    tenant: 'local',
-  });
-  result.classifier.dispose();
+  await saveTestModel(env.dataDir, modelId, { seed: 4, jobId });
 });
 afterAll(async () => {
   await api.close();

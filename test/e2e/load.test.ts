@@ -1,8 +1,6 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { train } from '../../src/nn/train.js';
-import { ModelStore } from '../../src/store/models.js';
-import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { digits, seedNetworkJson } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 import { loadTest } from '../helpers/load.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
@@ -18,21 +16,7 @@ let api: Api;
 beforeAll(async () => {
   env = await serviceEnv('load', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { RATE_LIMIT_PER_MINUTE: '100000', TENANT_MAX_QUEUED_JOBS: '100000' });
   api = await Api.start(env.config);
-  const data = await digits(64, 10);
-  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 6 }));
-  await new ModelStore(path.join(env.dataDir, 'models')).save(result.classifier, {
-    formatVersion: 1,
-    id: 'loaded',
-    createdAt: new Date().toISOString(),
-    network: seedNetworkJson,
-    classes: result.classifier.classes,
-    inputSize: [28, 28, 1],
-    normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-    training: { options: {}, dataset: 'digits', trainImages: 64, backend: { name: 'wasm', package: '', device: 'cpu', reason: '' }, stopReason: 'max-epochs', iterations: 2, epochs: 1, trainingSeconds: 1, finalizeSeconds: 0, seed: 6 },
-    metrics: { miniBatchLoss: null, miniBatchAccuracy: null },
-    tenant: 'local',
-  });
-  result.classifier.dispose();
+  await saveTestModel(env.dataDir, 'loaded', { seed: 6 });
 });
 afterAll(async () => {
   await api.close();

@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { train } from '../../src/nn/train.js';
+import { trainingRecord } from '../../src/run/train-and-save.js';
+import { ModelStore, type ModelManifest } from '../../src/store/models.js';
+import { digits, network, options, seedNetworkJson } from './data.js';
+
+/**
+ * Trains the seed network briefly on a few digits, in this process, and saves it in a service's
+ * model store as a job would, so API tests have a model without running a worker.
+ */
+export async function saveTestModel(
+  dataDir: string,
+  id: string,
+  { trainImages = 64, maxEpochs = 1, seed = 1, ...extra }: { trainImages?: number; maxEpochs?: number; seed?: number } & Partial<Pick<ModelManifest, 'tenant' | 'jobId'>> = {},
+): Promise<ModelManifest> {
+  const data = await digits(trainImages, 10);
+  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs, seed }));
+  try {
+    return await new ModelStore(path.join(dataDir, 'models')).save(result.classifier, {
+      formatVersion: 1,
+      id,
+      createdAt: new Date().toISOString(),
+      network: seedNetworkJson,
+      classes: result.classifier.classes,
+      inputSize: [28, 28, 1],
+      normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
+      training: trainingRecord(result, {
+        options: {},
+        dataset: 'digits',
+        trainImages,
+        backend: { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu', reason: 'test' },
+      }),
+      metrics: { miniBatchLoss: result.last?.miniBatchLoss ?? null, miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null },
+      tenant: 'local',
+      ...extra,
+    });
+  } finally {
+    result.classifier.dispose();
+  }
+}
