@@ -7,6 +7,7 @@ import { modelRoutes } from './models/routes.js';
 import { openapiRoute } from './openapi.js';
 import { installErrorHandling } from './problem.js';
 import type { Services } from './services.js';
+import { uiRoutes } from './ui.js';
 
 /**
  * The whole API as one plugin: the process entry (src/server.ts) and the tests register it on a
@@ -22,6 +23,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(jobRoutes, { services });
   await fastify.register(jobEventRoutes, { services });
   await fastify.register(modelRoutes, { services });
+  await fastify.register(uiRoutes);
 }
 
 /** Fastify options every trainyard API instance uses. */
