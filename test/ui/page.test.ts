@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../src/ui/build.js';
 import { PrivateRedis } from '../helpers/redis.js';
-import { Api, serviceEnv, WorkerProcess, type ServiceEnv } from '../helpers/service.js';
+import { Api, seedNetwork, serviceEnv, WorkerProcess, type ServiceEnv } from '../helpers/service.js';
 import { chromiumPath, launchChromium, type Browser } from './browser.js';
 import { PrefixProxy } from './prefix-proxy.js';
 
@@ -63,6 +63,7 @@ describe('the web page', () => {
     expect(await page.locator('#job-options-maxEpochs-errors').innerText()).toMatch(/maxEpochs/);
     expect(await page.locator('#job-name-errors').innerText()).toBe('');
     expect(await page.evaluate('document.activeElement.className')).toBe('error-summary');
+    await page.locator('form.job-form').screenshot({ path: `${screenshots}/form-errors.png` });
   });
 
   it('submits the seed network, draws its progress live, survives a dropped connection and a reload, and ends on the model link', async () => {
@@ -125,12 +126,19 @@ describe('the web page', () => {
 
   });
 
-  it('lists the job as completed, with a link to its model', async () => {
+  it('lists the jobs live, and cancels a running one from the list', async () => {
     await page.getByRole('link', { name: '← All jobs' }).click();
-    const row = page.locator('table.jobs tbody tr', { hasText: 'browser e2e' });
-    await row.locator('.status-completed').waitFor();
-    expect(await row.getByRole('link', { name: /^model/ }).count()).toBe(1);
-    expect(await row.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
+    const done = page.locator('table.jobs tbody tr', { hasText: 'browser e2e' });
+    await done.locator('.status-completed').waitFor();
+    expect(await done.getByRole('link', { name: /^model/ }).count()).toBe(1);
+    expect(await done.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
+
+    const long = await api.submit({ name: 'long run', network: seedNetwork, dataset: 'digits', options: { maxEpochs: 30 } });
+    const row = page.locator('table.jobs tbody tr', { hasText: 'long run' });
+    await row.locator('.status-running').waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: 'Cancel long run' }).click();
+    await row.locator('.status-cancelled').waitFor({ timeout: 30_000 });
+    expect((await api.job(long.body.id)).status).toBe('cancelled');
     await page.screenshot({ path: `${screenshots}/jobs.png` });
 
     expect(proxy.outside).toEqual([]);

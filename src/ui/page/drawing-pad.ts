@@ -96,8 +96,13 @@ export class DrawingPad {
     canvas.addEventListener('pointerup', end);
     canvas.addEventListener('pointercancel', end);
     canvas.addEventListener('keydown', (e) => this.key(e));
-    canvas.addEventListener('focus', () => canvas.matches(':focus-visible') && (this.cursor.hidden = false));
-    canvas.addEventListener('blur', () => (this.cursor.hidden = true));
+    // The keyboard pen shows only when the pad was reached from the keyboard (not when clicked).
+    canvas.addEventListener('focus', () => {
+      this.cursor.hidden = !canvas.matches(':focus-visible');
+    });
+    canvas.addEventListener('blur', () => {
+      this.cursor.hidden = true;
+    });
   }
 
   private key(e: KeyboardEvent): void {

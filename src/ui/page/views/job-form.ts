@@ -30,7 +30,7 @@ function oneLine(value: unknown): string {
 function createControls() {
   return {
     name: h('input', { type: 'text', maxlength: '100', autocomplete: 'off' }),
-    dataset: h('select', {}, h('option', { value: 'digits' }, 'digits (MNIST, 28×28 grey, 10 classes)')),
+    dataset: h('select', {}, h('option', { value: 'digits' }, 'digits (MNIST, 28×28)')),
     trainImages: h('input', { type: 'number', min: '1', step: '1', placeholder: 'all' }),
     solver: h('select', {}, ...['sgdm', 'adam', 'rmsprop'].map((s) => h('option', { value: s }, s))),
     maxEpochs: h('input', { type: 'number', min: '1', step: '1', placeholder: '30' }),
@@ -61,7 +61,9 @@ export class JobForm {
   constructor() {
     const c = this.controls;
     const reset = h('button', { type: 'button', class: 'secondary' }, 'Reset to the seed network');
-    reset.addEventListener('click', () => this.seed !== null && (this.controls.network.value = networkText(this.seed)));
+    reset.addEventListener('click', () => {
+      if (this.seed !== null) c.network.value = networkText(this.seed);
+    });
 
     this.element = h(
       'form',
