@@ -11,6 +11,7 @@ import { openapiRoute } from './openapi.js';
 import { identifyCallers, rejectUnauthenticated, wsProtocol } from './auth.js';
 import { HttpProblem, installErrorHandling } from './problem.js';
 import type { Services } from './services.js';
+import { uiRoutes } from './ui.js';
 
 /**
  * The whole API as one plugin: the process entry (src/server.ts) and the tests register it on a
@@ -51,6 +52,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(jobRoutes, { services });
   await fastify.register(jobEventRoutes, { services });
   await fastify.register(modelRoutes, { services });
+  await fastify.register(uiRoutes);
 }
 
 /** Fastify options every trainyard API instance uses. */

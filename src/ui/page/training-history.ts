@@ -1,0 +1,58 @@
+import type { JobEvent, Progress, TerminalEvent } from './api-types.js';
+
+/**
+ * What the job view knows about one job's training, built from its events in order: the progress
+ * records of the current attempt, where each epoch starts, the job's last status and how it ended.
+ * A worker that dies or hands the job back starts it again from iteration 1; the next `running`
+ * status then starts a fresh history, as a new training run would in MATLAB.
+ */
+export class TrainingHistory {
+  readonly points: Progress[] = [];
+  status: 'queued' | 'running' | TerminalEvent['type'] | null = null;
+  terminal: TerminalEvent | null = null;
+  /** Times the job was started again after it had made progress. */
+  restarts = 0;
+
+  apply(event: JobEvent): void {
+    switch (event.type) {
+      case 'status':
+        if (event.status === 'running' && this.points.length > 0) {
+          this.points.length = 0;
+          this.restarts++;
+        }
+        this.status = event.status;
+        return;
+      case 'progress': {
+        const { id: _id, type: _type, ...record } = event;
+        this.points.push(record);
+        return;
+      }
+      default:
+        this.status = event.type;
+        this.terminal = event;
+    }
+  }
+
+  get last(): Progress | undefined {
+    return this.points.at(-1);
+  }
+
+  /**
+   * Where each epoch after the first begins, on the iteration axis: between the last record of one
+   * epoch and the first of the next (records are thinned out, so the exact iteration may not be among them).
+   */
+  epochBoundaries(): { epoch: number; at: number }[] {
+    const boundaries: { epoch: number; at: number }[] = [];
+    for (let i = 1; i < this.points.length; i++) {
+      const [before, after] = [this.points[i - 1]!, this.points[i]!];
+      if (after.epoch !== before.epoch) boundaries.push({ epoch: after.epoch, at: (before.iteration + after.iteration) / 2 });
+    }
+    return boundaries;
+  }
+
+  /** Iterations per second over the whole attempt so far. */
+  iterationsPerSecond(): number | null {
+    const last = this.last;
+    return last && last.timeElapsed > 0 ? last.iteration / last.timeElapsed : null;
+  }
+}

@@ -1,0 +1,132 @@
+import { api, ApiError } from '../api.js';
+import type { Job } from '../api-types.js';
+import { h } from '../dom.js';
+import * as format from '../format.js';
+import { href } from '../router.js';
+
+const activeStatuses = new Set(['queued', 'running']);
+const columns = ['Name', 'Status', 'Progress', 'Backend', 'Started', 'Duration', 'Result', ''];
+
+export function jobName(job: Job): string {
+  return job.name ?? `job ${job.id.slice(-6)}`;
+}
+
+function progressText(job: Job): string {
+  const p = job.progress;
+  if (job.status === 'queued') return 'waiting for a worker';
+  if (!p) return job.status === 'running' ? 'starting' : '';
+  return `epoch ${p.epoch}, iteration ${p.iteration} · ${format.percent(p.miniBatchAccuracy, 1)}`;
+}
+
+function durationText(job: Job): string {
+  return job.startedAt ? format.duration(format.secondsBetween(job.startedAt, job.finishedAt)) : '';
+}
+
+/**
+ * The job list, newest first, refreshed every second or two (polling: one request for the whole
+ * list, where a socket per job would cost a Redis reader each). Rows are updated in place, so a
+ * keyboard user's focus on a Cancel button survives a refresh; status changes are announced.
+ */
+export class JobList {
+  readonly element: HTMLElement;
+  private readonly body = h('tbody');
+  private readonly empty = h('p', { class: 'empty' }, 'No jobs yet: submit one below.');
+  private readonly error = h('p', { class: 'error', role: 'status' });
+  private readonly rows = new Map<string, { row: HTMLTableRowElement; job: Job }>();
+  private timer: number | undefined;
+  private disposed = false;
+
+  constructor(private readonly announce: (text: string) => void) {
+    const table = h('table', { class: 'jobs' }, h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col' }, c)))), this.body);
+    this.element = h('div', { class: 'job-list' }, this.error, h('div', { class: 'table-scroll' }, table), this.empty);
+    void this.refresh();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.timer);
+  }
+
+  async refresh(): Promise<void> {
+    clearTimeout(this.timer);
+    let jobs: Job[] = [];
+    try {
+      if (!document.hidden) {
+        jobs = (await api.listJobs()).jobs;
+        this.show(jobs);
+      }
+      this.error.textContent = '';
+    } catch (err) {
+      this.error.textContent = `The job list could not be refreshed: ${(err as Error).message}. Trying again.`;
+    }
+    if (this.disposed) return;
+    this.timer = window.setTimeout(() => void this.refresh(), jobs.some((j) => activeStatuses.has(j.status)) ? 1000 : 3000);
+  }
+
+  private show(jobs: Job[]): void {
+    const firstLoad = this.rows.size === 0;
+    const seen = new Set<string>();
+    jobs.forEach((job, index) => {
+      seen.add(job.id);
+      const known = this.rows.get(job.id);
+      if (known && known.job.status !== job.status && !firstLoad) this.announce(`${jobName(job)} is now ${job.status}.`);
+      const row = known?.row ?? h('tr', { 'data-job': job.id });
+      this.fill(row, job);
+      this.rows.set(job.id, { row, job });
+      if (this.body.children[index] !== row) this.body.insertBefore(row, this.body.children[index] ?? null);
+    });
+    for (const [id, { row }] of this.rows) {
+      if (!seen.has(id)) {
+        row.remove();
+        this.rows.delete(id);
+      }
+    }
+    this.empty.hidden = jobs.length > 0;
+  }
+
+  /** Fills a row's cells, keeping the Cancel button (and the focus on it) when there is one. */
+  private fill(row: HTMLTableRowElement, job: Job): void {
+    const cells = [
+      h('a', { href: href({ view: 'job', id: job.id }) }, jobName(job)),
+      h('span', { class: `status status-${job.status}` }, job.cancelRequested && job.status === 'running' ? 'cancelling' : job.status),
+      progressText(job),
+      job.backend ?? '',
+      format.dateTime(job.startedAt),
+      durationText(job),
+      resultOf(job),
+    ];
+    while (row.cells.length < columns.length) row.append(h('td'));
+    cells.forEach((content, i) => row.cells[i]!.replaceChildren(content));
+    const actions = row.cells[columns.length - 1]!;
+    const cancellable = activeStatuses.has(job.status) && !job.cancelRequested;
+    if (!cancellable) actions.replaceChildren();
+    else if (!actions.querySelector('button')) actions.replaceChildren(this.cancelButton(job));
+  }
+
+  private cancelButton(job: Job): HTMLButtonElement {
+    const button = h('button', { type: 'button', class: 'secondary', 'aria-label': `Cancel ${jobName(job)}` }, 'Cancel');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await api.cancelJob(job.id);
+        this.announce(`Cancelling ${jobName(job)}.`);
+      } catch (err) {
+        this.announce(`${jobName(job)} could not be cancelled: ${err instanceof ApiError ? err.problem.detail : (err as Error).message}`);
+        button.disabled = false;
+      }
+      await this.refresh();
+    });
+    return button;
+  }
+}
+
+function resultOf(job: Job): Node | string {
+  switch (job.status) {
+    case 'completed':
+      return job.modelId ? h('a', { href: href({ view: 'model', id: job.modelId }) }, job.metrics?.testAccuracy === undefined ? 'model' : `model · test ${format.percent(job.metrics.testAccuracy, 1)}`) : 'done';
+    case 'failed':
+      return job.error?.title ?? 'failed';
+    default:
+      return '';
+  }
+}

@@ -1,0 +1,122 @@
+import { api, ApiError } from '../api.js';
+import type { Model } from '../api-types.js';
+import { toModelInput, type Grey } from '../digit-image.js';
+import { facts, h } from '../dom.js';
+import { DrawingPad } from '../drawing-pad.js';
+import * as format from '../format.js';
+import { LatestOnly } from '../latest-only.js';
+import { ProbabilityBars } from '../probability-bars.js';
+import { href } from '../router.js';
+import { setTitle, type View } from '../view.js';
+
+/** A trained model: a pad to draw on with its predictions, live, then its manifest. */
+export function modelView(id: string): View {
+  setTitle('Model');
+  const element = h('div', { class: 'model-view' }, h('p', { class: 'breadcrumb' }, h('a', { href: href({ view: 'jobs' }) }, '← All jobs')), h('h1', { tabindex: '-1' }, 'Model'));
+  const status = h('p', { role: 'status' }, 'Loading the model…');
+  element.append(status);
+  api.model(id).then(
+    (model) => {
+      status.remove();
+      element.querySelector('h1')!.textContent = `Model ${model.id}`;
+      setTitle(`Model ${model.id}`);
+      element.append(tryIt(model), manifest(model));
+    },
+    (err: unknown) => {
+      status.textContent = err instanceof ApiError && err.status === 404 ? `There is no model ${id}.` : `The model could not be loaded: ${(err as Error).message}`;
+    },
+  );
+  return { element, dispose: () => {} };
+}
+
+/** The drawing pad and the bars: every change of the drawing asks for a prediction (one in flight at a time). */
+function tryIt(model: Model): HTMLElement {
+  const [height, width, channels] = model.inputSize;
+  const bars = new ProbabilityBars(model.classes);
+  const seen = h('canvas', { width: String(width), height: String(height), class: 'model-input', role: 'img', 'aria-label': 'The drawing as the model receives it' });
+  const predictions = new LatestOnly(async (drawing: Grey) => {
+    const input = toModelInput(drawing, width, height);
+    showInput(seen, input);
+    if (!input.some((v) => v > 0)) return bars.reset('Draw a digit on the pad.');
+    const pixels = Array.from(input, (v) => Math.round(v * 1000) / 1000).flatMap((v) => Array<number>(channels).fill(v));
+    try {
+      bars.show(await api.predict(model.id, pixels));
+    } catch (err) {
+      bars.reset(`The prediction failed: ${(err as Error).message}`);
+    }
+  });
+  const pad = new DrawingPad(width, height, (drawing) => predictions.push(drawing));
+  const clear = h('button', { type: 'button', class: 'secondary' }, 'Clear');
+  clear.addEventListener('click', () => pad.clear());
+  return h(
+    'section',
+    { class: 'try-it', 'aria-labelledby': 'try-heading' },
+    h('h2', { id: 'try-heading' }, 'Draw a digit'),
+    h('p', { class: 'hint' }, `White on black, like the ${width}×${height} training images; the drawing is scaled and centred as they were before it is sent.`),
+    h(
+      'div',
+      { class: 'try-columns' },
+      h('div', {}, pad.element, h('p', {}, clear)),
+      h('figure', { class: 'model-input-figure' }, seen, h('figcaption', {}, 'What the model sees')),
+      bars.element,
+    ),
+  );
+}
+
+/** Paints the model's input (grey values in [0, 1]) on a canvas of its size, which CSS enlarges without smoothing. */
+function showInput(canvas: HTMLCanvasElement, input: Float32Array): void {
+  const image = new ImageData(canvas.width, canvas.height);
+  input.forEach((v, i) => {
+    image.data.fill(Math.round(255 * v), 4 * i, 4 * i + 3);
+    image.data[4 * i + 3] = 255;
+  });
+  canvas.getContext('2d')!.putImageData(image, 0, 0);
+}
+
+function manifest(model: Model): HTMLElement {
+  const t = model.training;
+  const m = model.metrics;
+  const layers = (model.network as { layers?: Record<string, unknown>[] }).layers ?? [];
+  return h(
+    'section',
+    { 'aria-labelledby': 'manifest-heading' },
+    h('h2', { id: 'manifest-heading' }, 'Manifest'),
+    facts([
+      ['Created', format.dateTime(model.createdAt)],
+      ['Job', model.jobId ? h('a', { href: href({ view: 'job', id: model.jobId }) }, model.jobId) : ''],
+      ['Classes', model.classes.join(', ')],
+      ['Input size', model.inputSize.join(' × ')],
+      ['Normalization', model.normalization.type],
+      ['Test accuracy', format.percent(m.testAccuracy)],
+      ['Test loss', format.loss(m.testLoss)],
+      ['Validation accuracy', format.percent(m.validationAccuracy)],
+      ['Final mini-batch accuracy', format.percent(m.miniBatchAccuracy)],
+      ['Dataset', `${t.dataset} (${t.trainImages} training images)`],
+      ['Training', `${t.epochs} epochs, ${t.iterations} iterations in ${format.duration(t.trainingSeconds)} (${t.stopReason}); seed ${t.seed}`],
+      ['Backend', `${t.backend.name} (${t.backend.device})`],
+      ['Files', h('span', {}, ...model.files.flatMap((f, i) => [i > 0 ? ', ' : '', h('a', { href: api.modelFileUrl(model.id, f) }, f)]))],
+    ]),
+    h('h3', {}, 'Network'),
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'layers' },
+        h('thead', {}, h('tr', {}, ...['#', 'Type', 'Parameters'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'tbody',
+          {},
+          ...layers.map(({ type, ...parameters }, i) =>
+            h('tr', {}, h('td', {}, String(i + 1)), h('td', {}, String(type)), h('td', { class: 'code' }, Object.keys(parameters).length ? JSON.stringify(parameters) : '')),
+          ),
+        ),
+      ),
+    ),
+    h('h3', {}, 'Training options'),
+    facts(
+      Object.entries(t.options).map(([name, value]) => [name, JSON.stringify(value)]),
+      { class: 'facts options' },
+    ),
+  );
+}

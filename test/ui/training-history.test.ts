@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { JobEvent } from '../../src/ui/page/api-types.js';
+import { TrainingHistory } from '../../src/ui/page/training-history.js';
+
+let n = 0;
+const progress = (epoch: number, iteration: number, timeElapsed = iteration / 2): JobEvent => ({
+  id: `1-${n++}`,
+  type: 'progress',
+  epoch,
+  iteration,
+  timeElapsed,
+  miniBatchLoss: 1 / iteration,
+  miniBatchAccuracy: 0.5,
+  baseLearnRate: 0.01,
+});
+const status = (s: 'queued' | 'running'): JobEvent => ({ id: `1-${n++}`, type: 'status', status: s });
+
+describe('TrainingHistory', () => {
+  it('keeps the progress records, the status and the ending', () => {
+    const history = new TrainingHistory();
+    for (const e of [status('queued'), status('running'), progress(1, 1), progress(1, 2, 4)]) history.apply(e);
+    expect(history.status).toBe('running');
+    expect(history.points.map((p) => p.iteration)).toEqual([1, 2]);
+    expect(history.points[0]).not.toHaveProperty('id');
+    expect(history.iterationsPerSecond()).toBe(0.5);
+    history.apply({ id: '1-99', type: 'cancelled' });
+    expect(history.status).toBe('cancelled');
+    expect(history.terminal).toEqual({ id: '1-99', type: 'cancelled' });
+  });
+
+  it('puts each epoch boundary between the last record of one epoch and the first of the next', () => {
+    const history = new TrainingHistory();
+    for (const e of [progress(1, 1), progress(1, 9), progress(2, 10), progress(2, 14), progress(3, 21)]) history.apply(e);
+    expect(history.epochBoundaries()).toEqual([
+      { epoch: 2, at: 9.5 },
+      { epoch: 3, at: 17.5 },
+    ]);
+  });
+
+  it('starts afresh when the job runs again after progress (its worker died or handed it back)', () => {
+    const history = new TrainingHistory();
+    for (const e of [status('running'), progress(1, 1), progress(1, 2), status('queued'), status('running'), progress(1, 1)]) history.apply(e);
+    expect(history.restarts).toBe(1);
+    expect(history.points.map((p) => p.iteration)).toEqual([1]);
+  });
+});
