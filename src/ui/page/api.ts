@@ -1,9 +1,12 @@
+import { askForKey, currentKey, forgetKey } from './api-key.js';
 import type { Job, JobRequest, Model, Prediction, Problem } from './api-types.js';
 
 /**
  * The one module that talks to the API. Every URL is relative to the page's own address, so the
- * page works wherever it is mounted (a proxy's path prefix included); when the API gains
- * credentials, `send` and `openSocket` are the only places that need to add them.
+ * page works wherever it is mounted (a proxy's path prefix included). When the server has API
+ * keys, requests carry the key as a bearer token and the event socket offers it as a
+ * `trainyard.key.<key>` subprotocol (browsers cannot set headers on a WebSocket); a 401 asks the
+ * user for a key and tries once more.
  */
 
 /** A failed call: the API's problem document, or one made up when the server was not reached. */
@@ -25,17 +28,32 @@ function relative(path: string): URL {
 
 const segment = encodeURIComponent;
 
-async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request(method: string, path: string, body?: unknown, retried = false): Promise<Response> {
+  const key = currentKey();
   let response: Response;
   try {
     response = await fetch(relative(path), {
       method,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        accept: 'application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
     throw new ApiError({ type: 'about:blank', title: 'Server unreachable', status: 0, detail: 'the server could not be reached; check that it is running' });
   }
+  if (response.status === 401 && !retried) {
+    if (key) forgetKey();
+    const entered = await askForKey(key ? 'That key was not accepted. Enter another one.' : 'This server needs an API key.');
+    if (entered) return request(method, path, body, true);
+  }
+  return response;
+}
+
+async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await request(method, path, body);
   const text = await response.text();
   if (!response.ok) throw new ApiError(problemFrom(response, text));
   return (text ? JSON.parse(text) : null) as T;
@@ -62,11 +80,17 @@ export const api = {
   predict: async (id: string, pixels: number[]) =>
     (await send<{ predictions: Prediction[] }>('POST', `v1/models/${segment(id)}/predict`, { instances: [pixels] })).predictions[0]!,
   seedNetwork: () => send<unknown>('GET', 'ui/seed-network.json'),
-  modelFileUrl: (id: string, file: string) => relative(`v1/models/${segment(id)}/files/${segment(file)}`).href,
+  /** A model file as a blob (fetched with the key, which a plain link could not send). */
+  modelFile: async (id: string, file: string) => {
+    const response = await request('GET', `v1/models/${segment(id)}/files/${segment(file)}`);
+    if (!response.ok) throw new ApiError(problemFrom(response, await response.text()));
+    return response.blob();
+  },
   /** The job's event socket, resuming after event `since` when given. */
   openJobEvents(id: string, since: string | undefined): WebSocket {
     const url = relative(`v1/jobs/${segment(id)}/events${since ? `?since=${segment(since)}` : ''}`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return new WebSocket(url);
+    const key = currentKey();
+    return key ? new WebSocket(url, ['trainyard.v1', `trainyard.key.${key}`]) : new WebSocket(url);
   },
 };

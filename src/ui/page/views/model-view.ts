@@ -94,7 +94,7 @@ function manifest(model: Model): HTMLElement {
       ['Dataset', `${t.dataset} (${t.trainImages} training images)`],
       ['Training', `${t.epochs} epochs, ${t.iterations} iterations in ${format.duration(t.trainingSeconds)} (${t.stopReason}); seed ${t.seed}`],
       ['Backend', `${t.backend.name} (${t.backend.device})`],
-      ['Files', h('span', {}, ...model.files.flatMap((f, i) => [i > 0 ? ', ' : '', h('a', { href: api.modelFileUrl(model.id, f) }, f)]))],
+      ['Files', h('span', {}, ...model.files.flatMap((f, i) => [i > 0 ? ', ' : '', downloadButton(model.id, f)]))],
     ]),
     h('h3', {}, 'Network'),
     h(
@@ -119,4 +119,16 @@ function manifest(model: Model): HTMLElement {
       { class: 'facts options' },
     ),
   );
+}
+
+/** Downloads a model file through the API client, so the key goes with it. */
+function downloadButton(modelId: string, file: string): HTMLButtonElement {
+  const button = h('button', { type: 'button', class: 'link-button' }, file);
+  button.addEventListener('click', async () => {
+    const url = URL.createObjectURL(await api.modelFile(modelId, file));
+    const link = h('a', { href: url, download: file });
+    link.click();
+    URL.revokeObjectURL(url);
+  });
+  return button;
 }
