@@ -24,9 +24,12 @@ export type Expr = { shape: Shape } & (
     }
 );
 
-/** What an evaluator needs of its values. Every value is 4-D [observations, height, width, channels]. */
+/**
+ * What an evaluator needs of its values: 4-D [observations, height, width, channels], or anything
+ * that broadcasts as one (tfjs keeps numbers rank-0).
+ */
 export interface Ops<T> {
-  /** A number as a [1, 1, 1, 1] value. */
+  /** A number, as a value of extent 1 on every axis. */
   constant(value: number): T;
   /** Elementwise with broadcasting; comparisons and logic give 1 or 0, `where` picks by its first argument's being non-zero. */
   apply(op: ElementwiseOp, args: T[]): T;
