@@ -105,7 +105,7 @@ export async function checkCustomLayerSpec(spec: CustomLayerSpec, options: Check
   const layer = new CustomLayer({ name: spec.name, definition: spec.definition, seed: rng.nextUint32() });
   try {
     layer.build([null, h, w, c]);
-    const { program, run } = layer.program;
+    const { program, run } = layer.compiled;
     const gradients = program.backward ? 'backward' : 'autodiff';
     const learnables = layer.trainableWeights.map((v) => v.read());
     const x = normalValues(observations * h * w * c, rng);

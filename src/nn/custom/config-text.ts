@@ -7,6 +7,10 @@
  *   "~" -> "~~", "_" -> "~-", a capital -> "~" + its small letter, a character outside printable
  *   ASCII -> "~#" + its code in 4 hex digits.
  */
+/** The rule in a sentence that both rewrites leave alone, stored beside the text for a reader of model.json. */
+export const configTextEncoding =
+  'escaped json: ~ then a small letter is that capital letter, ~- is an underscore, ~~ is ~, ~# then 4 hex digits is the character of that code';
+
 export function escapeConfigText(text: string): string {
   return text.replace(/[~_A-Z]|[^\x20-\x7e]/g, (ch) => {
     if (ch === '~') return '~~';

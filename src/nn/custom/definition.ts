@@ -40,7 +40,7 @@ export const outputName = 'z';
 export const outputGradientName = 'dz';
 const reservedNames = new Set([inputName, outputName, outputGradientName, ...Object.keys(functions)]);
 const learnableNamePattern = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
-export const maxLearnablesPerLayer = 16;
+const maxLearnablesPerLayer = 16;
 
 const learnableShapes = ['perChannel', 'scalar'] as const;
 const learnableInitializers = ['rand', 'zeros', 'ones', 'glorot'] as const;

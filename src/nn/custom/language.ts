@@ -4,7 +4,7 @@ import type { BinaryOperator } from './syntax.js';
  * The vocabulary of layer expressions: the elementwise operations every evaluator implements, the
  * functions a user may call, and the spelling of the axes sum and mean reduce over.
  */
-export const elementwiseOps = [
+const elementwiseOps = [
   'add', 'sub', 'mul', 'div', 'pow', 'neg',
   'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or', 'not', 'where',
   'exp', 'log', 'log1p', 'sqrt', 'abs', 'sign', 'min', 'max', 'tanh', 'sigmoid', 'softplus', 'relu', 'clip',
@@ -47,7 +47,6 @@ export function usage(name: string, info: FunctionInfo): string {
 
 /** Axes of a value: observation (batch), height, width, channel; channel is the last. */
 export type Axis = 0 | 1 | 2 | 3;
-export const axisNames = ['batch', 'height', 'width', 'channel'] as const;
 
 /**
  * The axes of sum and mean are a string of words joined by "+": batch, height, width, channel,

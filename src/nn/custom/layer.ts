@@ -5,7 +5,7 @@ import { defaultLayerName } from '../layers/names.js';
 import type { BuiltLayer } from '../build.js';
 import type { LayerOf, Size3 } from '../spec.js';
 import { compileLayer, type LayerFunction } from './compile.js';
-import { escapeConfigText, unescapeConfigText } from './config-text.js';
+import { configTextEncoding, escapeConfigText, unescapeConfigText } from './config-text.js';
 import type { CustomLayerDefinition, LearnableInitializer } from './definition.js';
 import { programFor, type LayerProgram } from './program.js';
 import { definitionFromJson } from './validate.js';
@@ -30,7 +30,7 @@ export class CustomLayer extends tfl.layers.Layer {
   static className = 'trainyard>Custom';
   readonly definition: CustomLayerDefinition;
   private readonly seed: number | undefined;
-  private compiled: { program: LayerProgram; run: LayerFunction; learnables: tfl.LayerVariable[] } | null = null;
+  private state: { program: LayerProgram; run: LayerFunction; learnables: tfl.LayerVariable[] } | null = null;
 
   constructor(args: CustomLayerArgs) {
     super({ ...args, name: args.name ?? defaultLayerName('custom') });
@@ -38,10 +38,10 @@ export class CustomLayer extends tfl.layers.Layer {
     this.seed = args.seed;
   }
 
-  /** The checked program and its compiled function, once the layer is built. */
-  get program(): { program: LayerProgram; run: LayerFunction } {
-    if (!this.compiled) throw new Error(`layer ${this.name} is not built yet`);
-    return this.compiled;
+  /** The checked program and its compiled function, once the layer is built (the layer check runs them). */
+  get compiled(): { program: LayerProgram; run: LayerFunction } {
+    if (!this.state) throw new Error(`layer ${this.name} is not built yet`);
+    return this.state;
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -49,32 +49,32 @@ export class CustomLayer extends tfl.layers.Layer {
     const learnables = program.learnables.map((slot, k) =>
       this.addWeight(slot.name, slot.weightShape, 'float32', initializer(slot.definition.initializer, this.seed === undefined ? undefined : this.seed + k)),
     );
-    this.compiled = { program, run: compileLayer(program), learnables };
+    this.state = { program, run: compileLayer(program), learnables };
     this.built = true;
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = single(inputShape);
-    const [h, w, c] = (this.compiled?.program ?? this.programFor(inputShape)).outputSize;
+    const [h, w, c] = (this.state?.program ?? this.programFor(inputShape)).outputSize;
     return shape.length === 2 ? [shape[0]!, h * w * c] : [shape[0]!, h, w, c];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const { program, run, learnables } = this.compiled!;
+    const { program, run, learnables } = this.state!;
     const z = run(tf.reshape(x, [-1, ...program.inputSize]), learnables.map((v) => v.read()));
     return x.rank === 2 ? tf.reshape(z, [x.shape[0]!, -1]) : z;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), definition: escapeConfigText(JSON.stringify(this.definition)) };
+    return { ...super.getConfig(), definition: escapeConfigText(JSON.stringify(this.definition)), definitionEncoding: configTextEncoding };
   }
 
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const { definition, ...rest } = config;
+    const { definition, definitionEncoding: _, ...rest } = config;
     const name = typeof config['name'] === 'string' ? config['name'] : 'custom layer';
     const parsed = definitionFromJson(JSON.parse(unescapeConfigText(String(definition))), `saved layer ${name}`);
     return new cls({ ...rest, definition: parsed });

@@ -100,7 +100,7 @@ export function programFor(definition: CustomLayerDefinition, input: Size3): Pro
  * Where a learnable sits among [observations, height, width, channels]. Explicit extents are
  * aligned to the input from the right, as in broadcasting, and each must be 1 or the input's.
  */
-export function resolveLearnableShape(shape: LearnableShape, input: Size3): { weightShape: number[]; shape: Shape } | string {
+function resolveLearnableShape(shape: LearnableShape, input: Size3): { weightShape: number[]; shape: Shape } | string {
   if (shape === 'perChannel') return { weightShape: [input[2]], shape: [1, 1, 1, input[2]] };
   if (shape === 'scalar') return { weightShape: [1], shape: [1, 1, 1, 1] };
   const padded = [...Array(3 - shape.length).fill(1), ...shape] as number[];

@@ -41,8 +41,3 @@ export function extraAxes(shape: Shape, target: Shape): Axis[] {
 export function showShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
-
-/** The extents of a value of this shape in a mini-batch of n observations. */
-export function extents(shape: Shape, n: number): [number, number, number, number] {
-  return [shape[0] === 'N' ? n : 1, shape[1], shape[2], shape[3]];
-}

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../../../src/nn/classifier.js';
+import { escapeConfigText, unescapeConfigText } from '../../../src/nn/custom/config-text.js';
 import { CustomLayer } from '../../../src/nn/custom/layer.js';
 import { validateCustomLayer } from '../../../src/nn/custom/validate.js';
 import { Elu } from '../../../src/nn/layers/elu.js';
@@ -48,7 +49,7 @@ describe('the seed ELU as a custom layer', () => {
     const alpha = builtIn.trainableWeights[0]!.read();
     expect(Array.from(layer.trainableWeights[0]!.read().dataSync())).toEqual(Array.from(alpha.dataSync()));
 
-    const { run } = layer.program;
+    const { run } = layer.compiled;
     const ours = valueAndGradients((xx, aa) => run(xx, [aa]), x, alpha, dLdZ);
     const reference = valueAndGradients(eluWithAlpha, x, alpha, dLdZ);
     // float32 tolerance |ours - reference| <= 1e-6 + 1e-6 |reference|. With the backward the ops are
@@ -109,5 +110,12 @@ describe('CustomLayer', () => {
     expect(rebuilt.definition).toEqual(network.value.layers[1]!.type === 'custom' && network.value.layers[1]!.definition);
     original.dispose();
     loaded.dispose();
+  });
+
+  it('escapes config text so that the case rewriting of tfjs leaves it alone, and reads it back', () => {
+    const text = 'Alpha_c * x ~ "spatial+batch" \u00e9\n';
+    const escaped = escapeConfigText(text);
+    expect(escaped).toMatch(/^[^A-Z_]*$/);
+    expect(unescapeConfigText(escaped)).toBe(text);
   });
 });
