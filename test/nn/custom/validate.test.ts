@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateCustomLayer } from '../../../src/nn/custom/validate.js';
 import { validateNetwork } from '../../../src/nn/spec.js';
@@ -23,6 +24,12 @@ describe('custom layers in validateNetwork', () => {
     expect(layer).toMatchObject({ type: 'custom', name: 'myElu', inputSize: [24, 24, 20], outputSize: [24, 24, 20], learnables: 20 });
     expect(layer.type === 'custom' && layer.definition.learnables).toEqual({ alpha: { shape: 'perChannel', initializer: 'rand' } });
     expect(result.value.learnables).toBe(520 + 40 + 20 + 115_210);
+  });
+
+  it('accepts examples/seed-custom-elu.json: the seed network with examples/custom-elu-layer.json as its ELU', () => {
+    const example = JSON.parse(readFileSync(new URL('../../../examples/seed-custom-elu.json', import.meta.url), 'utf8')) as unknown;
+    expect(example).toEqual(seedNetworkWith(customEluWithBackward, seedNetworkJson));
+    expect(validateNetwork(example).ok).toBe(true);
   });
 
   it('infers a size the forward changes, and checks a given outputSize against it', () => {
