@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { buildCustomLayer } from './custom/layer.js';
 import { Elu } from './layers/elu.js';
 import { ImageInput } from './layers/image-input.js';
 import { Pad2D } from './layers/pad2d.js';
@@ -94,6 +95,8 @@ function buildOne(spec: Layer, tfLayers: tfl.layers.Layer[], seed: (k: number) =
       return { spec, tfLayers };
     case 'classification':
       return { spec, tfLayers };
+    case 'custom':
+      return buildCustomLayer(spec, tfLayers, seed);
   }
 }
 

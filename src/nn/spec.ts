@@ -1,3 +1,5 @@
+import type { CustomLayerDefinition } from './custom/definition.js';
+import { readCustomLayer } from './custom/validate.js';
 import { Fields } from './fields.js';
 import { describe, isPlainObject, type Problem, type Validated } from './problems.js';
 
@@ -50,6 +52,8 @@ export type Layer = Common &
     | { type: 'fullyConnected'; weightsInitializer: WeightsInitializer; biasInitializer: BiasInitializer }
     | { type: 'dropout'; probability: number }
     | { type: 'classification'; classes: string[] | null }
+    /** A layer the user defines with expressions (src/nn/custom/). */
+    | { type: 'custom'; definition: CustomLayerDefinition }
   );
 
 export type LayerType = Layer['type'];
@@ -90,11 +94,13 @@ export const layerTypes = [
   'dropout',
   'softmax',
   'classification',
+  'custom',
 ] as const satisfies readonly LayerType[];
 
 const weightsInitializers = ['glorot', 'he', 'narrow-normal'] as const;
 const biasInitializers = ['zeros', 'ones', 'narrow-normal'] as const;
-const namePattern = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+/** What a layer name may be; custom/validate.ts checks a lone custom layer's name with it too. */
+export const layerNameRule = { pattern: /^[A-Za-z][A-Za-z0-9_.-]*$/, patternText: 'a letter followed by letters, digits, _ . or -' };
 
 /** MATLAB's short default names: conv_1, batchnorm_1, ... */
 const defaultNamePrefix: Record<LayerType, string> = {
@@ -113,6 +119,7 @@ const defaultNamePrefix: Record<LayerType, string> = {
   dropout: 'dropout',
   softmax: 'softmax',
   classification: 'classoutput',
+  custom: 'custom',
 };
 
 function sizeText([h, w]: Size3): string {
@@ -311,6 +318,8 @@ const readers: Record<LayerType, (ctx: LayerContext, limits: NetworkLimits) => L
     if (input && input[2] < 2) f.problem(null, `classification needs at least 2 classes, its input has ${input[2]}`);
     return { params: { classes }, output: input, learnables: 0 };
   },
+
+  custom: (ctx) => readCustomLayer(ctx.f, ctx.input),
 };
 
 function readPooling(ctx: LayerContext): LayerReading {
@@ -377,7 +386,7 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
     f.raw('type');
     const count = (counters.get(layerType) ?? 0) + 1;
     counters.set(layerType, count);
-    const name = f.string('name', { pattern: namePattern, patternText: 'a letter followed by letters, digits, _ . or -' }) ??
+    const name = f.string('name', layerNameRule) ??
       `${defaultNamePrefix[layerType]}_${count}`;
     const clash = names.get(name);
     if (clash !== undefined) f.problem('name', `name "${name}" is already used by layers[${clash}]`);

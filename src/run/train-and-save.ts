@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { take } from '../data/dataset.js';
 import type { DatasetSplits } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
+import { ensureCustomLayersPass } from '../nn/custom/check.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
@@ -24,8 +25,8 @@ export interface TrainedAndSaved {
 
 /**
  * One whole training run, as the command line and the worker both do it: validate the network and
- * options, train on the dataset, measure test accuracy, write the model folder. The classifier is
- * disposed before returning; what remains is on disk.
+ * options, check its custom layers, train on the dataset, measure test accuracy, write the model
+ * folder. The classifier is disposed before returning; what remains is on disk.
  */
 export async function trainAndSave(
   config: Config,
@@ -40,6 +41,8 @@ export async function trainAndSave(
   const problems = [...(network.ok ? [] : network.problems), ...(options.ok ? [] : options.problems)];
   if (network.ok) problems.push(...problemsWithData(network.value, data.train.size, data.train.classes.length, data.name));
   if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems);
+  // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
+  await ensureCustomLayersPass(network.value);
 
   const trainSet = request.trainSize ? take(data.train, request.trainSize) : data.train;
   const validation = options.value.validationData === 'test' ? data.test : undefined;

@@ -6,5 +6,6 @@
 export { Elu } from './elu.js';
 export { ImageInput } from './image-input.js';
 export { Pad2D } from './pad2d.js';
+export { CustomLayer } from '../custom/layer.js';
 
-export const customLayerClasses = ['trainyard>Elu', 'trainyard>ImageInput', 'trainyard>Pad2D'] as const;
+export const customLayerClasses = ['trainyard>Elu', 'trainyard>ImageInput', 'trainyard>Pad2D', 'trainyard>Custom'] as const;
