@@ -59,6 +59,7 @@ describe('trainAndSave with a custom layer', () => {
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
     const store = new ModelStore(root);
     const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, request, { id: 'custom-elu', folder: store.folder('custom-elu') });
+    if (!manifest) throw new Error('a finished run saves its model');
     const { classifier } = await store.load('custom-elu');
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
     const evaluation = await classifier.evaluate(data.test);
