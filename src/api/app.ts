@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { healthRoutes } from './health/routes.js';
 import { jobEventRoutes } from './jobs/events.js';
 import { jobRoutes } from './jobs/routes.js';
+import { layerRoutes } from './layers/routes.js';
 import { modelRoutes } from './models/routes.js';
 import { openapiRoute } from './openapi.js';
 import { identifyCallers, rejectUnauthenticated, wsProtocol } from './auth.js';
@@ -52,6 +53,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(jobRoutes, { services });
   await fastify.register(jobEventRoutes, { services });
   await fastify.register(modelRoutes, { services });
+  await fastify.register(layerRoutes, { services });
   await fastify.register(uiRoutes);
 }
 

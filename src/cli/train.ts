@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
 import { initBackend } from '../nn/backend.js';
+import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { isVerboseIteration, verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
@@ -65,6 +66,7 @@ try {
   console.log(`test accuracy: ${manifest?.metrics.testAccuracy?.toFixed(4) ?? 'n/a'}`);
 } catch (err) {
   if (err instanceof ValidationError) fail(`invalid input:\n  ${err.problems.map((p) => p.message).join('\n  ')}`);
+  if (err instanceof CustomLayerCheckError) fail(err.message);
   if (err instanceof ConfigError) fail(err.message);
   throw err;
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
+import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { JobFailure, type JobContext, type JobOutcome } from '../queue/training-worker.js';
@@ -38,6 +39,7 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
         throw new JobFailure({ title: 'Invalid training request', detail: err.message, problems: err.problems });
       }
       if (err instanceof ModelStoreError) throw new JobFailure({ title: 'Model not saved', detail: err.message });
+      if (err instanceof CustomLayerCheckError) throw new JobFailure({ title: 'Custom layer check failed', detail: err.message, report: err.reports });
       throw err;
     }
   };
