@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onCpu, randomArray, useTestBackend, worstMismatch } from '../../helpers/backend.js';
+import { compileWasmWithOptimizingTierOnly } from '../../helpers/wasm-tier.js';
 
-beforeAll(useTestBackend);
+beforeAll(async () => {
+  await useTestBackend();
+  compileWasmWithOptimizingTierOnly();
+});
 
 interface Case {
   x: [number, number, number, number];
