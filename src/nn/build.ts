@@ -3,8 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Elu } from './layers/elu.js';
 import { ImageInput } from './layers/image-input.js';
 import { Pad2D } from './layers/pad2d.js';
-import { biasAdd } from './ops/bias-add.js';
-import { conv2dTrainable } from './ops/conv.js';
+import { conv2dWithBias } from './ops/conv.js';
 import { batchNormalizationTraining, denseTraining } from './ops/layer-forwards.js';
 import { deriveSeed, type Random } from './random.js';
 import type { BiasInitializer, Layer, LayerOf, Network, Padding4, Size3, WeightsInitializer } from './spec.js';
@@ -146,8 +145,7 @@ function buildConvolution(spec: LayerOf<'convolution2d'>, tfLayers: tfl.layers.L
     trainForward: (x) => {
       const padded = before.reduce((h, layer) => layer.apply(h) as tf.Tensor, x) as tf.Tensor4D;
       const [kernel, bias] = conv.trainableWeights.map((w) => w.read());
-      const y = conv2dTrainable(padded, kernel as tf.Tensor4D, spec.stride, padding, spec.dilationFactor);
-      return biasAdd(y, bias as tf.Tensor1D);
+      return conv2dWithBias(padded, kernel as tf.Tensor4D, bias as tf.Tensor1D, spec.stride, padding, spec.dilationFactor);
     },
   };
 }

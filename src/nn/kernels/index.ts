@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrainingGradWasm, batchNormTrainingWasm } from './batch-norm.js';
 import { channelSumsWasm } from './channel-sums.js';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
+import { conv2dWithBiasWasm } from './conv2d-with-bias.js';
 import { eluWithAlphaGradWasm, eluWithAlphaWasm } from './elu.js';
 import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
@@ -18,6 +19,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   batchNormTrainingGradWasm,
   channelSumsWasm,
   matMulAtBWasm,
+  conv2dWithBiasWasm,
 ];
 
 export function registerWasmKernels(): void {

@@ -8,7 +8,13 @@ export const BatchNormTraining = 'TrainyardBatchNormTraining';
 export const BatchNormTrainingGrad = 'TrainyardBatchNormTrainingGrad';
 export const ChannelSums = 'TrainyardChannelSums';
 export const MatMulAtB = 'TrainyardMatMulAtB';
+export const Conv2DWithBias = 'TrainyardConv2DWithBias';
 
 export interface BatchNormTrainingAttrs {
   epsilon: number;
+}
+
+export interface Conv2DWithBiasAttrs {
+  strides: [number, number];
+  pad: 'valid' | 'same';
 }

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasKernel } from '../../../src/nn/kernels/index.js';
-import { BatchNormTraining, ChannelSums, EluWithAlpha, MatMulAtB } from '../../../src/nn/kernels/names.js';
+import { BatchNormTraining, ChannelSums, Conv2DWithBias, EluWithAlpha, MatMulAtB } from '../../../src/nn/kernels/names.js';
 import { batchNormTraining } from '../../../src/nn/ops/batch-norm.js';
 import { biasAdd } from '../../../src/nn/ops/bias-add.js';
+import { conv2dWithBias } from '../../../src/nn/ops/conv.js';
 import { eluWithAlpha } from '../../../src/nn/ops/elu.js';
 import { matMulTrainable } from '../../../src/nn/ops/matmul.js';
 import { onCpu, randomArray, useTestBackend, worstMismatch } from '../../helpers/backend.js';
@@ -29,7 +30,7 @@ function expectClose(wasm: ValueAndGradients, cpu: ValueAndGradients, atol: numb
 
 describe('fused wasm kernels', () => {
   it('are registered for wasm and not for cpu', async () => {
-    for (const name of [EluWithAlpha, BatchNormTraining, ChannelSums, MatMulAtB]) {
+    for (const name of [EluWithAlpha, BatchNormTraining, ChannelSums, MatMulAtB, Conv2DWithBias]) {
       expect(hasKernel(name)).toBe(true);
       expect(await onCpu(() => hasKernel(name))).toBe(false);
     }
@@ -101,6 +102,21 @@ describe('fused wasm kernels', () => {
       const { wasm, cpu } = await bothBackends(f, [a!, b!], 70 + i);
       // Sums of up to 1152 products of O(1) values.
       expectClose(wasm, cpu, 1e-4, 1e-5);
+    });
+  }
+
+  const convCases: { x: number[]; filter: number[]; strides: [number, number]; padding: 'valid' | 'same'; dilation: [number, number] }[] = [
+    { x: [4, 28, 28, 1], filter: [5, 5, 1, 20], strides: [1, 1], padding: 'valid', dilation: [1, 1] },
+    { x: [3, 9, 7, 3], filter: [3, 3, 3, 5], strides: [2, 2], padding: 'same', dilation: [1, 1] },
+    { x: [2, 11, 13, 4], filter: [3, 2, 4, 3], strides: [2, 3], padding: 'valid', dilation: [1, 1] },
+    { x: [2, 12, 11, 3], filter: [3, 3, 3, 4], strides: [1, 1], padding: 'same', dilation: [2, 2] },
+  ];
+  for (const [i, c] of convCases.entries()) {
+    it(`convolution with bias: x ${c.x.join('x')}, filter ${c.filter.join('x')}, strides ${c.strides}, ${c.padding}, dilation ${c.dilation} matches the cpu backend`, async () => {
+      const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => conv2dWithBias(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, c.strides, c.padding, c.dilation);
+      const { wasm, cpu } = await bothBackends(f, [c.x, c.filter, [c.filter[3]!]], 80 + i);
+      // Filter gradients sum up to 3,000 products of O(1) values.
+      expectClose(wasm, cpu, 1e-3, 1e-4);
     });
   }
 
