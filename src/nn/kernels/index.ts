@@ -6,6 +6,7 @@ import { conv2dWithBiasWasm } from './conv2d-with-bias.js';
 import { eluWithAlphaGradWasm, eluWithAlphaWasm } from './elu.js';
 import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
+import { sgdmUpdateWasm } from './sgdm-update.js';
 
 /**
  * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm
@@ -20,6 +21,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   channelSumsWasm,
   matMulAtBWasm,
   conv2dWithBiasWasm,
+  sgdmUpdateWasm,
 ];
 
 export function registerWasmKernels(): void {

@@ -9,6 +9,7 @@ export const BatchNormTrainingGrad = 'TrainyardBatchNormTrainingGrad';
 export const ChannelSums = 'TrainyardChannelSums';
 export const MatMulAtB = 'TrainyardMatMulAtB';
 export const Conv2DWithBias = 'TrainyardConv2DWithBias';
+export const SgdmUpdate = 'TrainyardSgdmUpdate';
 
 export interface BatchNormTrainingAttrs {
   epsilon: number;
@@ -17,4 +18,10 @@ export interface BatchNormTrainingAttrs {
 export interface Conv2DWithBiasAttrs {
   strides: [number, number];
   pad: 'valid' | 'same';
+}
+
+export interface SgdmUpdateAttrs {
+  lr: number;
+  momentum: number;
+  l2: number;
 }

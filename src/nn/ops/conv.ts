@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from '../kernels/index.js';
 import { ChannelSums, Conv2DWithBias, type Conv2DWithBiasAttrs } from '../kernels/names.js';
-import { biasAdd } from './bias-add.js';
 
 /**
  * A 2-D convolution that can be trained with any dilation. tfjs has no gradient for dilated
@@ -16,14 +15,14 @@ export function conv2dTrainable(
   padding: 'valid' | 'same',
   dilation: [number, number],
 ): tf.Tensor4D {
-  if (dilation[0] === 1 && dilation[1] === 1) return tf.conv2d(x, kernel, strides, padding);
-  return tf.conv2d(x, dilateFilter(kernel, dilation), strides, padding);
+  return tf.conv2d(x, undilatedFilter(kernel, dilation), strides, padding);
 }
 
 /**
  * conv2dTrainable(x, kernel) + bias, the training forward of a convolution layer. On wasm it is
  * one kernel (XNNPACK's fused convolution) whose gradient computes only what the tape asks for:
  * a first layer's input gradient (a transposed convolution as costly as the forward) is skipped.
+ * Elsewhere it is tf.conv2d and tf.add.
  */
 export function conv2dWithBias(
   x: tf.Tensor4D,
@@ -33,10 +32,15 @@ export function conv2dWithBias(
   padding: 'valid' | 'same',
   dilation: [number, number],
 ): tf.Tensor4D {
-  if (!hasKernel(Conv2DWithBias)) return biasAdd(conv2dTrainable(x, kernel, strides, padding, dilation), bias) as tf.Tensor4D;
-  const filter = dilation[0] === 1 && dilation[1] === 1 ? kernel : dilateFilter(kernel, dilation);
+  if (!hasKernel(Conv2DWithBias)) return tf.add(conv2dTrainable(x, kernel, strides, padding, dilation), bias);
   const attrs: Conv2DWithBiasAttrs = { strides, pad: padding };
+  const filter = undilatedFilter(kernel, dilation);
   return tf.engine().runKernel(Conv2DWithBias, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** The filter of the ordinary convolution that computes a dilated one. */
+function undilatedFilter(kernel: tf.Tensor4D, dilation: [number, number]): tf.Tensor4D {
+  return dilation[0] === 1 && dilation[1] === 1 ? kernel : dilateFilter(kernel, dilation);
 }
 
 tf.registerGradient({

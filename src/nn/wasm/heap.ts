@@ -19,6 +19,7 @@ export interface KernelExports {
   pad_nhwc(x: number, out: number, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
   channel_sums(x: number, out: number, rows: number, channels: number, scratch: number): void;
   matmul_at_b(a: number, b: number, out: number, m: number, k: number, n: number): void;
+  sgdm_update(w: number, v: number, g: number, wOut: number, vOut: number, n: number, lr: number, momentum: number, l2: number): void;
 }
 
 /** What trainyard uses of tfjs-backend-wasm's BackendWasm (4.22): its emscripten module and tensor storage. */

@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasKernel } from '../../../src/nn/kernels/index.js';
-import { BatchNormTraining, ChannelSums, Conv2DWithBias, EluWithAlpha, MatMulAtB } from '../../../src/nn/kernels/names.js';
+import { BatchNormTraining, ChannelSums, Conv2DWithBias, EluWithAlpha, MatMulAtB, SgdmUpdate } from '../../../src/nn/kernels/names.js';
 import { batchNormTraining } from '../../../src/nn/ops/batch-norm.js';
 import { biasAdd } from '../../../src/nn/ops/bias-add.js';
 import { conv2dWithBias } from '../../../src/nn/ops/conv.js';
 import { eluWithAlpha } from '../../../src/nn/ops/elu.js';
 import { matMulTrainable } from '../../../src/nn/ops/matmul.js';
+import { Solver } from '../../../src/nn/optimizers.js';
+import { options } from '../../helpers/data.js';
 import { onCpu, randomArray, useTestBackend, worstMismatch } from '../../helpers/backend.js';
-import { sizeOf, valueAndGradients, type ValueAndGradients } from '../../helpers/gradients.js';
+import { sizeOf, valueAndGradients, withoutFusedKernels, type ValueAndGradients } from '../../helpers/gradients.js';
 import { compileWasmWithOptimizingTierOnly } from '../../helpers/wasm-tier.js';
 
 beforeAll(async () => {
@@ -30,7 +32,7 @@ function expectClose(wasm: ValueAndGradients, cpu: ValueAndGradients, atol: numb
 
 describe('fused wasm kernels', () => {
   it('are registered for wasm and not for cpu', async () => {
-    for (const name of [EluWithAlpha, BatchNormTraining, ChannelSums, MatMulAtB, Conv2DWithBias]) {
+    for (const name of [EluWithAlpha, BatchNormTraining, ChannelSums, MatMulAtB, Conv2DWithBias, SgdmUpdate]) {
       expect(hasKernel(name)).toBe(true);
       expect(await onCpu(() => hasKernel(name))).toBe(false);
     }
@@ -119,6 +121,25 @@ describe('fused wasm kernels', () => {
       expectClose(wasm, cpu, 1e-3, 1e-4);
     });
   }
+
+  it('sgdm update gives the same bits as the tfjs ops, with and without L2, over three steps', async () => {
+    const steps = () => {
+      const solver = new Solver(options({ momentum: 0.9, l2Regularization: 1e-4 }));
+      const learnables = [7, 20].map((n, i) => ({ variable: tf.variable(tf.tensor1d(randomArray(n, 90 + i))), l2Factor: i }));
+      for (let step = 0; step < 3; step++) {
+        tf.tidy(() => {
+          const grads = new Map(learnables.map(({ variable }, i) => [variable, tf.tensor1d(randomArray(variable.size, 100 + 10 * step + i))]));
+          solver.step(learnables, grads, 0.01);
+        });
+      }
+      solver.dispose();
+      const values = learnables.map(({ variable }) => Array.from(variable.dataSync()));
+      learnables.forEach(({ variable }) => variable.dispose());
+      return values;
+    };
+    const fused = steps();
+    expect(await withoutFusedKernels(async () => steps())).toEqual(fused);
+  });
 
   it('Identity shares the data instead of copying it, and the copy outlives the original', () => {
     const x = tf.tensor1d([1, 2, 3]);
