@@ -3,7 +3,7 @@ import { Heap } from '../wasm/heap.js';
 import { ChannelSums } from './names.js';
 import { channelSumsScratchBytes, rowsAndChannels } from './rows.js';
 
-/** Sums over every axis but the last (a bias gradient), without the transpose wasm's Sum makes. */
+/** Sums over every axis but the last (a convolution's bias gradient), without the transpose wasm's Sum makes. */
 export const channelSumsWasm: tf.KernelConfig = {
   kernelName: ChannelSums,
   backendName: 'wasm',

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchNormTraining } from './batch-norm.js';
-import { biasAdd } from './bias-add.js';
 import { matMulTrainable } from './matmul.js';
 
 /**
@@ -18,7 +17,7 @@ function weight(layer: tfl.layers.Layer, suffix: string): tfl.LayerVariable {
 
 /** A Dense layer (kernel [inputs, units] and bias) on a [batch, inputs] input. */
 export function denseTraining(dense: tfl.layers.Layer): (x: tf.Tensor) => tf.Tensor {
-  return (x) => biasAdd(matMulTrainable(x as tf.Tensor2D, weight(dense, 'kernel').read() as tf.Tensor2D), weight(dense, 'bias').read() as tf.Tensor1D);
+  return (x) => tf.add(matMulTrainable(x as tf.Tensor2D, weight(dense, 'kernel').read() as tf.Tensor2D), weight(dense, 'bias').read());
 }
 
 /**

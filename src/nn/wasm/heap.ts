@@ -27,7 +27,6 @@ export interface WasmBackendInternals {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
 }
 
 export const kernelsBinaryUrl = new URL('./trainyard-kernels.wasm', import.meta.url);

@@ -36,7 +36,7 @@ const cases: Case[] = [
   { x: [5, 6, 6, 7], filter: [1, 1, 7, 4], strides: [1, 1], pad: 'valid' },
 ];
 
-describe('Conv2DBackpropFilter composed for wasm', () => {
+describe('Conv2DBackpropFilter for wasm (conv2d_backprop_filter.c)', () => {
   it('is registered for wasm (stock tfjs-backend-wasm lacks it)', () => {
     expect(tf.getKernelsForBackend('wasm').map((k) => k.kernelName)).toContain(tf.Conv2DBackpropFilter);
   });
