@@ -7,8 +7,12 @@
  */
 #include "channel_sums.h"
 
+/*
+ * max(x, 0) + alpha (exp(min(x, 0)) - 1) is the same value without a select: for x > 0 the second
+ * term is exactly 0 (exp(0) is exactly 1 here), for x <= 0 the first is 0.
+ */
 INLINE f32x4 elu_value(f32x4 x, f32x4 alpha) {
-  return select_positive(x, x, mul4(alpha, expm1_of_negative_part(x)));
+  return madd4(wasm_f32x4_pmax(x, splat(0.0f)), alpha, expm1_of_negative_part(x));
 }
 
 EXPORT(elu_forward)
@@ -35,9 +39,8 @@ INLINE f32x4 elu_dx(f32x4 x, f32x4 z, f32x4 dz, f32x4 alpha) {
   return select_positive(x, dz, mul4(dz, add4(alpha, z)));
 }
 
-/* dz (exp(min(x, 0)) - 1), skipping the exp where every lane is positive (the term is 0 there). */
+/* dz (exp(min(x, 0)) - 1): 0 where x > 0. */
 INLINE f32x4 elu_dalpha_term(f32x4 x, f32x4 dz) {
-  if (wasm_i32x4_all_true(wasm_f32x4_gt(x, splat(0.0f)))) return splat(0.0f);
   return mul4(dz, expm1_of_negative_part(x));
 }
 

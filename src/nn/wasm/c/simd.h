@@ -32,10 +32,15 @@ INLINE f32x4 madd4(f32x4 a, f32x4 b, f32x4 c) { return wasm_f32x4_add(a, wasm_f3
  * polynomial for exp(r), and 2^n built in the exponent bits. Below -87.33 exp(x) is smaller than the
  * smallest normal float, so x is clamped there: the result (about 1.2e-38) is 0 to float precision,
  * and exp(x) - 1 rounds to exactly -1 either way. No table, so no static data.
+ * Cheap in V8: pmax (one maxps) rather than f32x4.max (NaN-propagating, several instructions; a NaN
+ * x still gives NaN here), and n rounded by adding 1.5 * 2^23, whose low bits then hold n for the
+ * exponent, rather than f32x4.nearest and i32x4.trunc_sat (a long sequence on x64).
  */
 INLINE f32x4 exp_nonpositive(f32x4 x) {
-  x = wasm_f32x4_max(x, splat(-87.33654f));
-  f32x4 n = wasm_f32x4_nearest(mul4(x, splat(1.44269504088896341f)));
+  const float round_magic = 12582912.0f; /* 1.5 * 2^23 */
+  x = wasm_f32x4_pmax(x, splat(-87.33654f));
+  f32x4 t = add4(mul4(x, splat(1.44269504088896341f)), splat(round_magic));
+  f32x4 n = sub4(t, splat(round_magic));
   f32x4 r = sub4(x, mul4(n, splat(0.693359375f)));
   r = sub4(r, mul4(n, splat(-2.12194440e-4f)));
   f32x4 p = splat(1.9875691500e-4f);
@@ -45,13 +50,14 @@ INLINE f32x4 exp_nonpositive(f32x4 x) {
   p = madd4(splat(1.6666665459e-1f), p, r);
   p = madd4(splat(5.0000001201e-1f), p, r);
   p = add4(madd4(r, p, mul4(r, r)), splat(1.0f));
-  v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return mul4(p, bits);
+  /* t's bits are 0x4B400000 + n, whose low 9 bits shifted up by 23 are n's: 2^n = (t + 127) << 23. */
+  v128_t two_to_n = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23);
+  return mul4(p, two_to_n);
 }
 
-/* exp(min(x, 0)) - 1: the ELU's negative branch, never overflowing. */
+/* exp(min(x, 0)) - 1: the ELU's negative branch, never overflowing; exactly 0 for x >= 0. */
 INLINE f32x4 expm1_of_negative_part(f32x4 x) {
-  return sub4(exp_nonpositive(wasm_f32x4_min(x, splat(0.0f))), splat(1.0f));
+  return sub4(exp_nonpositive(wasm_f32x4_pmin(x, splat(0.0f))), splat(1.0f));
 }
 
 /* Lane-wise x > 0 ? a : b. */
