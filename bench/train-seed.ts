@@ -2,10 +2,12 @@
  * The seed run on trainyard and on the PyTorch reference, back to back on the same machine and the
  * same 5000/5000 digits split, and the ratio of their training times.
  *
- *   npm run bench:train-seed -- [--epochs 30] [--threads 2] [--reference ../shared/reference/torch_seed.py] [--skip-reference]
+ *   npm run bench:train-seed -- [--epochs 30] [--threads 2] [--reference ../shared/reference/torch_seed.py] [--skip-reference] [--concurrent]
  *
  * trainyard runs in a child process (as a worker would), on the backend TRAINYARD_BACKEND picks.
- * The reference needs Debian's python3-torch, run with /usr/bin/python3.
+ * The reference needs Debian's python3-torch, run with /usr/bin/python3. With --concurrent the
+ * trainyard run is then repeated as two children at once (two workers on one machine, WORKERS=2),
+ * and their times are printed against the single run's.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     reference: { type: 'string', default: path.resolve(root, '../shared/reference/torch_seed.py') },
     'skip-reference': { type: 'boolean', default: false },
+    concurrent: { type: 'boolean', default: false },
   },
 });
 
@@ -62,6 +65,13 @@ async function runOurs(): Promise<RunResult> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
 }
 
+/** Two trainyard runs started together, as two workers on one machine train two jobs. */
+async function runTwoAtOnce(): Promise<{ runs: RunResult[]; wallSeconds: number }> {
+  const start = performance.now();
+  const runs = await Promise.all([runOurs(), runOurs()]);
+  return { runs, wallSeconds: (performance.now() - start) / 1000 };
+}
+
 async function runReference(files: Record<string, string>): Promise<RunResult | null> {
   if (values['skip-reference']) return null;
   if (!existsSync(values.reference!)) {
@@ -91,7 +101,16 @@ for (const r of rows) {
   );
 }
 if (ours.finalize_seconds) console.log(`(trainyard also spent ${ours.finalize_seconds.toFixed(2)} s on population batch-norm statistics after training)`);
+const concurrent = values.concurrent ? await runTwoAtOnce() : null;
+if (concurrent) {
+  console.log(`\ntwo trainyard seed runs at once (two workers):`);
+  for (const r of concurrent.runs) {
+    console.log(`  ${r.seconds.toFixed(2)} s training, ${r.ms_per_iteration.toFixed(1)} ms/iter, test acc ${r.test_accuracy.toFixed(4)}, peak RSS ${r.peak_rss_mb} MB`);
+  }
+  const slowest = Math.max(...concurrent.runs.map((r) => r.seconds));
+  console.log(`  both done in ${concurrent.wallSeconds.toFixed(2)} s wall; the slower trained in ${slowest.toFixed(2)} s = ${(slowest / ours.seconds).toFixed(2)} x one run alone (${ours.seconds.toFixed(2)} s)`);
+}
 if (reference) {
   console.log(`\nratio ours/pytorch: ${(ours.seconds / reference.seconds).toFixed(2)} (training time), test accuracy difference ${(ours.test_accuracy - reference.test_accuracy).toFixed(4)}`);
 }
-console.log(JSON.stringify({ ours, reference }));
+console.log(JSON.stringify({ ours, reference, concurrent }));

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 // tfjs-core registers no gradients by itself; the tfjs-layers bundle registers all of them.
 import '@tensorflow/tfjs-layers';
-import { registerConv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
+import { registerWasmKernels } from './kernels/index.js';
 
 /**
  * Picks the tfjs backend once per process. 'auto' prefers native TensorFlow (tfjs-node-gpu, then
@@ -60,7 +60,7 @@ async function choose(preference: BackendPreference): Promise<BackendInfo> {
   } catch (err) {
     throw new Error(`the wasm backend failed to start (${firstLine(err)}); set TRAINYARD_BACKEND=cpu to train on the slow pure-JS backend deliberately`);
   }
-  registerConv2dBackpropFilter('wasm');
+  registerWasmKernels();
   return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu', reason: reasonText(preference, tried, 'wasm (XNNPACK, SIMD)') };
 }
 

@@ -4,7 +4,8 @@ import { buildCustomLayer } from './custom/layer.js';
 import { Elu } from './layers/elu.js';
 import { ImageInput } from './layers/image-input.js';
 import { Pad2D } from './layers/pad2d.js';
-import { conv2dTrainable } from './ops/conv.js';
+import { conv2dWithBias } from './ops/conv.js';
+import { batchNormalizationTraining, denseTraining } from './ops/layer-forwards.js';
 import { deriveSeed, type Random } from './random.js';
 import type { BiasInitializer, Layer, LayerOf, Network, Padding4, Size3, WeightsInitializer } from './spec.js';
 
@@ -48,9 +49,12 @@ function buildOne(spec: Layer, tfLayers: tfl.layers.Layer[], seed: (k: number) =
       return { spec, tfLayers };
     case 'convolution2d':
       return buildConvolution(spec, tfLayers, seed);
-    case 'batchNormalization':
-      tfLayers.push(tfl.layers.batchNormalization({ name, epsilon: spec.epsilon, axis: -1, momentum: 0.9 }));
-      return { spec, tfLayers };
+    case 'batchNormalization': {
+      const momentum = 0.9;
+      const bn = tfl.layers.batchNormalization({ name, epsilon: spec.epsilon, axis: -1, momentum });
+      tfLayers.push(bn);
+      return { spec, tfLayers, trainForward: batchNormalizationTraining(bn, spec.epsilon, momentum) };
+    }
     case 'elu':
       tfLayers.push(
         new Elu({ name, alpha: spec.alpha, learnable: spec.learnable, perChannel: spec.perChannel, alphaInitializer: spec.alphaInitializer, seed: seed(0) }),
@@ -74,16 +78,18 @@ function buildOne(spec: Layer, tfLayers: tfl.layers.Layer[], seed: (k: number) =
     case 'globalAveragePooling2d':
       tfLayers.push(tfl.layers.globalAveragePooling2d({ name }));
       return { spec, tfLayers };
-    case 'fullyConnected':
-      tfLayers.push(
-        tfl.layers.dense({
-          name,
-          units: spec.outputSize[2],
-          kernelInitializer: weightsInitializer(spec.weightsInitializer, seed(0)),
-          biasInitializer: biasInitializer(spec.biasInitializer, seed(1)),
-        }),
-      );
-      return { spec, tfLayers };
+    case 'fullyConnected': {
+      const dense = tfl.layers.dense({
+        name,
+        units: spec.outputSize[2],
+        kernelInitializer: weightsInitializer(spec.weightsInitializer, seed(0)),
+        biasInitializer: biasInitializer(spec.biasInitializer, seed(1)),
+      });
+      const flatten = [...tfLayers];
+      tfLayers.push(dense);
+      const forward = denseTraining(dense);
+      return { spec, tfLayers, trainForward: (x) => forward(flatten.reduce((h, layer) => layer.apply(h) as tf.Tensor, x)) };
+    }
     case 'dropout': {
       const rate = spec.probability;
       tfLayers.push(tfl.layers.dropout({ name, rate }));
@@ -135,7 +141,6 @@ function buildConvolution(spec: LayerOf<'convolution2d'>, tfLayers: tfl.layers.L
     biasInitializer: biasInitializer(spec.biasInitializer, seed(1)),
   });
   tfLayers.push(conv);
-  if (spec.dilationFactor[0] === 1 && spec.dilationFactor[1] === 1) return { spec, tfLayers };
   const before = tfLayers.slice(0, -1);
   return {
     spec,
@@ -143,8 +148,7 @@ function buildConvolution(spec: LayerOf<'convolution2d'>, tfLayers: tfl.layers.L
     trainForward: (x) => {
       const padded = before.reduce((h, layer) => layer.apply(h) as tf.Tensor, x) as tf.Tensor4D;
       const [kernel, bias] = conv.trainableWeights.map((w) => w.read());
-      const y = conv2dTrainable(padded, kernel as tf.Tensor4D, spec.stride, padding, spec.dilationFactor);
-      return tf.add(y, bias!);
+      return conv2dWithBias(padded, kernel as tf.Tensor4D, bias as tf.Tensor1D, spec.stride, padding, spec.dilationFactor);
     },
   };
 }

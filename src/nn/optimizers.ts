@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hasKernel } from './kernels/index.js';
+import { SgdmUpdate, type SgdmUpdateAttrs } from './kernels/names.js';
 import type { TrainingOptions } from './options.js';
 
 /** A learnable tensor and how much L2 regularisation applies to it (MATLAB: 0 for biases, 1 otherwise). */
@@ -30,6 +32,16 @@ export class Solver {
       const raw = clipped.get(variable);
       if (!raw) continue;
       tf.tidy(() => {
+        if (o.solver === 'sgdm' && hasKernel(SgdmUpdate)) {
+          // One kernel for the three steps below; a zero velocity before the first step gives the
+          // same bits as -lr g.
+          const attrs: SgdmUpdateAttrs = { lr, momentum: o.momentum, l2: l2Factor * o.l2Regularization };
+          const v0 = this.first.get(variable) ?? tf.zerosLike(variable);
+          const [w, v] = tf.engine().runKernel(SgdmUpdate, { w: variable, v: v0, g: raw }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          this.remember(this.first, variable, v!);
+          variable.assign(w!);
+          return;
+        }
         const g: tf.Tensor = l2Factor * o.l2Regularization > 0 ? tf.add(raw, tf.mul(variable, l2Factor * o.l2Regularization)) : raw;
         if (o.solver === 'sgdm') {
           const v = this.first.has(variable) ? tf.sub(tf.mul(this.first.get(variable)!, o.momentum), tf.mul(g, lr)) : tf.mul(g, -lr);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
+import type { WasmBackendInternals } from '../../src/nn/wasm/heap.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { digits, network, options } from '../helpers/data.js';
 
@@ -86,6 +87,21 @@ describe('train', () => {
       expect(tf.memory().numTensors).toBe(baseline.numTensors);
       expect(tf.memory().numBytes).toBe(baseline.numBytes);
     }
+  });
+
+  it("keeps a worker's memory flat over 10 jobs: tensors back to baseline, no growth in bytes or the wasm heap", async () => {
+    const data = await digits(256);
+    const job = async () => (await train(network(), { train: data.train }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
+    await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
+    const baseline = tf.memory();
+    const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
+    const heapAfterFirst = heap();
+    for (let i = 0; i < 10; i++) {
+      await job();
+      expect(tf.memory().numTensors).toBe(baseline.numTensors);
+      expect(tf.memory().numBytes).toBeLessThanOrEqual(baseline.numBytes);
+    }
+    expect(heap()).toBe(heapAfterFirst);
   });
 
   it('validates on held-out data and stops when validation loss stops improving', async () => {

@@ -1,35 +1,57 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Heap } from '../wasm/heap.js';
 
 /**
- * Conv2DBackpropFilter composed from kernels every backend has, for backends that lack it (wasm):
- * the filter gradient is the product of the input's image patches (im2col) and the output gradient,
- *   dW[kh, kw, ci, co] = sum over n, oh, ow of Xpadded[n, oh*sh + kh, ow*sw + kw, ci] * dY[n, oh, ow, co].
- * One strided slice per filter tap builds the patches; one matrix product does the sum.
+ * Conv2DBackpropFilter for the wasm backend, which lacks it: conv2d_backprop_filter.c reads the
+ * input's image patches in place and sums their products with dy in SIMD registers,
+ *   dW[kh, kw, ci, co] = sum over n, oh, ow of Xpadded[n, oh*sh + kh, ow*sw + kw, ci] * dY[n, oh, ow, co],
+ * with no im2col copy and no transposed matrix product. The input is zero-padded into scratch
+ * memory first when the convolution pads; co is padded to whole SIMD vectors when it is not one.
  */
-export function conv2dBackpropFilterComposite(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: [number, number, number, number],
-  strides: [number, number],
-  pad: [number, number, number, number],
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [kh, kw, ci, co] = filterShape;
-    const [n, oh, ow] = dy.shape;
-    const [sh, sw] = strides;
-    const [top, bottom, left, right] = pad;
-    const xp: tf.Tensor4D = top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
-    const taps: tf.Tensor[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        taps.push(tf.stridedSlice(xp, [0, i, j, 0], [n, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, ci], [1, sh, sw, 1]));
+export const conv2dBackpropFilterWasm: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const { strides, pad, dataFormat, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, not ${dataFormat}`);
+    const [n, h, w, ci] = x.shape as [number, number, number, number];
+    const [, oh, ow, co] = dy.shape as [number, number, number, number];
+    const [kh, kw] = filterShape as [number, number, number, number];
+    const s: [number, number] = typeof strides === 'number' ? [strides, strides] : strides;
+    const [top, bottom, left, right] = explicitPadding(pad, [h, w], [oh, ow], [kh, kw], s);
+    const heap = Heap.of(backend);
+    const dw = heap.output([kh, kw, ci, co]);
+    const coStride = Math.ceil(co / 4) * 4;
+    const ph = h + top + bottom;
+    const pw = w + left + right;
+    const padded = top + bottom + left + right > 0;
+    const taps = kh * kw * ci;
+    const bytes = {
+      x: padded ? 4 * n * ph * pw * ci : 0,
+      dy: coStride !== co ? 4 * n * oh * ow * coStride : 0,
+      dw: coStride !== co ? 4 * taps * coStride : 0,
+    };
+    heap.withScratch(bytes.x + bytes.dy + bytes.dw, (scratch) => {
+      const k = heap.kernels;
+      let xAt = heap.offset(x);
+      if (padded) {
+        k.pad_nhwc(xAt, scratch, n, h, w, ci, top, bottom, left, right);
+        xAt = scratch;
       }
-    }
-    const patches = tf.reshape(taps.length === 1 ? taps[0]! : tf.concat(taps, 3), [n * oh * ow, kh * kw * ci]);
-    const dw = tf.matMul(patches, tf.reshape(dy, [n * oh * ow, co]), true, false);
-    return tf.reshape(dw, [kh, kw, ci, co]);
-  });
-}
+      let dyAt = heap.offset(dy);
+      let dwAt = heap.offset(dw);
+      if (coStride !== co) {
+        k.copy_rows(dyAt, co, scratch + bytes.x, coStride, n * oh * ow, co);
+        dyAt = scratch + bytes.x;
+        dwAt = scratch + bytes.x + bytes.dy;
+      }
+      k.conv2d_backprop_filter(xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kh, kw, s[0], s[1]);
+      if (coStride !== co) k.copy_rows(dwAt, coStride, heap.offset(dw), co, taps, co);
+    });
+    return dw;
+  },
+};
 
 /** The four paddings TF derives from a Conv2D's `pad` attribute for this input and output. */
 export function explicitPadding(
@@ -49,22 +71,4 @@ export function explicitPadding(
   const th = total(0);
   const tw = total(1);
   return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
-}
-
-/** Registers the composite as `backendName`'s Conv2DBackpropFilter kernel. */
-export function registerConv2dBackpropFilter(backendName: string): void {
-  tf.registerKernel({
-    kernelName: tf.Conv2DBackpropFilter,
-    backendName,
-    kernelFunc: ({ inputs, attrs }) => {
-      const { x, dy } = inputs as unknown as { x: tf.Tensor4D; dy: tf.Tensor4D };
-      const { strides, pad, dataFormat, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-      if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on ${backendName} supports NHWC only, not ${dataFormat}`);
-      const s: [number, number] = typeof strides === 'number' ? [strides, strides] : strides;
-      const shape = filterShape as [number, number, number, number];
-      const padding = explicitPadding(pad, [x.shape[1], x.shape[2]], [dy.shape[1], dy.shape[2]], [shape[0], shape[1]], s);
-      // A kernel may return a Tensor: the engine adopts it as the output (see Engine.runKernelFunc).
-      return conv2dBackpropFilterComposite(x, dy, shape, s, padding) as unknown as tf.TensorInfo;
-    },
-  });
 }

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hasKernel } from '../kernels/index.js';
+import { ChannelSums, Conv2DWithBias, type Conv2DWithBiasAttrs } from '../kernels/names.js';
 
 /**
  * A 2-D convolution that can be trained with any dilation. tfjs has no gradient for dilated
@@ -13,9 +15,48 @@ export function conv2dTrainable(
   padding: 'valid' | 'same',
   dilation: [number, number],
 ): tf.Tensor4D {
-  if (dilation[0] === 1 && dilation[1] === 1) return tf.conv2d(x, kernel, strides, padding);
-  return tf.conv2d(x, dilateFilter(kernel, dilation), strides, padding);
+  return tf.conv2d(x, undilatedFilter(kernel, dilation), strides, padding);
 }
+
+/**
+ * conv2dTrainable(x, kernel) + bias, the training forward of a convolution layer. On wasm it is
+ * one kernel (XNNPACK's fused convolution) whose gradient computes only what the tape asks for:
+ * a first layer's input gradient (a transposed convolution as costly as the forward) is skipped.
+ * Elsewhere it is tf.conv2d and tf.add.
+ */
+export function conv2dWithBias(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  strides: [number, number],
+  padding: 'valid' | 'same',
+  dilation: [number, number],
+): tf.Tensor4D {
+  if (!hasKernel(Conv2DWithBias)) return tf.add(conv2dTrainable(x, kernel, strides, padding, dilation), bias);
+  const attrs: Conv2DWithBiasAttrs = { strides, pad: padding };
+  const filter = undilatedFilter(kernel, dilation);
+  return tf.engine().runKernel(Conv2DWithBias, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** The filter of the ordinary convolution that computes a dilated one. */
+function undilatedFilter(kernel: tf.Tensor4D, dilation: [number, number]): tf.Tensor4D {
+  return dilation[0] === 1 && dilation[1] === 1 ? kernel : dilateFilter(kernel, dilation);
+}
+
+tf.registerGradient({
+  kernelName: Conv2DWithBias,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { strides, pad } = attrs as unknown as Conv2DWithBiasAttrs;
+    const dy4 = dy as tf.Tensor4D;
+    return {
+      x: () => tf.conv2dTranspose(dy4, filter, x.shape, strides, pad),
+      filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dy4 }, { strides, pad, dataFormat: 'NHWC', filterShape: filter.shape }) as tf.Tensor,
+      bias: () => tf.engine().runKernel(ChannelSums, { x: dy4 }) as tf.Tensor,
+    };
+  },
+});
 
 /** [kh, kw, ci, co] -> [(kh-1)*dh+1, (kw-1)*dw+1, ci, co] with zeros between the taps. */
 export function dilateFilter(kernel: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {

@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onCpu, randomArray, useTestBackend, worstMismatch } from '../../helpers/backend.js';
+import { compileWasmWithOptimizingTierOnly } from '../../helpers/wasm-tier.js';
 
-beforeAll(useTestBackend);
+beforeAll(async () => {
+  await useTestBackend();
+  compileWasmWithOptimizingTierOnly();
+});
 
 interface Case {
   x: [number, number, number, number];
@@ -32,7 +36,7 @@ const cases: Case[] = [
   { x: [5, 6, 6, 7], filter: [1, 1, 7, 4], strides: [1, 1], pad: 'valid' },
 ];
 
-describe('Conv2DBackpropFilter composed for wasm', () => {
+describe('Conv2DBackpropFilter for wasm (conv2d_backprop_filter.c)', () => {
   it('is registered for wasm (stock tfjs-backend-wasm lacks it)', () => {
     expect(tf.getKernelsForBackend('wasm').map((k) => k.kernelName)).toContain(tf.Conv2DBackpropFilter);
   });

@@ -1,0 +1,49 @@
+/* Small layout helpers the kernels' callers need: padding, row copies and per-channel sums. */
+#include "channel_sums.h"
+
+/*
+ * Copies `rows` rows of `width` floats from src (rows `src_stride` apart) to dst (rows `dst_stride`
+ * apart), filling each destination row past `width` with zeros up to dst_stride.
+ */
+EXPORT(copy_rows)
+void copy_rows(const float *src, int src_stride, float *dst, int dst_stride, int rows, int width) {
+  for (int r = 0; r < rows; r++) {
+    const float *s = src + (long)r * src_stride;
+    float *d = dst + (long)r * dst_stride;
+    for (int c = 0; c < width; c++) d[c] = s[c];
+    for (int c = width; c < dst_stride; c++) d[c] = 0.0f;
+  }
+}
+
+/* Zero-pads an NHWC image batch: x [n, h, w, c] into out [n, h + top + bottom, w + left + right, c]. */
+EXPORT(pad_nhwc)
+void pad_nhwc(const float *x, float *out, int n, int h, int w, int c, int top, int bottom, int left, int right) {
+  int ow = w + left + right, oh = h + top + bottom;
+  long out_size = (long)n * oh * ow * c;
+  for (long i = 0; i < out_size; i++) out[i] = 0.0f;
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < h; r++) {
+      const float *s = x + ((long)b * h + r) * w * c;
+      float *d = out + (((long)b * oh + r + top) * ow + left) * c;
+      for (long i = 0; i < (long)w * c; i++) d[i] = s[i];
+    }
+}
+
+/*
+ * Per-channel sums of a [rows, channels] tensor (a bias gradient). scratch: channels rounded up to
+ * 4 floats plus channels doubles.
+ */
+EXPORT(channel_sums)
+void channel_sums(const float *x, float *out, int rows, int channels, float *scratch) {
+  float *partial = scratch;
+  double *total = (double *)(scratch + round_up4(channels));
+  int whole = channels & ~3;
+  sums_clear(partial, total, channels);
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (long)r * channels;
+    for (int c = 0; c < whole; c += 4) sums_add(partial, c, load4(xr + c));
+    for (int c = whole; c < channels; c++) partial[c] += xr[c];
+    if (block_ends(r, rows)) sums_fold(partial, total, channels);
+  }
+  for (int c = 0; c < channels; c++) out[c] = (float)total[c];
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * trainyard's C kernels (c/*.c, compiled to trainyard-kernels.wasm by build.sh) instantiated on the
+ * tfjs wasm backend's own WebAssembly.Memory, so that they read and write tensors in place: a
+ * tensor's data is at `offset(tensor)` in that memory, and outputs are allocated by the backend
+ * (makeOutput) like those of its own kernels. The kernels keep no state, use no static data and no
+ * stack (build.sh checks), and never grow the memory; only the backend's malloc does, and the
+ * shared Memory object follows it.
+ */
+export interface KernelExports {
+  elu_forward(x: number, alpha: number, z: number, rows: number, channels: number, alphaPerChannel: number): void;
+  elu_backward(x: number, z: number, alpha: number, dz: number, dx: number, dalpha: number, rows: number, channels: number, alphaPerChannel: number, scratch: number): void;
+  batch_norm_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number, scratch: number, scaleScratch: number): void;
+  batch_norm_backward(x: number, dy: number, gamma: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number, scratch: number, coefScratch: number): void;
+  conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kh: number, kw: number, sh: number, sw: number): void;
+  copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
+  pad_nhwc(x: number, out: number, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
+  channel_sums(x: number, out: number, rows: number, channels: number, scratch: number): void;
+  matmul_at_b(a: number, b: number, out: number, m: number, k: number, n: number): void;
+  sgdm_update(w: number, v: number, g: number, wOut: number, vOut: number, n: number, lr: number, momentum: number, l2: number): void;
+}
+
+/** What trainyard uses of tfjs-backend-wasm's BackendWasm (4.22): its emscripten module and tensor storage. */
+export interface WasmBackendInternals {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+export const kernelsBinaryUrl = new URL('./trainyard-kernels.wasm', import.meta.url);
+
+let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<object, Heap>();
+
+/** The kernels and the backend's memory, for one wasm backend instance. */
+export class Heap {
+  private constructor(
+    private readonly backend: WasmBackendInternals,
+    readonly kernels: KernelExports,
+  ) {}
+
+  static of(backend: object): Heap {
+    let heap = instances.get(backend);
+    if (!heap) {
+      const internals = backend as unknown as WasmBackendInternals;
+      const instance = new WebAssembly.Instance(kernelsModule(), { env: { memory: internals.wasm.asm.memory } });
+      heap = new Heap(internals, instance.exports as unknown as KernelExports);
+      instances.set(backend, heap);
+    }
+    return heap;
+  }
+
+  /** Byte offset of a tensor's data in the backend's memory. */
+  offset(t: tf.TensorInfo): number {
+    const data = this.backend.dataIdMap.get(t.dataId);
+    if (!data) throw new Error('tensor data is not on the wasm backend');
+    return data.memoryOffset;
+  }
+
+  /** A new float32 output tensor of the backend (uninitialised). */
+  output(shape: number[]): tf.TensorInfo {
+    return this.backend.makeOutput(shape, 'float32');
+  }
+
+  /** Runs fn with `bytes` of scratch memory (16-byte aligned, uninitialised), freed afterwards. */
+  withScratch<T>(bytes: number, fn: (pointer: number) => T): T {
+    const pointer = this.backend.wasm._malloc(Math.max(16, bytes));
+    try {
+      return fn(pointer);
+    } finally {
+      this.backend.wasm._free(pointer);
+    }
+  }
+}
+
+function kernelsModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  const binary = readFileSync(kernelsBinaryUrl);
+  const module = new WebAssembly.Module(binary);
+  // A data segment would be written over tfjs's heap at instantiation (build.sh refuses to produce one).
+  if (hasDataSection(binary)) {
+    throw new Error(`${kernelsBinaryUrl.pathname} has a data section; rebuild it with npm run build:wasm`);
+  }
+  const imports = WebAssembly.Module.imports(module);
+  if (imports.length !== 1 || imports[0]!.kind !== 'memory') throw new Error(`${kernelsBinaryUrl.pathname} must import its memory and nothing else`);
+  compiled = module;
+  return module;
+}
+
+/** Whether a wasm binary has a data section (id 11), walking its section headers. */
+export function hasDataSection(binary: Uint8Array): boolean {
+  let at = 8;
+  while (at < binary.length) {
+    const id = binary[at++]!;
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = binary[at++]!;
+      size |= (byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+    }
+    if (id === 11) return true;
+    at += size;
+  }
+  return false;
+}
