@@ -31,8 +31,8 @@ describe('per-tenant limits that need workers', () => {
 
   it("never runs more of a tenant's jobs at once than TENANT_MAX_RUNNING_JOBS, while another tenant's job runs beside them", async () => {
     const api = stack.api;
-    const ids = [(await api.submit(job(640, 1), alice)).body.id, (await api.submit(job(640, 1), alice)).body.id];
-    const bobs = (await api.submit(job(640, 1), bob)).body.id;
+    const ids = [(await api.submit(job(5000, 2), alice)).body.id, (await api.submit(job(5000, 2), alice)).body.id];
+    const bobs = (await api.submit(job(5000, 2), bob)).body.id;
     let aliceTogether = 0;
     let acrossTenants = 0;
     for (;;) {
@@ -76,7 +76,7 @@ describe('faults', () => {
     try {
       const { api } = stack;
       const ids: string[] = [];
-      for (let i = 0; i < 3; i++) ids.push((await api.submit(job(640, 1, `restart-${i}`))).body.id);
+      for (let i = 0; i < 3; i++) ids.push((await api.submit(job(5000, 2, `restart-${i}`))).body.id);
       const watcher = api.watch(ids[0]!);
       await watcher.until((e) => e.type === 'progress');
       await redis.stop();

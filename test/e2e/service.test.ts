@@ -16,7 +16,8 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   redis = await PrivateRedis.start();
   // A short lock makes "a long job is not declared stalled" meaningful: the job runs many lock periods.
-  env = await serviceEnv('e2e', redis.url, { JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000' });
+  // Every progress record goes out as an event, so the cancel test sees each iteration.
+  env = await serviceEnv('e2e', redis.url, { JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000', PROGRESS_INTERVAL_MS: '1' });
   api = await Api.start(env.config);
 });
 afterAll(async () => {
@@ -95,7 +96,8 @@ describe('the training service end to end', () => {
   });
 
   it('cancels a running job within one iteration on the worker that runs it, and a queued one before it starts', async () => {
-    const running = await api.submit(job(5000, { maxEpochs: 5 }, 'long'));
+    // Mini-batches of 512 make an iteration long enough (~0.1 s) to count iterations across a cancel.
+    const running = await api.submit(job(5000, { maxEpochs: 5, miniBatchSize: 512 }, 'long'));
     const queued = await api.submit(job(640, { maxEpochs: 1 }, 'behind'));
     const watcher = api.watch(running.body.id);
     await watcher.until((e) => e.type === 'progress' && (e as { iteration: number }).iteration >= 3);
@@ -116,7 +118,7 @@ describe('the training service end to end', () => {
   });
 
   it('picks a job up again when its worker is killed with SIGKILL, and completes it', async () => {
-    const submitted = await api.submit(job(1280, { maxEpochs: 2 }, 'killed'));
+    const submitted = await api.submit(job(5000, { maxEpochs: 3 }, 'killed'));
     const watcher = api.watch(submitted.body.id);
     await watcher.until((e) => e.type === 'progress' && (e as { iteration: number }).iteration >= 3);
     await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
@@ -128,7 +130,7 @@ describe('the training service end to end', () => {
   });
 
   it('hands the running job back to the queue on SIGTERM; another worker completes it', async () => {
-    const submitted = await api.submit(job(1280, { maxEpochs: 2 }, 'shutdown'));
+    const submitted = await api.submit(job(5000, { maxEpochs: 3 }, 'shutdown'));
     const watcher = api.watch(submitted.body.id);
     await watcher.until((e) => e.type === 'progress' && (e as { iteration: number }).iteration >= 3);
     const [worker] = workers.splice(0);
@@ -142,7 +144,7 @@ describe('the training service end to end', () => {
   });
 
   it('keeps a job running through an API restart; a client reconnecting with since misses nothing', async () => {
-    const submitted = await api.submit(job(1280, { maxEpochs: 2 }, 'restart'));
+    const submitted = await api.submit(job(5000, { maxEpochs: 3 }, 'restart'));
     const before = api.watch(submitted.body.id);
     await before.until((e) => e.type === 'progress' && (e as { iteration: number }).iteration >= 3);
     await api.close();

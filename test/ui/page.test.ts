@@ -69,7 +69,8 @@ describe('the web page', () => {
   it('submits the seed network, draws its progress live, survives a dropped connection and a reload, and ends on the model link', async () => {
     await page.getByRole('button', { name: 'Reset to the seed network' }).click();
     await page.getByLabel('Name').fill('browser e2e');
-    await page.getByLabel('Training images').fill('640');
+    // Long enough (156 iterations, a validation every 10) to drop the socket and reload mid-run.
+    await page.getByLabel('Training images').fill('5000');
     await page.getByLabel('Max epochs').fill('2');
     await page.getByLabel('Mini-batch size').fill('64');
     await page.getByLabel('Validate on the held-out split').check();
@@ -97,7 +98,7 @@ describe('the web page', () => {
     expect(await pointsShown(1)).toBe(iterations.length);
     const rows = await page.locator('.verbose-table tbody tr td:nth-child(2)').allInnerTexts();
     expect(rows.map(Number)).toEqual(iterations);
-    expect(iterations.at(-1)).toBe(20);
+    expect(iterations.at(-1)).toBe(156);
     await page.screenshot({ path: `${screenshots}/job.png`, fullPage: true });
 
     await page.getByRole('link', { name: 'Open the model and try it' }).click();
