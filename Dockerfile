@@ -15,6 +15,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY workers workers
+# the page's build bundles the seed network as the form's starting point
+COPY examples examples
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS production-deps

@@ -30,7 +30,7 @@ const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
   cwd: root,
-  env: { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir, PORT: String(port), WORKERS: '1', LOG_LEVEL: 'warn', TRAINYARD_BACKEND: process.env['TRAINYARD_BACKEND'] ?? 'wasm' },
+  env: { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir, PORT: String(port), WORKERS: '1', LOG_LEVEL: 'warn', TRAINYARD_BACKEND: process.env['TRAINYARD_BACKEND'] ?? 'wasm', RATE_LIMIT_PER_MINUTE: '100000000' },
   stdio: 'inherit',
 });
 

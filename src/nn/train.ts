@@ -21,6 +21,8 @@ export interface ProgressRecord {
   miniBatchLoss: number;
   miniBatchAccuracy: number;
   baseLearnRate: number;
+  /** Iterations the run will take unless stopped early (maxEpochs x iterations per epoch), for progress and time left. */
+  totalIterations: number;
   validationLoss?: number;
   validationAccuracy?: number;
 }
@@ -175,6 +177,7 @@ async function runIterations(
         miniBatchLoss: loss!,
         miniBatchAccuracy: correct! / batchSize,
         baseLearnRate: lr,
+        totalIterations,
       };
       const validate = data.validation && options.validationData && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
       if (validate) {

@@ -12,6 +12,7 @@ const progress = (epoch: number, iteration: number, timeElapsed = iteration / 2)
   miniBatchLoss: 1 / iteration,
   miniBatchAccuracy: 0.5,
   baseLearnRate: 0.01,
+  totalIterations: 20,
 });
 const status = (s: 'queued' | 'running'): JobEvent => ({ id: `1-${n++}`, type: 'status', status: s });
 
@@ -23,7 +24,10 @@ describe('TrainingHistory', () => {
     expect(history.points.map((p) => p.iteration)).toEqual([1, 2]);
     expect(history.points[0]).not.toHaveProperty('id');
     expect(history.iterationsPerSecond()).toBe(0.5);
+    // 18 iterations to go at 0.5 a second
+    expect(history.secondsLeft()).toBe(36);
     history.apply({ id: '1-99', type: 'cancelled' });
+    expect(history.secondsLeft()).toBeNull();
     expect(history.status).toBe('cancelled');
     expect(history.terminal).toEqual({ id: '1-99', type: 'cancelled' });
   });

@@ -14,6 +14,8 @@ export interface Progress {
   /** A fraction, 0 to 1. */
   miniBatchAccuracy: number;
   baseLearnRate: number;
+  /** Iterations the run takes unless stopped early. */
+  totalIterations: number;
   validationLoss?: number;
   validationAccuracy?: number;
 }

@@ -50,6 +50,17 @@ export class TrainingHistory {
     return boundaries;
   }
 
+  /**
+   * Seconds until the last planned iteration at the rate so far; null once the job has ended or
+   * before the rate is known. Validation passes make a run with validation a little slower.
+   */
+  secondsLeft(): number | null {
+    const last = this.last;
+    const rate = this.iterationsPerSecond();
+    if (!last || rate === null || this.terminal) return null;
+    return (last.totalIterations - last.iteration) / rate;
+  }
+
   /** Iterations per second over the whole attempt so far. */
   iterationsPerSecond(): number | null {
     const last = this.last;

@@ -15,7 +15,8 @@ function progressText(job: Job): string {
   const p = job.progress;
   if (job.status === 'queued') return 'waiting for a worker';
   if (!p) return job.status === 'running' ? 'starting' : '';
-  return `epoch ${p.epoch}, iteration ${p.iteration} · ${format.percent(p.miniBatchAccuracy, 1)}`;
+  const done = Math.floor((100 * p.iteration) / p.totalIterations);
+  return `${done}% · epoch ${p.epoch}, iteration ${p.iteration} of ${p.totalIterations} · ${format.percent(p.miniBatchAccuracy, 1)}`;
 }
 
 function durationText(job: Job): string {

@@ -153,11 +153,13 @@ function figureItems(history: TrainingHistory): HTMLElement[] {
   const last = history.last;
   if (!last) return [];
   const rate = history.iterationsPerSecond();
+  const left = history.secondsLeft();
   const pairs: [string, string][] = [
     ['Epoch', String(last.epoch)],
-    ['Iteration', String(last.iteration)],
+    ['Iteration', `${last.iteration} of ${last.totalIterations}`],
     ['Elapsed', format.duration(last.timeElapsed)],
     ['Iterations per second', rate === null ? '' : rate.toFixed(2)],
+    ['Time left', left === null ? '' : `about ${format.duration(left)}`],
     ['Mini-batch accuracy', format.percent(last.miniBatchAccuracy)],
     ['Mini-batch loss', format.loss(last.miniBatchLoss)],
     ['Learning rate', format.learnRate(last.baseLearnRate)],
