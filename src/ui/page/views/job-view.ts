@@ -164,7 +164,7 @@ function figureItems(history: TrainingHistory): HTMLElement[] {
     ['Mini-batch loss', format.loss(last.miniBatchLoss)],
     ['Learning rate', format.learnRate(last.baseLearnRate)],
   ];
-  return pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]);
+  return pairs.filter(([, v]) => v !== '').flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]);
 }
 
 function endingOf(event: TerminalEvent): HTMLElement {
