@@ -142,12 +142,20 @@ async function runIterations(
   let bestValidationLoss = Infinity;
   let validationsWithoutImprovement = 0;
   const totalIterations = options.maxEpochs * iterationsPerEpoch;
+  const stop = (stopReason: StopReason, epochs: number): LoopResult => ({
+    stopReason,
+    iterations: iteration,
+    iterationsPerEpoch,
+    epochs,
+    trainingSeconds: seconds(start),
+    last,
+  });
 
   for (let epoch = 1; epoch <= options.maxEpochs; epoch++) {
     if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffler.permutation(set.count);
     const lr = learnRate(options, epoch);
     for (let b = 0; b < iterationsPerEpoch; b++) {
-      if (hooks.signal?.aborted) return { stopReason: 'aborted', iterations: iteration, iterationsPerEpoch, epochs: epoch, trainingSeconds: seconds(start), last };
+      if (hooks.signal?.aborted) return stop('aborted', epoch);
       iteration++;
       for (let i = 0; i < batchSize; i++) {
         const k = order[b * batchSize + i]!;
@@ -194,12 +202,12 @@ async function runIterations(
       last = record;
       await hooks.onProgress?.(record);
       if (options.validationPatience !== null && validationsWithoutImprovement >= options.validationPatience) {
-        return { stopReason: 'validation-patience', iterations: iteration, iterationsPerEpoch, epochs: epoch, trainingSeconds: seconds(start), last };
+        return stop('validation-patience', epoch);
       }
       await yieldToEventLoop();
     }
   }
-  return { stopReason: 'max-epochs', iterations: iteration, iterationsPerEpoch, epochs: options.maxEpochs, trainingSeconds: seconds(start), last };
+  return stop('max-epochs', options.maxEpochs);
 }
 
 function seconds(since: number): number {
