@@ -7,9 +7,6 @@
  *
  * Starts a private redis-server and `src/server.ts` (the API with one worker) on free ports.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,25 +14,16 @@ import WebSocket from 'ws';
 import { loadDigits } from '../src/data/digits.js';
 import { initBackend } from '../src/nn/backend.js';
 import { readModelFolder } from '../src/store/models.js';
-import { PrivateRedis, freePort } from '../test/helpers/redis.js';
+import { startServiceProcess } from './service-process.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
 const seconds = Number(values.seconds);
-const root = path.resolve(import.meta.dirname, '..');
 const network = (await import('../examples/seed-elu.json', { with: { type: 'json' } })).default;
 
-const redis = await PrivateRedis.start();
-const dataDir = await mkdtemp(path.join(tmpdir(), 'trainyard-bench-'));
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-  cwd: root,
-  env: { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir, PORT: String(port), WORKERS: '1', LOG_LEVEL: 'warn', TRAINYARD_BACKEND: process.env['TRAINYARD_BACKEND'] ?? 'wasm', RATE_LIMIT_PER_MINUTE: '100000000' },
-  stdio: 'inherit',
-});
+const service = await startServiceProcess(1);
+const { base, dataDir } = service;
 
 try {
-  await waitUntilReady();
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}\n`);
 
   const firstProgress: number[] = [];
@@ -67,23 +55,7 @@ try {
   }
   classifier.dispose();
 } finally {
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
-  await redis.destroy();
-  await rm(dataDir, { recursive: true, force: true });
-}
-
-async function waitUntilReady(): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(`${base}/readyz`);
-      if (res.ok && ((await res.json()) as { workers: number }).workers > 0) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the service did not become ready');
+  await service.stop();
 }
 
 async function timeToFirstProgress(): Promise<{ ms: number; id: string }> {
