@@ -6,7 +6,7 @@ import { initBackend } from '../nn/backend.js';
 import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
-import { isVerboseIteration, verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
+import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { fail, intFlag, jsonFlag, parseFlags } from './args.js';
 
@@ -35,13 +35,10 @@ try {
   const backend = await initBackend(config.backend);
   console.log(`backend: ${backend.name} (${backend.reason})`);
   const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
+  // The header is printed before training starts, so it reads the options itself.
   const resolved = validateTrainingOptions(options, config.optionLimits);
-  const verboseFrequency = resolved.ok ? resolved.value.verboseFrequency : 50;
   const withValidation = resolved.ok && resolved.value.validationData !== null;
   const trainCount = Math.min(trainSize ?? data.train.count, data.train.count);
-  const lastIteration = resolved.ok
-    ? resolved.value.maxEpochs * Math.floor(trainCount / Math.min(resolved.value.miniBatchSize, trainCount))
-    : 0;
 
   console.log(`Training on ${trainCount} ${data.name} images.`);
   console.log(verboseHeader(withValidation));
@@ -53,7 +50,7 @@ try {
     { id: path.basename(out), folder: out, keepAborted: true },
     {
       onProgress: (r) => {
-        if (isVerboseIteration(r.iteration, verboseFrequency, lastIteration)) console.log(verboseRow(r, withValidation));
+        if (r.verbose) console.log(verboseRow(r, withValidation));
       },
     },
   );

@@ -10,6 +10,7 @@ import type { TrainingOptions } from './options.js';
 import { ValidationError } from './problems.js';
 import { Random, deriveSeed, freshSeed } from './random.js';
 import { problemsWithData, type Network } from './spec.js';
+import { isVerboseIteration } from './verbose.js';
 import { yieldToEventLoop } from './yield.js';
 
 /** One row of MATLAB's training-progress table; accuracies are fractions in [0, 1]. */
@@ -23,6 +24,8 @@ export interface ProgressRecord {
   baseLearnRate: number;
   /** Iterations the run will take unless stopped early (maxEpochs x iterations per epoch), for progress and time left. */
   totalIterations: number;
+  /** A row of MATLAB's verbose table: iteration 1, every verboseFrequency iterations, and the last. */
+  verbose: boolean;
   validationLoss?: number;
   validationAccuracy?: number;
 }
@@ -186,6 +189,7 @@ async function runIterations(
         miniBatchAccuracy: correct! / batchSize,
         baseLearnRate: lr,
         totalIterations,
+        verbose: isVerboseIteration(iteration, options.verboseFrequency, totalIterations),
       };
       const validate = data.validation && options.validationData && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
       if (validate) {

@@ -15,12 +15,11 @@ export class ProgressPublisher {
   constructor(
     private readonly send: (record: ProgressRecord) => Promise<void>,
     private readonly intervalMs: number,
-    private readonly verboseFrequency: number,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   offer(record: ProgressRecord): void {
-    const important = record.iteration === 1 || record.iteration % this.verboseFrequency === 0 || record.validationLoss !== undefined;
+    const important = record.verbose || record.validationLoss !== undefined;
     const time = this.now();
     if (!important && time - this.lastSent < this.intervalMs) {
       this.pending = record;

@@ -2,7 +2,6 @@ import type { Config } from '../config.js';
 import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { CustomLayerCheckError } from '../nn/custom/check-error.js';
-import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { JobFailure, type JobContext, type JobOutcome } from '../queue/training-worker.js';
 import { trainAndSave } from '../run/train-and-save.js';
@@ -22,8 +21,7 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
       const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
       throw new JobFailure({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
     }
-    const resolved = validateTrainingOptions(options, config.optionLimits);
-    const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs, resolved.ok ? resolved.value.verboseFrequency : 50);
+    const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
       const data = await loadBuiltInDataset(dataset.name);
       const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };

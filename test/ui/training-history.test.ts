@@ -13,6 +13,7 @@ const progress = (epoch: number, iteration: number, timeElapsed = iteration / 2)
   miniBatchAccuracy: 0.5,
   baseLearnRate: 0.01,
   totalIterations: 20,
+  verbose: false,
 });
 const status = (s: 'queued' | 'running'): JobEvent => ({ id: `1-${n++}`, type: 'status', status: s });
 

@@ -16,6 +16,8 @@ export interface Progress {
   baseLearnRate: number;
   /** Iterations the run takes unless stopped early. */
   totalIterations: number;
+  /** A row of MATLAB's verbose table. */
+  verbose: boolean;
   validationLoss?: number;
   validationAccuracy?: number;
 }
