@@ -1,11 +1,24 @@
 import { PNG } from 'pngjs';
+import { checkDeclaredImageSize } from './image-size.js';
+
+const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Width and height as a PNG's IHDR chunk (always the first, right after the signature) declares them, without decoding. */
+export function pngHeader(buffer: Buffer): { width: number; height: number } {
+  if (buffer.length < 24 || !buffer.subarray(0, 8).equals(signature)) throw new Error('no PNG signature');
+  if (buffer.toString('latin1', 12, 16) !== 'IHDR') throw new Error('the first chunk is not IHDR');
+  return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20) };
+}
 
 /**
  * A PNG as a float image in [0, 1] with `channels` channels (HWC): grey is luminance, colour is
- * RGB; transparency is composited over black, the background of the digits.
+ * RGB; transparency is composited over black, the background of the digits. The size the header
+ * declares is checked against `maxPixels` (ImageSizeError) before anything is decoded, and the
+ * decoder is pngjs's streaming one, so inflating and unfiltering yield to the event loop.
  */
-export function decodePng(buffer: Buffer, channels: 1 | 3): { width: number; height: number; pixels: Float32Array } {
-  const png = PNG.sync.read(buffer);
+export async function decodePng(buffer: Buffer, channels: 1 | 3, maxPixels: number): Promise<{ width: number; height: number; pixels: Float32Array }> {
+  checkDeclaredImageSize(pngHeader(buffer), maxPixels);
+  const png = await new Promise<PNG>((resolve, reject) => new PNG().parse(buffer, (err, decoded) => (err ? reject(err) : resolve(decoded))));
   const { width, height, data } = png;
   const pixels = new Float32Array(width * height * channels);
   for (let i = 0; i < width * height; i++) {

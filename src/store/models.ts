@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImageStatistics } from '../data/image-statistics.js';
 import type { Classifier } from '../nn/classifier.js';
 import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.js';
 import type { Normalization, Size3 } from '../nn/spec.js';
@@ -30,6 +31,12 @@ export interface ModelManifest {
   inputSize: Size3;
   /** The statistics themselves are the input layer's weights `offset` and `scale`: x' = (x - offset) * scale. */
   normalization: { type: Normalization; offsetShape: Size3 | null };
+  /**
+   * Value range, brightness and polarity of the training images, before normalisation: predict
+   * refuses values outside the range and warns about images unlike them. Absent in models trained
+   * before it was recorded; those predict without the checks.
+   */
+  inputStatistics?: ImageStatistics;
   training: {
     options: unknown;
     dataset: string;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { imageStatistics } from '../../src/data/image-statistics.js';
 import { train } from '../../src/nn/train.js';
 import { trainingRecord } from '../../src/run/train-and-save.js';
 import { ModelStore, type ModelManifest } from '../../src/store/models.js';
@@ -24,6 +25,7 @@ export async function saveTestModel(
       classes: result.classifier.classes,
       inputSize: [28, 28, 1],
       normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
+      inputStatistics: imageStatistics(data.train.images, data.train.count, data.train.size),
       training: trainingRecord(result, {
         options: {},
         dataset: 'digits',
