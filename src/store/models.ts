@@ -91,7 +91,7 @@ const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
  * ModelStoreError, and the temporary folder is removed.
  */
 export async function writeModelFolder(dir: string, classifier: Classifier, manifest: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
-  const files = await toModelFiles(classifier);
+  const files = await toModelFiles(classifier, manifest.inputStatistics ? { inputStatistics: manifest.inputStatistics } : {});
   const parent = path.dirname(path.resolve(dir));
   const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${randomUUID()}`);
   try {
