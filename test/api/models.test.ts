@@ -1,6 +1,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { crc32, deflateSync } from 'node:zlib';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/data/png.js';
@@ -29,7 +30,26 @@ const image = (i: number) => Array.from(test.images.subarray(i * 784, (i + 1) * 
 const nested = (flat: number[]) => Array.from({ length: 28 }, (_, y) => flat.slice(y * 28, (y + 1) * 28));
 type Predictions = { predictions: { label: string; probabilities: Record<string, number>; warnings: string[] }[] };
 type Problem = { status: number; detail: string; errors?: { path: string; message: string }[] };
+const PNG_LIMIT = 2 ** 20;
 const postPng = (body: Buffer) => fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body });
+
+/** A valid all-black grey PNG of any size: megapixels of zeros deflate to a few kilobytes per megapixel. */
+function blackPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const framed = Buffer.alloc(body.length + 8);
+    framed.writeUInt32BE(data.length, 0);
+    body.copy(framed, 4);
+    framed.writeUInt32BE(crc32(body), body.length + 4);
+    return framed;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 0, 0, 0, 0], 8); // 8-bit grey, no interlace
+  const scanlines = deflateSync(Buffer.alloc(height * (width + 1)), { level: 9 });
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', scanlines), chunk('IEND', Buffer.alloc(0))]);
+}
 
 /** A real PNG whose IHDR declares another size (CRC fixed up): what a "PNG bomb" looks like to a decoder. */
 function lyingPng(width: number, height: number): Buffer {
@@ -120,13 +140,26 @@ describe('POST /v1/models/:id/predict', () => {
 
   it('refuses a PNG declaring 20000x20000 pixels from its header, at once, and stays responsive', async () => {
     const before = process.memoryUsage().rss;
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const [bomb, health] = await Promise.all([postPng(lyingPng(20000, 20000)), fetch(`${api.base}/healthz`)]);
+    loop.disable();
     expect(health.status).toBe(200);
+    // The API runs in this process: decoding 20000x20000 would have held its loop for seconds.
+    expect(loop.max / 1e6).toBeLessThan(200);
     expect(bomb.status).toBe(400);
     expect(bomb.headers.get('content-type')).toContain('application/problem+json');
     expect(((await bomb.json()) as Problem).detail).toMatch(/declares 20000x20000 = 400000000 pixels; at most 4194304/);
     // Decoding it would take 1.6 GB of RGBA; refusing it costs next to nothing.
     expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+    // A true bomb: 8000x8000 pixels in a few tens of kilobytes, over MAX_IMAGE_PIXELS.
+    const bombBody = blackPng(8000, 8000);
+    expect(bombBody.length).toBeLessThan(PNG_LIMIT);
+    const beforeReal = process.memoryUsage().rss;
+    const real = await postPng(bombBody);
+    expect(real.status).toBe(400);
+    expect(((await real.json()) as Problem).detail).toMatch(/declares 8000x8000 = 64000000 pixels/);
+    expect(process.memoryUsage().rss - beforeReal).toBeLessThan(100 * 2 ** 20);
     const wrongSize = await postPng(lyingPng(1000, 1000));
     expect(wrongSize.status).toBe(400);
     expect(((await wrongSize.json()) as Problem).detail).toBe('the image is 1000x1000; this model takes 28x28 (width x height)');
