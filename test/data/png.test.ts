@@ -20,6 +20,18 @@ describe('decodePng', () => {
   });
 });
 
+describe('decodePng of larger images (in a worker thread)', () => {
+  it('gives the same pixels as the image encoded, and rejects a truncated one', async () => {
+    const side = 300;
+    const image = Float32Array.from({ length: side * side }, (_, i) => ((i * 7) % 256) / 255);
+    const png = encodePng(image, side, side, 1);
+    const decoded = await decodePng(png, 1, 2 ** 22);
+    expect(decoded.width).toBe(side);
+    expect(Array.from(decoded.pixels, (v) => Math.round(v * 255))).toEqual(Array.from(image, (v) => Math.round(v * 255)));
+    await expect(decodePng(png.subarray(0, png.length >> 1), 1, 2 ** 22)).rejects.toThrow();
+  });
+});
+
 describe('image statistics', () => {
   // Two 3x3 "digits": a light centre on a dark border.
   const images = Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 0, 0, 0, 0]);
