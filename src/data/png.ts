@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { PNG } from 'pngjs';
 import { checkDeclaredImageSize } from './image-size.js';
@@ -70,7 +71,26 @@ try {
 }`;
 const pngjsPath = createRequire(import.meta.url).resolve('pngjs');
 
-function decodeInWorker(buffer: Buffer): Promise<{ width: number; height: number; data: Uint8Array }> {
+// At most this many decoder threads at once; further large images wait for a slot, so a burst of
+// requests cannot start a thread each.
+const maxDecoders = Math.max(1, availableParallelism() - 1);
+let decoders = 0;
+const waiting: (() => void)[] = [];
+
+async function decodeInWorker(buffer: Buffer): Promise<{ width: number; height: number; data: Uint8Array }> {
+  if (decoders < maxDecoders) decoders += 1;
+  else await new Promise<void>((takeSlot) => waiting.push(takeSlot));
+  try {
+    return await runDecoder(buffer);
+  } finally {
+    // Hand the slot straight to the next waiting image, or give it back.
+    const next = waiting.shift();
+    if (next) next();
+    else decoders -= 1;
+  }
+}
+
+function runDecoder(buffer: Buffer): Promise<{ width: number; height: number; data: Uint8Array }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(decoderSource, { eval: true, workerData: { pngjs: pngjsPath, bytes: buffer } });
     worker.once('message', (m: { width: number; height: number; data: Uint8Array } | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
