@@ -165,11 +165,20 @@ describe('POST /v1/models/:id/predict', () => {
     expect(((await wrongSize.json()) as Problem).detail).toBe('the image is 1000x1000; this model takes 28x28 (width x height)');
   });
 
-  it('holds the PNG body limit (1 MiB) although JSON bodies may be larger', async () => {
+  it('holds each body type\'s limit: PNG 1 MiB, JSON 16 MiB', async () => {
     const big = Buffer.concat([encodePng(image(0), 28, 28, 1), Buffer.alloc(2 * 2 ** 20)]);
     const res = await postPng(big);
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
+    // A 4 MB JSON body is over every other route's limit here (BODY_LIMIT_BYTES 3000000) and
+    // within the JSON predict one (16 MiB).
+    const json = JSON.stringify({ instances: [image(0)] }) + ' '.repeat(4_000_000);
+    const viaJson = await fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json });
+    expect(viaJson.status).toBe(200);
+    // The predict limits are predict's alone: the other model routes keep BODY_LIMIT_BYTES.
+    expect((await fetch(`${api.base}/v1/models/no-such-model`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: json })).status).toBe(413);
+    const overJson = JSON.stringify({ instances: [image(0)] }) + ' '.repeat(17 * 2 ** 20);
+    expect((await fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: overJson })).status).toBe(413);
   });
 
   it('states what it fed the network and warns about an image unlike the training images (black on white)', async () => {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ModelManifest } from '../../store/models.js';
 import { canSee } from '../auth.js';
 import type { Principal } from '../keys.js';
@@ -26,7 +26,10 @@ function summary(manifest: ModelManifest) {
   return { ...rest, backend: training.backend.name, links: { self: `/v1/models/${manifest.id}` } };
 }
 
-const fileTypes: Record<string, string> = { 'model.json': 'application/json', 'weights.bin': 'application/octet-stream' };
+const fileTypes = new Map([
+  ['model.json', 'application/json'],
+  ['weights.bin', 'application/octet-stream'],
+]);
 
 export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { models, modelCache, config } = services;
@@ -37,8 +40,6 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     if (!manifest || !canSee(principal, manifest.tenant)) throw notFound('model', id);
     return manifest;
   }
-
-  app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
 
   app.get('/v1/models', async (request) => ({
     models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map(summary),
@@ -58,22 +59,26 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     await visibleModel(request.principal!, id);
     const found = await models.file(id, file);
     if (!found) throw notFound('model file', `${id}/${file}`);
-    return reply.type(fileTypes[file] ?? 'application/octet-stream').send(createReadStream(found));
+    return reply.type(fileTypes.get(file) ?? 'application/octet-stream').send(createReadStream(found));
   });
 
   // Each body type keeps its own limit: a route-wide bodyLimit would override both parsers' limits.
-  // This plugin is encapsulated, so the JSON parser replaced here serves its routes only.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.limits.predictBodyBytes }, app.getDefaultJsonParser('error', 'error'));
+  // This scope is encapsulated, so its parsers serve predict only.
+  await app.register(async (scope) => {
+    const predict = scope.withTypeProvider<TypeBoxTypeProvider>();
+    predict.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
+    predict.removeContentTypeParser('application/json');
+    predict.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.limits.predictBodyBytes }, predict.getDefaultJsonParser('error', 'error'));
 
-  app.post('/v1/models/:id/predict', { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) } }, async (request) => {
-    await visibleModel(request.principal!, request.params.id);
-    const loaded = await modelCache.get(request.params.id);
-    if (!loaded) throw notFound('model', request.params.id);
-    const { classifier, manifest } = loaded;
-    const input = Buffer.isBuffer(request.body)
-      ? await pngInput(request.body, manifest, config.limits.imagePixels)
-      : jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
-    return predictions(classifier, manifest, input);
+    predict.post('/v1/models/:id/predict', { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) } }, async (request) => {
+      await visibleModel(request.principal!, request.params.id);
+      const loaded = await modelCache.get(request.params.id);
+      if (!loaded) throw notFound('model', request.params.id);
+      const { classifier, manifest } = loaded;
+      const input = Buffer.isBuffer(request.body)
+        ? await pngInput(request.body, manifest, config.limits.imagePixels)
+        : jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
+      return predictions(classifier, manifest, input);
+    });
   });
 };
