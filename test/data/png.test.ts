@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { imageStatistics, measureImage, unlikeTraining } from '../../src/data/image-statistics.js';
 import { ImageSizeError } from '../../src/data/image-size.js';
 import { decodePng, encodePng, pngHeader } from '../../src/data/png.js';
 
@@ -29,26 +28,5 @@ describe('decodePng of larger images (in a worker thread)', () => {
     expect(decoded.width).toBe(side);
     expect(Array.from(decoded.pixels, (v) => Math.round(v * 255))).toEqual(Array.from(image, (v) => Math.round(v * 255)));
     await expect(decodePng(png.subarray(0, png.length >> 1), 1, 2 ** 22)).rejects.toThrow();
-  });
-});
-
-describe('image statistics', () => {
-  // Two 3x3 "digits": a light centre on a dark border.
-  const images = Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 0, 0, 0, 0]);
-  const stats = imageStatistics(images, 2, [3, 3, 1]);
-
-  it('records range, brightness and a light-on-dark polarity', () => {
-    expect(stats).toMatchObject({ min: 0, max: 1, background: 0, polarity: 'light-on-dark' });
-    expect(stats.imageMean.mean).toBeCloseTo(0.1, 6);
-    expect(stats.imageMean.std).toBeCloseTo(0.1 / 9, 6);
-  });
-
-  it('warns about an inverted image, not about one like the training images', () => {
-    const like = Float32Array.from([0, 0, 0, 0, 0.9, 0, 0, 0, 0]);
-    expect(unlikeTraining(measureImage(like, 0, [3, 3, 1]), stats)).toEqual([]);
-    const inverted = like.map((v) => 1 - v);
-    const warnings = unlikeTraining(measureImage(inverted, 0, [3, 3, 1]), stats);
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/background \(border mean 1\) is light/);
   });
 });
