@@ -44,6 +44,15 @@ describe('npm run watch', () => {
     expect(stdout).toMatch(/testAccuracy: 0\.\d{4}/);
   });
 
+  it('reports a cancelled job and exits 3', async () => {
+    const auth = { authorization: `Bearer ${key}` };
+    const submitted = await stack.api.submit({ network: seedNetwork, dataset: 'digits', options: { maxEpochs: 30 } }, auth);
+    expect([200, 202]).toContain((await stack.api.json('DELETE', `/v1/jobs/${submitted.body.id}`, undefined, auth)).status);
+    const { code, stdout } = await watch(submitted.body.id, { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
+    expect(stdout.trim().split('\n').at(-1)).toBe('cancelled');
+    expect(code).toBe(3);
+  });
+
   it('says why it cannot follow a job, and exits 2: an unknown job, a missing key', async () => {
     const unknown = await watch('01JAAAAAAAAAAAAAAAAAAAAAAA', { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
     expect(unknown.code).toBe(2);
