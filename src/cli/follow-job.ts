@@ -33,7 +33,8 @@ export async function followJob(options: FollowOptions, onEvent: (event: StoredE
   const { retries = 10, retryDelayMs = 250 } = options;
   let since: string | undefined;
   let terminal: StoredEvent | null = null;
-  for (let failures = 0; ; ) {
+  let failures = 0;
+  for (;;) {
     const closed = await connectOnce(eventsUrl(options.base, options.jobId, since), options.key, (event) => {
       since = event.id;
       failures = 0;
