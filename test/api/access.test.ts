@@ -174,10 +174,11 @@ describe('logs', () => {
   it('never contain an API key, whether it is accepted, refused or sent on a socket', async () => {
     const { default: Fastify } = await import('fastify');
     const { app, fastifyOptions } = await import('../../src/api/app.js');
+    const { apiLogger } = await import('../../src/api/logging.js');
     const { createServices } = await import('../../src/api/services.js');
     const lines: string[] = [];
     const services = await createServices(env.config);
-    const logged = Fastify({ ...fastifyOptions(env.config.http.bodyLimit), logger: { level: 'trace', stream: { write: (line: string) => void lines.push(line) } } });
+    const logged = Fastify({ ...fastifyOptions(env.config.http), logger: apiLogger({ level: 'trace', stream: { write: (line: string) => void lines.push(line) } }) });
     await logged.register(app, { services });
     await logged.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(logged.server.address() as { port: number }).port}`;
