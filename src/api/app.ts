@@ -12,7 +12,7 @@ import { modelRoutes } from './models/routes.js';
 import { openapiRoute } from './openapi.js';
 import type { Config } from '../config.js';
 import { identifyCallers, isPublicRoute, rejectUnauthenticated, wsProtocol } from './auth.js';
-import { clientErrorProblem, HttpProblem, installErrorHandling, routerErrorProblem } from './problem.js';
+import { clientErrorProblem, HttpProblem, installErrorHandling, redisUnavailable, routerErrorProblem } from './problem.js';
 import type { Services } from './services.js';
 import { uiRoutes } from './ui.js';
 
@@ -33,6 +33,10 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
     await fastify.register(cors, { origin: config.access.corsOrigins, exposedHeaders: ['location', 'retry-after'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
   }
   identifyCallers(fastify, services.apiKeys);
+  // With Redis down every non-public route would wait on it (the rate limiter first): answer 503 now.
+  fastify.addHook('onRequest', async (request) => {
+    if (!isPublicRoute(request) && services.redis.status !== 'ready') throw redisUnavailable();
+  });
   await fastify.register(rateLimit, {
     max: config.limits.requestsPerMinute,
     timeWindow: 60_000,

@@ -4,28 +4,29 @@ import { decodePng } from '../../data/png.js';
 import type { Classifier } from '../../nn/classifier.js';
 import type { ModelManifest } from '../../store/models.js';
 import { canSee } from '../auth.js';
+import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { readInstances } from './instances.js';
 import { ModelFileParams, ModelParams, predictBody } from './schemas.js';
 
-function modelView(manifest: ModelManifest) {
-  const self = `/v1/models/${manifest.id}`;
+function modelView(manifest: ModelManifest, link: LinkTo) {
+  const self = link(`/v1/models/${manifest.id}`);
   return {
     ...manifest,
     links: {
       self,
       predict: `${self}/predict`,
       files: Object.fromEntries(manifest.files.map((f) => [f, `${self}/files/${f}`])),
-      ...(manifest.jobId ? { job: `/v1/jobs/${manifest.jobId}` } : {}),
+      ...(manifest.jobId ? { job: link(`/v1/jobs/${manifest.jobId}`) } : {}),
     },
   };
 }
 
-function summary(manifest: ModelManifest) {
+function summary(manifest: ModelManifest, link: LinkTo) {
   const { network: _network, training, ...rest } = manifest;
-  return { ...rest, backend: training.backend.name, links: { self: `/v1/models/${manifest.id}` } };
+  return { ...rest, backend: training.backend.name, links: { self: link(`/v1/models/${manifest.id}`) } };
 }
 
 const fileTypes: Record<string, string> = { 'model.json': 'application/json', 'weights.bin': 'application/octet-stream' };
@@ -43,10 +44,10 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
   app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
 
   app.get('/v1/models', async (request) => ({
-    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map(summary),
+    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map((m) => summary(m, linksFor(request))),
   }));
 
-  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id)));
+  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id), linksFor(request)));
 
   app.delete('/v1/models/:id', { schema: { params: ModelParams } }, async (request, reply) => {
     await visibleModel(request.principal!, request.params.id);
