@@ -12,7 +12,7 @@ import { modelRoutes } from './models/routes.js';
 import { openapiRoute } from './openapi.js';
 import type { Config } from '../config.js';
 import { identifyCallers, isPublicRoute, rejectUnauthenticated, wsProtocol } from './auth.js';
-import { clientErrorProblem, HttpProblem, installErrorHandling, redisUnavailable, routerErrorProblem } from './problem.js';
+import { clientErrorProblem, HttpProblem, installErrorHandling, redisUnavailable, routeNotFound, routerErrorProblem } from './problem.js';
 import type { Services } from './services.js';
 import { uiRoutes } from './ui.js';
 
@@ -49,6 +49,8 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'rate-limited', 'Too Many Requests', `more than ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s (RATE_LIMIT_PER_MINUTE)`),
   });
+  // Unmatched URLs are counted too: probing for routes costs the same as calling them.
+  fastify.setNotFoundHandler({ preHandler: fastify.rateLimit() }, routeNotFound);
   rejectUnauthenticated(fastify);
   await fastify.register(websocket, {
     options: {

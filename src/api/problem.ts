@@ -170,9 +170,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       detail: status === 503 ? 'a service the API needs is not available; try again shortly' : 'the server failed to handle this request; it has been logged',
     });
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, { type: problemType('not-found'), title: 'Not Found', status: 404, detail: `no route for ${request.method} at this path; the API's routes are in /openapi.yaml` }),
-  );
+}
+
+/** For the not-found handler: a 404 problem that does not repeat the URL in its detail. */
+export function routeNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, request, { type: problemType('not-found'), title: 'Not Found', status: 404, detail: `no route for ${request.method} at this path; the API's routes are in /openapi.yaml` });
 }
 
 /** Fastify's `frameworkErrors` option: the router's own errors, as problems. */
