@@ -185,11 +185,15 @@ describe('logs', () => {
     try {
       await fetch(`${base}/v1/jobs`, { headers: as(aliceKey) });
       await fetch(`${base}/v1/jobs`, { headers: as('wrong-key-abcdef0123456789') });
+      // A key in the query string is refused, and its value must not reach the request log line either.
+      expect((await fetch(`${base}/v1/jobs?key=${bobKey}&api_key=${aliceKey}`)).status).toBe(401);
+      expect((await fetch(`${base}/nowhere?token=${aliceKey}`, { headers: as(aliceKey) })).status).toBe(404);
       await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { ...as(bobKey), 'content-type': 'application/json' }, body: JSON.stringify(request) });
       const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/jobs/01M8EARDPPXFHX04V8JXSJXWXS/events`, ['trainyard.v1', `trainyard.key.${aliceKey}`]);
       await new Promise((resolve) => socket.once('close', resolve));
       expect(lines.length).toBeGreaterThan(5);
       for (const secret of [aliceKey, bobKey, 'wrong-key-abcdef0123456789']) expect(lines.join('\n')).not.toContain(secret);
+      expect(lines.join('\n')).toContain('/v1/jobs?key=[redacted]&api_key=[redacted]');
     } finally {
       await logged.close();
       await services.close();
