@@ -64,6 +64,11 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     // Registered before the first await: a socket that drops while we look things up is noticed.
     const controller = new AbortController();
     socket.once('close', () => controller.abort());
+    // A socket that closed before this handler ran never emits 'close' again: check its state too.
+    const gone = () => {
+      if (socket.readyState !== socket.OPEN) controller.abort();
+      return controller.signal.aborted;
+    };
     const close = (code: number, reason: string) => {
       if (socket.readyState === socket.OPEN) socket.close(code, reason);
     };
@@ -92,12 +97,12 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         close(closeCodes.notFound, `job '${id}' does not exist`);
         return;
       }
-      if (controller.signal.aborted) return;
+      if (gone()) return;
       reader = services.newReader();
       const blocking = reader;
       controller.signal.addEventListener('abort', () => blocking.disconnect(), { once: true });
       for await (const event of services.events.follow(reader, id, since, controller.signal)) {
-        if (controller.signal.aborted) break;
+        if (gone()) break;
         socket.send(JSON.stringify(event));
       }
       close(closeCodes.normal, 'job finished');
