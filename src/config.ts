@@ -14,10 +14,22 @@ export interface Config {
   dataDir: string;
   networkLimits: NetworkLimits;
   optionLimits: OptionLimits;
-  http: { host: string; port: number; bodyLimit: number };
-  redis: { url: string; prefix: string };
+  http: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    /** Whole request (headers and body) must arrive within this; a slow body is cut with 408. */
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    /** A connection idle this long is closed. */
+    connectionTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    maxRequestsPerSocket: number;
+  };
+  redis: { url: string; prefix: string; commandTimeoutMs: number };
   workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
-  events: { retentionSeconds: number; progressIntervalMs: number };
+  events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   predict: { maxInstances: number; cacheSize: number };
   logLevel: string;
   access: {
@@ -124,14 +136,22 @@ export const configVariables = [
   { key: 'host', name: 'HOST', default: '127.0.0.1', parse: text, doc: 'address the API listens on (0.0.0.0 for every interface)' },
   { key: 'port', name: 'PORT', default: '3000', parse: port, doc: 'port the API listens on' },
   { key: 'bodyLimit', name: 'BODY_LIMIT_BYTES', default: '65536', parse: positiveInt, doc: 'largest request body of routes without a limit of their own' },
+  { key: 'requestTimeoutMs', name: 'HTTP_REQUEST_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: 'time a client has to send a whole request, headers and body (408 beyond it)' },
+  { key: 'headersTimeoutMs', name: 'HTTP_HEADERS_TIMEOUT_MS', default: '10000', parse: positiveInt, doc: "time a client has to send a request's headers" },
+  { key: 'connectionTimeoutMs', name: 'HTTP_IDLE_TIMEOUT_MS', default: '60000', parse: positiveInt, doc: 'a connection with no traffic this long is closed (event sockets are exempt)' },
+  { key: 'keepAliveTimeoutMs', name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', default: '5000', parse: positiveInt, doc: 'how long an idle keep-alive connection waits for its next request' },
+  { key: 'maxConnections', name: 'HTTP_MAX_CONNECTIONS', default: '1024', parse: positiveInt, doc: 'open connections (event sockets included) the API accepts; more are dropped' },
+  { key: 'maxRequestsPerSocket', name: 'HTTP_MAX_REQUESTS_PER_SOCKET', default: '1000', parse: positiveInt, doc: 'requests one keep-alive connection may carry before it is closed' },
   { key: 'redisUrl', name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: redisUrl, doc: 'Redis for the queue, job catalogue, events and cancel flags' },
   { key: 'redisPrefix', name: 'REDIS_PREFIX', default: 'trainyard', parse: keyPrefix, doc: 'prefix of every Redis key, so deployments can share a Redis' },
+  { key: 'redisCommandTimeoutMs', name: 'REDIS_COMMAND_TIMEOUT_MS', default: '5000', parse: positiveInt, doc: "longest the API waits on one Redis command; with Redis down, /v1 requests answer 503 at once" },
   { key: 'workerCount', name: 'WORKERS', default: '1', parse: count, doc: 'worker processes `npm start` runs beside the API (0: the API alone)' },
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
+  { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
   { key: 'apiKeys', name: 'API_KEYS', default: '', parse: apiKeys, doc: 'tenant:key pairs, comma-separated; with no key at all the API binds to loopback only' },
@@ -183,10 +203,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(get<string>('dataDir')),
     networkLimits: { maxLearnables: get('maxLearnables'), maxLayers: get('maxLayers'), maxImageSide: get('maxImageSide') },
     optionLimits: { maxEpochs: get('maxEpochs'), maxMiniBatchSize: get('maxMiniBatchSize') },
-    http: { host: get('host'), port: get('port'), bodyLimit: get('bodyLimit') },
-    redis: { url: get('redisUrl'), prefix: get('redisPrefix') },
+    http: {
+      host: get('host'),
+      port: get('port'),
+      bodyLimit: get('bodyLimit'),
+      requestTimeoutMs: get('requestTimeoutMs'),
+      headersTimeoutMs: get('headersTimeoutMs'),
+      connectionTimeoutMs: get('connectionTimeoutMs'),
+      keepAliveTimeoutMs: get('keepAliveTimeoutMs'),
+      maxConnections: get('maxConnections'),
+      maxRequestsPerSocket: get('maxRequestsPerSocket'),
+    },
+    redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
     workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
-    events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs') },
+    events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
     logLevel: get('logLevel'),
     access: {

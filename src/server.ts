@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { app, fastifyOptions } from './api/app.js';
+import { apiLogger } from './api/logging.js';
 import { createServices } from './api/services.js';
 import { initBackend } from './nn/backend.js';
 import { siblingModule } from './paths.js';
@@ -21,7 +22,7 @@ try {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(2);
 }
-const fastify = Fastify({ ...fastifyOptions(config.http.bodyLimit), logger: { level: config.logLevel, base: { role: 'api' } } }).withTypeProvider<TypeBoxTypeProvider>();
+const fastify = Fastify({ ...fastifyOptions(config.http), logger: apiLogger({ level: config.logLevel, base: { role: 'api' } }) }).withTypeProvider<TypeBoxTypeProvider>();
 const log = fastify.log;
 
 let privateRedis: PrivateRedis | null = null;

@@ -117,9 +117,9 @@ describe('POST /v1/models/:id/predict', () => {
       [{ instances: [[...image(0).slice(0, 783), null]] }, 'instances[0]', /value 783 is null, not a finite number/],
       [{ instances: [[...image(0).slice(0, 783), 'x']] }, 'instances[0]', /not a finite number/],
       [{ instances: ['a picture'] }, 'instances[0]', /got string/],
-      [{ instances: [] }, 'body.instances', /fewer than 1/],
-      [{ images: [image(0)] }, 'body.images', /unknown field/],
-      [{ instances: Array.from({ length: 201 }, () => [0]) }, 'body.instances', /more than 200/],
+      [{ instances: [] }, 'instances', /fewer than 1/],
+      [{ images: [image(0)] }, 'images', /unknown field/],
+      [{ instances: Array.from({ length: 201 }, () => [0]) }, 'instances', /more than 200/],
     ];
     for (const [body, path, message] of cases) {
       const res = await api.json<{ errors: { path: string; message: string }[] }>('POST', `/v1/models/${id}/predict`, body);

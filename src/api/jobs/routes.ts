@@ -7,14 +7,17 @@ import { problemsWithData, validateNetwork } from '../../nn/spec.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
+import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { CreateJobBody, CreateJobHeaders, JobParams, ListJobsQuery } from './schemas.js';
 
-export function jobView(record: JobRecord) {
-  const self = `/v1/jobs/${record.id}`;
-  return { ...record, links: { self, events: `${self}/events`, model: `/v1/models/${record.id}` } };
+/** A job with links to itself, its events and, once it completed, its model (only what exists). */
+export function jobView(record: JobRecord, link: LinkTo) {
+  const self = link(`/v1/jobs/${record.id}`);
+  const model = record.status === 'completed' && record.modelId ? { model: link(`/v1/models/${record.modelId}`) } : {};
+  return { ...record, links: { self, events: `${self}/events`, ...model } };
 }
 
 /**
@@ -91,7 +94,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       );
     }
     request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
-    return reply.code(202).header('location', `/v1/jobs/${result.record.id}`).send(jobView(result.record));
+    const link = linksFor(request);
+    return reply.code(202).header('location', link(`/v1/jobs/${result.record.id}`)).send(jobView(result.record, link));
   });
 
   app.get('/v1/jobs', { schema: { querystring: ListJobsQuery } }, async (request) => {
@@ -104,10 +108,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       limit,
       ...(cursor ? { cursor } : {}),
     });
-    return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
+    const link = linksFor(request);
+    return { jobs: page.jobs.map((job) => jobView(job, link)), nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await visibleJob(services, request.principal!, request.params.id)));
+  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await visibleJob(services, request.principal!, request.params.id), linksFor(request)));
 
   app.delete('/v1/jobs/:id', { schema: { params: JobParams } }, async (request, reply) => {
     const { id } = request.params;
@@ -121,9 +126,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           jobStatus: result.record.status,
         });
       case 'cancelled':
-        return jobView(result.record);
+        return jobView(result.record, linksFor(request));
       case 'requested':
-        return reply.code(202).send(jobView(result.record));
+        return reply.code(202).send(jobView(result.record, linksFor(request)));
     }
   });
 };

@@ -2,28 +2,29 @@ import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ModelManifest } from '../../store/models.js';
 import { canSee } from '../auth.js';
+import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { jsonInput, pngInput, predictions } from './predict.js';
 import { ModelFileParams, ModelParams, predictBody } from './schemas.js';
 
-function modelView(manifest: ModelManifest) {
-  const self = `/v1/models/${manifest.id}`;
+function modelView(manifest: ModelManifest, link: LinkTo) {
+  const self = link(`/v1/models/${manifest.id}`);
   return {
     ...manifest,
     links: {
       self,
       predict: `${self}/predict`,
       files: Object.fromEntries(manifest.files.map((f) => [f, `${self}/files/${f}`])),
-      ...(manifest.jobId ? { job: `/v1/jobs/${manifest.jobId}` } : {}),
+      ...(manifest.jobId ? { job: link(`/v1/jobs/${manifest.jobId}`) } : {}),
     },
   };
 }
 
-function summary(manifest: ModelManifest) {
+function summary(manifest: ModelManifest, link: LinkTo) {
   const { network: _network, training, ...rest } = manifest;
-  return { ...rest, backend: training.backend.name, links: { self: `/v1/models/${manifest.id}` } };
+  return { ...rest, backend: training.backend.name, links: { self: link(`/v1/models/${manifest.id}`) } };
 }
 
 const fileTypes = new Map([
@@ -42,10 +43,10 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
   }
 
   app.get('/v1/models', async (request) => ({
-    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map(summary),
+    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map((m) => summary(m, linksFor(request))),
   }));
 
-  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id)));
+  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id), linksFor(request)));
 
   app.delete('/v1/models/:id', { schema: { params: ModelParams } }, async (request, reply) => {
     await visibleModel(request.principal!, request.params.id);
