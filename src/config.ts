@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { BackendPreference } from './nn/backend.js';
+import { backendDoc, backendPreferences, type BackendPreference } from './nn/backend.js';
 import type { OptionLimits } from './nn/options.js';
 import type { NetworkLimits } from './nn/spec.js';
 
@@ -126,7 +126,7 @@ const text = (raw: string, name: string) => {
 };
 
 export const configVariables = [
-  { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf('auto', 'tensorflow', 'wasm', 'cpu'), doc: 'tfjs backend: auto (tfjs-node-gpu, tfjs-node, then wasm), tensorflow, wasm or cpu (slow; only when named)' },
+  { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf(...backendPreferences), doc: backendDoc() },
   { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: 'folder for models and datasets' },
   { key: 'maxLearnables', name: 'MAX_LEARNABLES', default: '50000000', parse: positiveInt, doc: 'most learnable parameters a network may have' },
   { key: 'maxLayers', name: 'MAX_LAYERS', default: '200', parse: positiveInt, doc: 'most layers a network may have' },
