@@ -28,7 +28,10 @@ function summary(manifest: ModelManifest) {
   return { ...rest, backend: training.backend.name, links: { self: `/v1/models/${manifest.id}` } };
 }
 
-const fileTypes: Record<string, string> = { 'model.json': 'application/json', 'weights.bin': 'application/octet-stream' };
+const fileTypes = new Map([
+  ['model.json', 'application/json'],
+  ['weights.bin', 'application/octet-stream'],
+]);
 
 export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { models, modelCache, config } = services;
@@ -60,7 +63,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     await visibleModel(request.principal!, id);
     const found = await models.file(id, file);
     if (!found) throw notFound('model file', `${id}/${file}`);
-    return reply.type(fileTypes[file] ?? 'application/octet-stream').send(createReadStream(found));
+    return reply.type(fileTypes.get(file) ?? 'application/octet-stream').send(createReadStream(found));
   });
 
   app.post(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkCustomLayer } from '../../../src/nn/custom/check.js';
 import { validateCustomLayer } from '../../../src/nn/custom/validate.js';
 import { validateNetwork } from '../../../src/nn/spec.js';
+import { builtIns, layersWithName } from '../../helpers/built-in-names.js';
 import { seedNetworkJson } from '../../helpers/data.js';
 import { customEluWithBackward, seedNetworkWith } from './seed-elu.js';
 
@@ -10,28 +11,7 @@ import { customEluWithBackward, seedNetworkWith } from './seed-elu.js';
  * place of a custom layer where a user's string becomes a key: each is refused with a sentence,
  * none reaches a lookup that finds what every object inherits.
  */
-const builtIns = Object.getOwnPropertyNames(Object.prototype);
 const input = [6, 6, 4] as const;
-
-/** A custom layer with `name` in one position; JSON.parse, as the API reads a body, so "__proto__" is an own key. */
-export function layersWithName(name: string): [string, unknown][] {
-  const layer = (fields: Record<string, unknown>) => JSON.parse(JSON.stringify({ type: 'custom', name: 'c', learnables: { alpha: {} }, forward: 'x * alpha', ...fields })) as unknown;
-  const withKey = (key: string, value: unknown) => JSON.parse(`{${JSON.stringify(key)}: ${JSON.stringify(value)}}`) as unknown;
-  return [
-    ['a function', layer({ forward: `${name}(x) * alpha` })],
-    ['a name', layer({ forward: `x * ${name}` })],
-    ['a name in backward', layer({ backward: { x: `dz * ${name}`, alpha: 'sum(dz * x, "spatial+batch")' } })],
-    ['an axis word', layer({ forward: `sum(x, "${name}") * alpha` })],
-    ['an axis word after +', layer({ forward: `sum(x, "spatial+${name}") * alpha` })],
-    ['a learnable', layer({ learnables: withKey(name, {}), forward: `x * ${name}` })],
-    ['a learnable missing from backward', layer({ learnables: withKey(name, {}), forward: `x * ${name}`, backward: { x: 'dz' } })],
-    ['a backward key', layer({ backward: { x: 'dz * alpha', alpha: 'sum(dz * x, "spatial+batch")', ...(withKey(name, 'dz') as object) } })],
-    ['a learnable field', layer({ learnables: { alpha: withKey(name, 1) } })],
-    ['a learnable shape', layer({ learnables: { alpha: { shape: name } } })],
-    ['a learnable initializer', layer({ learnables: { alpha: { initializer: name } } })],
-    ['a layer field', JSON.parse(JSON.stringify({ ...(layer({}) as object), ...(withKey(name, 1) as object) }).replace('{', `{${JSON.stringify(name)}: 1,`)) as unknown],
-  ];
-}
 
 describe('Object.prototype names in a custom layer', () => {
   it(`refuses each of the ${builtIns.length} names in each position with a sentence`, () => {
