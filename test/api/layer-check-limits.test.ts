@@ -1,6 +1,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import type { CheckReport } from '../../src/nn/custom/check.js';
+import { digits } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
 /**
@@ -9,7 +12,7 @@ import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
  */
 let env: ServiceEnv;
 beforeAll(async () => {
-  env = await serviceEnv('layer-check-limits', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+  env = await serviceEnv('layer-check-limits', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { BODY_LIMIT_BYTES: '3000000' });
 });
 afterAll(async () => {
   await env.cleanup();
@@ -87,6 +90,32 @@ describe('POST /v1/layers/check with a heavy layer', () => {
       const third = await api.json<Answer>('POST', '/v1/layers/check', { ...heavy, inputSize: [4, 4, 4] });
       expect(third.status).toBe(200);
       expect(third.body.report.summary.ok).toBe(true);
+    });
+  });
+});
+
+describe('POST /v1/layers/check that exhausts its thread\'s memory', () => {
+  const elu = JSON.parse(readFileSync(new URL('../../examples/custom-elu-layer.json', import.meta.url), 'utf8')) as unknown;
+
+  it('answers 422 with a sentence; the thread is gone, and the next predict and check are right', async () => {
+    // A 64 MiB heap holds tfjs, not the comparison of a 1M-entry gradient with autodiff.
+    await withApi({ heapMb: 64 }, async (api) => {
+      const id = 'after-oom';
+      await saveTestModel(env.dataDir, id, { trainImages: 640, maxEpochs: 2, seed: 3 });
+      const res = await api.json<Answer>('POST', '/v1/layers/check', { layer: elu, inputSize: [256, 256, 16], observations: 1 });
+      expect(res.status).toBe(422);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(res.body.detail).toMatch(/^the check of myElu ran out of memory \(.*\); check a smaller inputSize or fewer observations$/);
+
+      const { test } = await digits(10, 100);
+      const instances = Array.from({ length: 100 }, (_, i) => Array.from(test.images.subarray(i * 784, (i + 1) * 784)));
+      const predicted = await api.json<{ predictions: { label: string }[] }>('POST', `/v1/models/${id}/predict`, { instances });
+      expect(predicted.status).toBe(200);
+      expect(predicted.body.predictions.filter((p, i) => p.label === String(test.labels[i])).length / 100).toBeGreaterThan(0.6);
+
+      const again = await api.json<Answer>('POST', '/v1/layers/check', { layer: elu, inputSize: [24, 24, 20] });
+      expect(again.status).toBe(200);
+      expect(again.body.report.summary.ok).toBe(true);
     });
   });
 });

@@ -17,6 +17,8 @@ export interface LayerCheckLimits {
   maxOperations: number;
   /** Wall-clock time of one layer's check; the thread is terminated past it (LAYER_CHECK_TIMEOUT_MS). */
   timeoutMs: number;
+  /** The thread's JavaScript heap (LAYER_CHECK_HEAP_MB): past it the thread dies, not the process. tfjs's wasm heap has its own 4 GiB ceiling. */
+  heapMb: number;
 }
 
 export interface ThreadCheckOptions extends LayerCheckLimits {
@@ -35,7 +37,7 @@ export class CheckOutOfMemoryError extends Error {
 export function checkInThread(spec: CustomLayerSpec, options: ThreadCheckOptions): Promise<CheckReport> {
   const observations = options.observations ?? 2;
   const input: CheckThreadInput = { spec, observations, maxOperations: options.maxOperations, backend: options.backend };
-  const thread = startThread(input);
+  const thread = startThread(input, options.heapMb);
   const results: CheckResult[] = [];
   const finish = (extra: CheckResult[]) => report(spec.name, spec.inputSize, observations, spec.definition.backward ? 'backward' : 'autodiff', [...results, ...extra]);
 
@@ -89,10 +91,11 @@ export async function ensureCustomLayersPass(network: Network, options: ThreadCh
  * Under tsx (tests, `npm start`) the thread's module is TypeScript, which a worker thread can only
  * load after registering tsx's loader in it; the built service runs the compiled .js directly.
  */
-function startThread(input: CheckThreadInput): Worker {
+function startThread(input: CheckThreadInput, heapMb: number): Worker {
   const source = import.meta.url.endsWith('.ts');
   const entry = new URL(source ? './check-thread.ts' : './check-thread.js', import.meta.url);
-  if (!source) return new Worker(entry, { workerData: input });
+  const options = { workerData: input, resourceLimits: { maxOldGenerationSizeMb: heapMb } };
+  if (!source) return new Worker(entry, options);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: input });
+  return new Worker(bootstrap, { ...options, eval: true });
 }

@@ -19,7 +19,7 @@ export interface CheckThreadInput {
 export type CheckThreadMessage = { type: 'result'; result: CheckResult } | { type: 'done' } | { type: 'fault'; message: string };
 
 /** What the wasm backend (or V8) says when a heap is exhausted or corrupted. */
-export const memoryFaultPattern = /memory access out of bounds|out of memory|Aborted\(|Array buffer allocation failed|Invalid typed array length|Maximum call stack/i;
+export const memoryFaultPattern = /memory access out of bounds|out of memory|Aborted\(|Array buffer allocation failed|Invalid typed array length/i;
 
 class MemoryFault extends Error {}
 

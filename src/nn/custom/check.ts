@@ -426,7 +426,8 @@ class LayerChecks {
 /** Worst relative error of tfjs's gradient against a reference, over the reference's entries (kinks, NaN, left out). */
 function agreement(actual: Float32Array, reference: NumericalGradient): { worstRelativeError: number; worstAt: number } {
   const usable = reference.indices.map((index, k) => ({ index, ref: reference.values[k]! })).filter((e) => !Number.isNaN(e.ref));
-  const scale = Math.max(0, ...usable.map((e) => Math.abs(e.ref)));
+  // A loop, not Math.max(...spread): a whole tensor's entries overflow the call stack as arguments.
+  const scale = usable.reduce((m, e) => Math.max(m, Math.abs(e.ref)), 0);
   let worst = { worstRelativeError: 0, worstAt: usable[0]?.index ?? 0 };
   for (const { index, ref } of usable) {
     const error = Math.abs(actual[index]! - ref) / (Math.abs(ref) + gradientTolerance.floor * scale || 1);

@@ -13,7 +13,7 @@ const elu = (() => {
   if (!spec.ok) throw new Error('the seed ELU did not validate');
   return spec.value;
 })();
-const limits = { backend: 'wasm' as const, maxOperations: defaultMaxOperations, timeoutMs: 60_000 };
+const limits = { backend: 'wasm' as const, maxOperations: defaultMaxOperations, timeoutMs: 60_000, heapMb: 1024 };
 const statuses = (report: CheckReport) => report.checks.map((c) => `${c.name}:${c.status}`);
 
 describe('checkInThread', () => {
