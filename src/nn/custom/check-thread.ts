@@ -21,23 +21,26 @@ export type CheckThreadMessage = { type: 'result'; result: CheckResult } | { typ
 /** What the wasm backend (or V8) says when a heap is exhausted or corrupted. */
 export const memoryFaultPattern = /memory access out of bounds|out of memory|Aborted\(|Array buffer allocation failed|Invalid typed array length/i;
 
-class MemoryFault extends Error {}
-
 const post = (message: CheckThreadMessage) => parentPort!.postMessage(message);
 const input = workerData as CheckThreadInput;
+/** The first memory fault a check reported; cleaning up after it may throw something else, which must not hide it. */
+let fault: string | null = null;
 try {
   await initBackend(input.backend);
   await checkCustomLayerSpec(input.spec, {
     observations: input.observations,
     maxOperations: input.maxOperations,
     onResult: (result) => {
-      if (result.status === 'fail' && memoryFaultPattern.test(result.message)) throw new MemoryFault(result.message.replace(/^it threw: /, ''));
+      if (result.status === 'fail' && memoryFaultPattern.test(result.message)) {
+        fault = result.message.replace(/^it threw: /, '');
+        throw new Error(fault);
+      }
       post({ type: 'result', result });
     },
   });
   post({ type: 'done' });
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof MemoryFault || memoryFaultPattern.test(message)) post({ type: 'fault', message });
+  if (fault !== null || memoryFaultPattern.test(message)) post({ type: 'fault', message: fault ?? message });
   else throw err;
 }
