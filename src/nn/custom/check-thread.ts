@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendPreference } from '../backend.js';
 import { checkCustomLayerSpec, type CheckResult } from './check.js';
@@ -25,6 +26,9 @@ const post = (message: CheckThreadMessage) => parentPort!.postMessage(message);
 const input = workerData as CheckThreadInput;
 /** The first memory fault a check reported; cleaning up after it may throw something else, which must not hide it. */
 let fault: string | null = null;
+// A check is background work: on a busy machine the process's event loop (requests, lock renewals)
+// should get the core first. Linux keeps a nice value per thread, so this lowers this thread only.
+setPriority(10);
 try {
   await initBackend(input.backend);
   await checkCustomLayerSpec(input.spec, {
