@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
 # trainyard images. Targets:
-#   cpu  API and CPU worker: Node 20 with @tensorflow/tfjs-node (native TensorFlow on the CPU)
+#   cpu  API and CPU worker: Node 22 LTS with @tensorflow/tfjs-node (native TensorFlow on the CPU)
 #   gpu  GPU worker: CUDA 11.2 / cuDNN 8.1 runtime (what tfjs-node-gpu 4.x is built for) with
 #        @tensorflow/tfjs-node-gpu
 # The native packages download libtensorflow while the image is built; without them trainyard
 # falls back to its wasm backend, which is what `npm ci` gives on a machine without internet.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

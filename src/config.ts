@@ -40,6 +40,8 @@ export interface Config {
     jobBodyBytes: number;
     predictBodyBytes: number;
     pngBodyBytes: number;
+    /** Pixels an image may declare before any decoder (predict's PNG, dataset ingestion) decodes it. */
+    imagePixels: number;
   };
 }
 
@@ -151,6 +153,7 @@ export const configVariables = [
   { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
+  { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
   { key: 'logLevel', name: 'LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'pino log level' },
 ] as const satisfies readonly Variable<string>[];
 
@@ -208,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jobBodyBytes: get('jobBodyBytes'),
       predictBodyBytes: get('predictBodyBytes'),
       pngBodyBytes: get('pngBodyBytes'),
+      imagePixels: get('imagePixels'),
     },
   };
 }

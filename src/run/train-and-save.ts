@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { take } from '../data/dataset.js';
+import { imageStatistics } from '../data/image-statistics.js';
 import type { DatasetSplits } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
@@ -61,6 +62,7 @@ export async function trainAndSave(
       classes: result.classifier.classes,
       inputSize: network.value.inputSize,
       normalization: normalizationOf(network.value.layers[0]!),
+      inputStatistics: imageStatistics(trainSet.images, trainSet.count, trainSet.size),
       training: trainingRecord(result, { options: options.value, dataset: data.name, trainImages: trainSet.count, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImageStatistics } from '../data/image-statistics.js';
 import type { Classifier } from '../nn/classifier.js';
 import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.js';
 import type { Normalization, Size3 } from '../nn/spec.js';
@@ -30,6 +31,12 @@ export interface ModelManifest {
   inputSize: Size3;
   /** The statistics themselves are the input layer's weights `offset` and `scale`: x' = (x - offset) * scale. */
   normalization: { type: Normalization; offsetShape: Size3 | null };
+  /**
+   * Value range, brightness and polarity of the training images, before normalisation: predict
+   * refuses values outside the range and warns about images unlike them. Absent in models trained
+   * before it was recorded; those predict without the checks.
+   */
+  inputStatistics?: ImageStatistics;
   training: {
     options: unknown;
     dataset: string;
@@ -84,7 +91,7 @@ const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
  * ModelStoreError, and the temporary folder is removed.
  */
 export async function writeModelFolder(dir: string, classifier: Classifier, manifest: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
-  const files = await toModelFiles(classifier);
+  const files = await toModelFiles(classifier, manifest.inputStatistics ? { inputStatistics: manifest.inputStatistics } : {});
   const parent = path.dirname(path.resolve(dir));
   const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${randomUUID()}`);
   try {

@@ -13,6 +13,8 @@ function composeCommand(): string[] | null {
 }
 
 const compose = composeCommand();
+// A skip alone is easy to miss in the summary: say why.
+if (compose === null) console.log('docker-compose.yml not checked: no compose client here (docker compose, or apt-get install -y docker-compose)');
 
 describe('docker-compose.yml', () => {
   it.skipIf(compose === null)('passes `docker compose config`: redis with AOF, the API, a GPU worker and a CPU worker sharing the data volume', () => {

@@ -2,13 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { chromiumPathIn } from '../setup/programs.js';
 
 /**
  * Debian's Chromium (apt-get install chromium), headless, driven by playwright-core; never a
  * browser that Playwright downloads. The flags keep it off the network this machine does not have
  * (docs: the node-svc machine notes); each run gets a fresh, empty profile.
  */
-export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const chromiumPath = chromiumPathIn(process.env);
 
 const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
