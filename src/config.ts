@@ -31,6 +31,8 @@ export interface Config {
   workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   predict: { maxInstances: number; cacheSize: number };
+  /** Bounds on one custom layer's check (POST /v1/layers/check and before a job trains); each runs in a thread of its own. */
+  layerCheck: { maxOperations: number; timeoutMs: number; heapMb: number; queue: number };
   logLevel: string;
   access: {
     /** `tenant:key` pairs from API_KEYS; keys themselves are hashed as soon as they are read. */
@@ -154,6 +156,10 @@ export const configVariables = [
   { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
+  { key: 'layerCheckMaxOperations', name: 'LAYER_CHECK_MAX_OPERATIONS', default: '200000000', parse: positiveInt, doc: "element-operations (values x expression nodes, over every evaluation) one custom layer's check may spend; checks that would pass it are not run and the report says it was too expensive to check fully" },
+  { key: 'layerCheckTimeoutMs', name: 'LAYER_CHECK_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: "wall-clock limit of one custom layer's check; its thread is terminated past it and the report holds the checks that finished" },
+  { key: 'layerCheckHeapMb', name: 'LAYER_CHECK_HEAP_MB', default: '1024', parse: positiveInt, doc: "JavaScript heap of a layer check's thread, in MiB; a check that needs more answers 422 (out of memory) and the thread is discarded" },
+  { key: 'layerCheckQueue', name: 'LAYER_CHECK_QUEUE', default: '8', parse: count, doc: 'layer checks that may wait while one runs in an API process; more get 429' },
   { key: 'apiKeys', name: 'API_KEYS', default: '', parse: apiKeys, doc: 'tenant:key pairs, comma-separated; with no key at all the API binds to loopback only' },
   { key: 'adminKeys', name: 'ADMIN_API_KEYS', default: '', parse: adminKeys, doc: 'keys that see every tenant' },
   { key: 'keysFile', name: 'API_KEYS_FILE', default: '', parse: optionalPath, doc: 'JSON file of hashed keys (`npm run api-key` adds to it)' },
@@ -218,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
+    layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },
     logLevel: get('logLevel'),
     access: {
       keys: [...get<Config['access']['keys']>('apiKeys'), ...get<Config['access']['keys']>('adminKeys')],

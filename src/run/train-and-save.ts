@@ -3,7 +3,7 @@ import { take } from '../data/dataset.js';
 import { imageStatistics } from '../data/image-statistics.js';
 import type { DatasetSplits } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
-import { ensureCustomLayersPass } from '../nn/custom/check.js';
+import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
 import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
@@ -43,7 +43,8 @@ export async function trainAndSave(
   if (network.ok) problems.push(...problemsWithData(network.value, data.train.size, data.train.classes.length, data.name));
   if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems);
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
-  await ensureCustomLayersPass(network.value);
+  // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
+  await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
 
   const trainSet = request.trainSize ? take(data.train, request.trainSize) : data.train;
   const validation = options.value.validationData === 'test' ? data.test : undefined;
