@@ -20,6 +20,7 @@ import type { Layer, Network } from './spec.js';
  *     adam's two moments) and the copy XNNPACK packs a weight matrix into: (3 + states) x values;
  *   - the solver's update of the largest layer's weights, whose temporaries live until that
  *     layer's update ends (adam makes 14 of them, rmsprop 9, sgdm's fused kernel 2).
+ * Measured peaks against estimates: README, "Training memory".
  * Whole-dataset passes (population statistics, evaluation, predict over a split) run in batches
  * of `wholeDatasetBatchSize`, so they hold the inference outputs of that many images at most.
  */
