@@ -47,11 +47,12 @@ export function estimateTrainingMemory(network: Network, options: Pick<TrainingO
   const batch = options.miniBatchSize;
   const perLayer = network.layers.map((layer) => {
     const activations = bytesPerValue * activationCopies * batch * valuesOf(layer.outputSize);
-    const custom = bytesPerValue * customIntermediates(layer, batch);
+    const custom = bytesPerValue * customIntermediates(layer, batch, true);
     const learnables = bytesPerValue * (learnableCopiesBeforeState + solverStates[options.solver]) * layer.learnables;
     return { activations: activations + custom, learnables, update: bytesPerValue * updateTemporaries[options.solver] * layer.learnables };
   });
-  const evaluation = network.layers.reduce((sum, layer) => sum + bytesPerValue * (wholeDatasetBatchSize * valuesOf(layer.outputSize) + customIntermediates(layer, wholeDatasetBatchSize) / 2), 0);
+  // Inference keeps no gradients: the outputs and a custom layer's forward nodes of one batch.
+  const evaluation = network.layers.reduce((sum, layer) => sum + bytesPerValue * (wholeDatasetBatchSize * valuesOf(layer.outputSize) + customIntermediates(layer, wholeDatasetBatchSize, false)), 0);
   const training = perLayer.reduce((sum, l) => sum + l.activations, 0);
   const activationBytes = Math.max(training, evaluation);
   const learnableBytes = perLayer.reduce((sum, l) => sum + l.learnables, 0) + Math.max(0, ...perLayer.map((l) => l.update));
@@ -78,13 +79,14 @@ export function trainingMemoryLimit(configured: number, backend: 'auto' | 'tenso
 
 const wasmUsableBytes = (wasmHeapCeilingBytes / 4) * 3;
 
-/** Values per observation that a custom layer's intermediate tensors hold, times the batch, forward and backward. */
-function customIntermediates(layer: Layer, batch: number): number {
+/** Values a custom layer's intermediate tensors hold for a batch: the forward's, and in training the backward's too. */
+function customIntermediates(layer: Layer, batch: number, training: boolean): number {
   if (layer.type !== 'custom') return 0;
   const programmed = programFor(layer.definition, layer.inputSize);
   if (!programmed.ok) return 0;
   const { forward, backward } = programmed.program;
   const forwardValues = nodeValues(forward, batch);
+  if (!training) return forwardValues;
   return backward ? forwardValues + [backward.x, ...backward.learnables].reduce((sum, e) => sum + nodeValues(e, batch), 0) : 2 * forwardValues;
 }
 
