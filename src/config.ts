@@ -169,7 +169,7 @@ export const configVariables = [
   { key: 'runningJobsPerTenant', name: 'TENANT_MAX_RUNNING_JOBS', default: '2', parse: positiveInt, doc: 'jobs of one tenant trained at once; more wait in the queue' },
   { key: 'modelsPerTenant', name: 'TENANT_MAX_MODELS', default: '100', parse: positiveInt, doc: 'models a tenant may keep; new jobs are refused beyond it' },
   { key: 'trainingSeconds', name: 'MAX_TRAINING_SECONDS', default: '3600', parse: positiveInt, doc: 'training time of one job; beyond it the job fails and its model so far is kept' },
-  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, weights, gradients, solver state)' },
+  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, custom-layer intermediates, weights, gradients, solver state); on the wasm backend (and auto) at most 3 GiB whatever this says' },
   { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
