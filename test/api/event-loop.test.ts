@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { heaviestJobBody, largestPng, largestPredict } from '../helpers/heavy-requests.js';
+import { heaviestJobBody, heavyLayerCheck, largestPng, largestPredict } from '../helpers/heavy-requests.js';
 import { describeLoopDelay, expectLoopFree, loopDelayAgainstIdle } from '../helpers/loop-delay.js';
 import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
@@ -69,17 +69,7 @@ describe('the event loop under the heaviest accepted requests', () => {
   });
 
   it('a layer check that runs to its time limit (5 s here)', async () => {
-    const heavy = {
-      layer: {
-        type: 'custom',
-        name: 'heavy',
-        learnables: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`a${i}`, {}])),
-        forward: Array.from({ length: 63 }, (_, i) => `a${i % 16}*x`).join('+'),
-      },
-      inputSize: [256, 256, 4],
-      observations: 1,
-    };
-    await measure('a layer check cut at its 5 s time limit', async () => [await post('/v1/layers/check', JSON.stringify(heavy))], [200]);
+    await measure('a layer check cut at its 5 s time limit', async () => [await post('/v1/layers/check', JSON.stringify(heavyLayerCheck))], [200]);
   });
 
   it('TENANT_MAX_EVENT_SOCKETS event sockets opened at once, and one more refused', async () => {

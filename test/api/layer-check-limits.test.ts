@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { CheckReport } from '../../src/nn/custom/check.js';
 import { digits } from '../helpers/data.js';
+import { heavyLayerCheck } from '../helpers/heavy-requests.js';
 import { describeLoopDelay, expectLoopFree, loopDelayAgainstIdle } from '../helpers/loop-delay.js';
 import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
@@ -18,17 +19,7 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-/** The attack's layer: 16 learnables and a 63-term forward on 256x256x4, 1 observation (377 s on the event loop before). */
-const heavy = {
-  layer: {
-    type: 'custom',
-    name: 'heavy',
-    learnables: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`a${i}`, {}])),
-    forward: Array.from({ length: 63 }, (_, i) => `a${i % 16}*x`).join('+'),
-  },
-  inputSize: [256, 256, 4],
-  observations: 1,
-};
+const heavy = heavyLayerCheck;
 
 type Answer = { report: CheckReport; title?: string; detail?: string };
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/queue/jobs.js';
 import { estimateTrainingMemory, trainingMemoryLimit } from '../../src/nn/memory.js';
 import { network, options as trainingOptions } from '../helpers/data.js';
-import { heaviestJobBody, largestPng, largestPredict } from '../helpers/heavy-requests.js';
+import { heaviestJobBody, heavyLayerCheck, largestPng, largestPredict } from '../helpers/heavy-requests.js';
 import { saveTestModel } from '../helpers/models.js';
 import { seedNetwork, WorkerProcess } from '../helpers/service.js';
 import { Stack } from '../helpers/stack.js';
@@ -42,8 +42,7 @@ describe('after the heaviest requests and jobs', () => {
     expect((await predict(json)).status).toBe(200);
     expect((await Promise.all(pngs.map((png) => predict(png, 'image/png')))).map((r) => r.status)).toEqual(pngs.map(() => 200));
     expect((await predict(largestPng(stack.env.config), 'image/png')).status).toBe(400);
-    const heavyCheck = { layer: { type: 'custom', name: 'heavy', learnables: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`a${i}`, {}])), forward: Array.from({ length: 63 }, (_, i) => `a${i % 16}*x`).join('+') }, inputSize: [256, 256, 4], observations: 1 };
-    expect((await api.json('POST', '/v1/layers/check', heavyCheck)).status).toBe(200);
+    expect((await api.json('POST', '/v1/layers/check', heavyLayerCheck)).status).toBe(200);
     const big = await fetch(`${api.base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: heaviestJobBody(stack.env.config) });
     expect(big.status).toBe(202);
     const bigId = ((await big.json()) as { id: string }).id;

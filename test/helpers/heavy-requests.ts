@@ -70,3 +70,15 @@ export function largestPng(config: Config): Buffer {
   const side = Math.floor(Math.sqrt(config.limits.imagePixels));
   return encodePng(new Float32Array(side * side).fill(0.5), side, side, 1);
 }
+
+/** The attack's layer check: 16 learnables and a 63-term forward on 256x256x4, 1 observation (377 s on the event loop before checks had a budget and a thread). */
+export const heavyLayerCheck = {
+  layer: {
+    type: 'custom',
+    name: 'heavy',
+    learnables: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`a${i}`, {}])),
+    forward: Array.from({ length: 63 }, (_, i) => `a${i % 16}*x`).join('+'),
+  },
+  inputSize: [256, 256, 4],
+  observations: 1,
+};
