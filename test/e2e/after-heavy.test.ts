@@ -51,7 +51,7 @@ describe('after the heaviest requests and jobs', () => {
 
     // The heaviest job the memory estimate accepts (784 -> n -> 10, adam, n as wide as the estimate lets through), cut at the 20 s time limit.
     const options = { solver: 'adam', maxEpochs: 30, miniBatchSize: 128, seed: 1 };
-    const widestNetwork = (n: number) => ({ layers: [{ type: 'imageInput', inputSize: [28, 28, 1] }, { type: 'fullyConnected', outputSize: n }, { type: 'reLU' }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] });
+    const widestNetwork = (n: number) => ({ layers: [{ type: 'imageInput', inputSize: [28, 28, 1] }, { type: 'fullyConnected', outputSize: n }, { type: 'relu' }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] });
     const cap = trainingMemoryLimit(stack.env.config.limits.trainingMemoryBytes, stack.env.config.backend);
     let n = 1000;
     while (estimateTrainingMemory(network(widestNetwork(n + 1000)), trainingOptions(options)).bytes <= cap) n += 1000;
