@@ -88,7 +88,7 @@ describe('after the heaviest requests and jobs', () => {
     expect(next.status).toBe(202);
     const done = await api.waitFor(next.body.id, finished, 300_000);
     expect(done.status).toBe('completed');
-    console.log(`after the heaviest requests and jobs: the next job's test accuracy ${done.metrics?.testAccuracy}; ${after.body.predictions.length} predictions unchanged`);
+    console.log(`after the heaviest requests and jobs (the widest accepted network 784 -> ${n} -> 10): the next job's test accuracy ${done.metrics?.testAccuracy}; ${after.body.predictions.length} predictions unchanged`);
     expect(done.metrics?.testAccuracy).toBeGreaterThan(0.8);
   });
 });
