@@ -7,7 +7,7 @@ import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
-import { writeModelFolder, type ModelManifest } from '../store/models.js';
+import { writeModelFolder, type ModelManifest, type PublicationFence } from '../store/models.js';
 
 export interface TrainingRequest {
   /** The network as submitted (validated here). */
@@ -33,7 +33,7 @@ export async function trainAndSave(
   backend: BackendInfo,
   data: DatasetSplits,
   request: TrainingRequest,
-  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean) },
+  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const network = validateNetwork(request.network, config.networkLimits);
@@ -70,7 +70,7 @@ export async function trainAndSave(
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
     };
-    return { result, manifest: await writeModelFolder(target.folder, result.classifier, manifest) };
+    return { result, manifest: await writeModelFolder(target.folder, result.classifier, manifest, target.fence) };
   } finally {
     result.classifier.dispose();
   }
