@@ -72,4 +72,24 @@ describe('TrainingWorker branches', () => {
     expect(await harness.catalogue.get(id)).toMatchObject({ attempts: 2, workerId: 'worker-staying' });
     expect(await harness.eventTypes(id)).toEqual(['status:queued', 'status:running', 'status:queued', 'status:running', 'completed']);
   });
+
+  it('cancel: a running job stops and ends cancelled on its worker; a queued one never starts', async () => {
+    harness = await QueueHarness.start('worker-cancel');
+    const started: string[] = [];
+    await harness.worker('worker', async (ctx) => {
+      started.push(ctx.id);
+      await aborted(ctx.signal);
+      return { modelId: ctx.id, metrics: stubMetrics };
+    });
+    const running = await harness.submitted();
+    await until(() => started.length === 1);
+    const queued = await harness.submitted();
+    expect(await harness.queue.cancel(queued)).toMatchObject({ outcome: 'cancelled', record: { status: 'cancelled' } });
+    expect(await harness.queue.cancel(running)).toMatchObject({ outcome: 'requested', record: { status: 'running', cancelRequested: true } });
+    await until(async () => (await statusOf(running)) === 'cancelled');
+    expect(await harness.eventTypes(running)).toEqual(['status:queued', 'status:running', 'cancelled']);
+    expect(await harness.eventTypes(queued)).toEqual(['status:queued', 'cancelled']);
+    expect(await harness.queue.cancel(running)).toMatchObject({ outcome: 'finished' });
+    expect(started).toEqual([running]);
+  });
 });
