@@ -160,7 +160,7 @@ export class TrainingWorker {
     const controller = new AbortController();
     this.running.set(id, controller);
     const record = async (fields: JobFields, event?: JobEvent) => {
-      if (!(await catalogue.record(id, attempt, fields, event))) this.stopStale(id, attempt);
+      if (!(await catalogue.record(id, attempt, fields, event))) this.stopStale(id, attempt, controller);
     };
     await record({}, { type: 'status', status: 'running' });
     log.info({ jobId: id, workerId, attempt }, 'job started');
@@ -176,7 +176,7 @@ export class TrainingWorker {
         signal: controller.signal,
         holds: async () => {
           const holds = await catalogue.holds(id, attempt);
-          if (!holds) this.stopStale(id, attempt);
+          if (!holds) this.stopStale(id, attempt, controller);
           return holds;
         },
         publishProgress: (progress) => record({ progress }, { type: 'progress', ...progress }),
@@ -214,7 +214,8 @@ export class TrainingWorker {
       throw new UnrecoverableError(error.detail);
     } finally {
       clearTimeout(timeLimit);
-      this.running.delete(id);
+      // With concurrency above 1, a later attempt of the same job may run on this worker too.
+      if (this.running.get(id) === controller) this.running.delete(id);
     }
   }
 
@@ -222,11 +223,10 @@ export class TrainingWorker {
    * A write of this attempt was refused: another attempt owns the job (this one's lock lapsed and
    * BullMQ started it again). Stop training within an iteration and write nothing more.
    */
-  private stopStale(id: string, attempt: number): void {
-    const controller = this.running.get(id);
-    if (controller?.signal.aborted && controller.signal.reason === 'stale') return;
+  private stopStale(id: string, attempt: number, controller: AbortController): void {
+    if (controller.signal.aborted && controller.signal.reason === 'stale') return;
     this.o.log.warn({ jobId: id, workerId: this.o.workerId, attempt }, 'stale attempt stopped: another attempt owns the job; its writes were refused');
-    controller?.abort('stale');
+    controller.abort('stale');
   }
 
   /**
