@@ -57,14 +57,19 @@ function built(c: Case): { layers: BuiltLayer[]; model: tfl.Sequential } {
   const model = tfl.sequential({ layers: layers.flatMap((b) => b.tfLayers) });
   // Learnables away from their initial values (zero biases, unit scales) so that every one counts.
   layers.forEach((b, i) =>
-    b.tfLayers.forEach((layer) => layer.trainableWeights.forEach((w, k) => w.write(tf.tensor(randomArray(tf.util.sizeFromShape(w.shape), 100 + i * 10 + k), w.shape)))),
+    b.tfLayers.forEach((layer) =>
+      layer.trainableWeights.forEach((w, k) => {
+        const shape = w.shape as number[];
+        w.write(tf.tensor(randomArray(tf.util.sizeFromShape(shape), 100 + i * 10 + k), shape));
+      }),
+    ),
   );
   return { layers, model };
 }
 
 /** The input of layer k: a random batch through the layers before it. */
 function inputOf(layers: BuiltLayer[], k: number, size: [number, number, number]): tf.Tensor {
-  const x = tf.tensor4d(randomArray(3 * size[0] * size[1] * size[2], 7, -2, 2), [3, ...size]);
+  const x: tf.Tensor = tf.tensor4d(randomArray(3 * size[0] * size[1] * size[2], 7, -2, 2), [3, ...size]);
   return layers.slice(0, k).flatMap((b) => b.tfLayers).reduce((h, layer) => layer.apply(h, { training: false }) as tf.Tensor, x);
 }
 
