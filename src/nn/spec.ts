@@ -1,6 +1,5 @@
-import type { CustomLayerDefinition } from './custom/definition.js';
 import { Fields } from './fields.js';
-import { layerKinds, layerTypes } from './layers/registry.js';
+import { layerKinds, layerTypes, type LayerParams } from './layers/registry.js';
 import { describe, isPlainObject, type Problem, type Validated } from './problems.js';
 
 /**
@@ -31,42 +30,8 @@ interface Common {
   learnables: number;
 }
 
-interface Pooling {
-  poolSize: [number, number];
-  stride: [number, number];
-  padding: Padding4;
-}
-
-export type Layer = Common &
-  (
-    | { type: 'imageInput'; normalization: Normalization }
-    | {
-        type: 'convolution2d';
-        filterSize: [number, number];
-        numFilters: number;
-        stride: [number, number];
-        /** 'same' is resolved to explicit numbers here, the way MATLAB does it (extra on bottom/right). */
-        padding: Padding4;
-        dilationFactor: [number, number];
-        weightsInitializer: WeightsInitializer;
-        biasInitializer: BiasInitializer;
-      }
-    | { type: 'batchNormalization'; epsilon: number }
-    | { type: 'elu'; alpha: number; learnable: boolean; perChannel: boolean; alphaInitializer: AlphaInitializer }
-    | { type: 'relu' }
-    | { type: 'tanh' }
-    | { type: 'softmax' }
-    | { type: 'globalAveragePooling2d' }
-    | { type: 'leakyRelu'; scale: number }
-    | { type: 'clippedRelu'; ceiling: number }
-    | ({ type: 'maxPooling2d' } & Pooling)
-    | ({ type: 'averagePooling2d' } & Pooling)
-    | { type: 'fullyConnected'; weightsInitializer: WeightsInitializer; biasInitializer: BiasInitializer }
-    | { type: 'dropout'; probability: number }
-    | { type: 'classification'; classes: string[] | null }
-    /** A layer the user defines with expressions (src/nn/custom/). */
-    | { type: 'custom'; definition: CustomLayerDefinition }
-  );
+/** One validated layer: what every layer has, and its type's own parameters (see layers/kinds/). */
+export type Layer = { [T in keyof LayerParams]: Common & { type: T } & LayerParams[T] }[keyof LayerParams];
 
 export type LayerType = Layer['type'];
 export type LayerOf<T extends LayerType> = Extract<Layer, { type: T }>;

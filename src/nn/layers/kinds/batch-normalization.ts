@@ -3,6 +3,10 @@ import { batchNormalizationTraining } from '../../ops/layer-forwards.js';
 import type { LayerKind } from '../kind.js';
 import { readChannels } from '../window.js';
 
+export interface BatchNormalizationParams {
+  epsilon: number;
+}
+
 /** tfjs's moving-average momentum, as MATLAB's 0.1 decay of the old value. */
 const momentum = 0.9;
 

@@ -1,5 +1,10 @@
 import type { LayerKind } from '../kind.js';
 
+export interface ClassificationParams {
+  /** Class names, or null to take the dataset's. */
+  classes: string[] | null;
+}
+
 /** The output layer: class names, and the cross-entropy loss (computed in training, no tfjs layer). */
 export const classification: LayerKind<'classification'> = {
   type: 'classification',

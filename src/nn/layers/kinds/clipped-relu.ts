@@ -1,6 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerKind } from '../kind.js';
 
+export interface ClippedReluParams {
+  ceiling: number;
+}
+
 export const clippedRelu: LayerKind<'clippedRelu'> = {
   type: 'clippedRelu',
   namePrefix: 'clippedrelu',

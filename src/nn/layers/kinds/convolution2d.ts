@@ -4,6 +4,18 @@ import { conv2dWithBias } from '../../ops/conv.js';
 import { biasInitializer, biasInitializers, weightsInitializer, weightsInitializers } from '../initializers.js';
 import type { LayerKind } from '../kind.js';
 import { readChannels, readPadding, slide, tfPaddingMode } from '../window.js';
+import type { BiasInitializer, Padding4, WeightsInitializer } from '../../spec.js';
+
+export interface Convolution2dParams {
+  filterSize: [number, number];
+  numFilters: number;
+  stride: [number, number];
+  /** 'same' is resolved to explicit numbers, the way MATLAB does it (extra on bottom/right). */
+  padding: Padding4;
+  dilationFactor: [number, number];
+  weightsInitializer: WeightsInitializer;
+  biasInitializer: BiasInitializer;
+}
 
 /** The height and width a dilated filter covers. */
 function dilatedFilterSize(filterSize: [number, number], dilation: [number, number]): [number, number] {

@@ -1,6 +1,11 @@
 import { CustomLayer } from '../../custom/layer.js';
 import { readCustomLayer } from '../../custom/validate.js';
 import type { LayerKind } from '../kind.js';
+import type { CustomLayerDefinition } from '../../custom/definition.js';
+
+export interface CustomParams {
+  definition: CustomLayerDefinition;
+}
 
 /** A layer the user defines with expressions: the language and its checks live in src/nn/custom/. */
 export const custom: LayerKind<'custom'> = {

@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerKind } from '../kind.js';
 
+export interface DropoutParams {
+  probability: number;
+}
+
 export const dropout: LayerKind<'dropout'> = {
   type: 'dropout',
   namePrefix: 'dropout',

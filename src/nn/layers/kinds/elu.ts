@@ -3,6 +3,13 @@ import { Elu } from '../elu.js';
 import type { LayerKind } from '../kind.js';
 import { readChannels } from '../window.js';
 
+export interface EluParams {
+  alpha: number;
+  learnable: boolean;
+  perChannel: boolean;
+  alphaInitializer: AlphaInitializer;
+}
+
 /** The seed's ELU, its alpha learned per channel by default (see ../elu.ts). */
 export const elu: LayerKind<'elu'> = {
   type: 'elu',

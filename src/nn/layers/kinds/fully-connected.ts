@@ -2,6 +2,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { denseTraining } from '../../ops/layer-forwards.js';
 import { biasInitializer, biasInitializers, weightsInitializer, weightsInitializers } from '../initializers.js';
 import type { LayerKind } from '../kind.js';
+import type { BiasInitializer, WeightsInitializer } from '../../spec.js';
+
+export interface FullyConnectedParams {
+  weightsInitializer: WeightsInitializer;
+  biasInitializer: BiasInitializer;
+}
 
 export const fullyConnected: LayerKind<'fullyConnected'> = {
   type: 'fullyConnected',

@@ -1,7 +1,11 @@
 import { describe } from '../../problems.js';
-import type { Size3 } from '../../spec.js';
+import type { Normalization, Size3 } from '../../spec.js';
 import { ImageInput } from '../image-input.js';
 import type { LayerKind } from '../kind.js';
+
+export interface ImageInputParams {
+  normalization: Normalization;
+}
 
 /** The first layer: the image size, and how images are normalised on the way in. */
 export const imageInput: LayerKind<'imageInput'> = {

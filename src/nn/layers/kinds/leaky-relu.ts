@@ -1,6 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerKind } from '../kind.js';
 
+export interface LeakyReluParams {
+  scale: number;
+}
+
 export const leakyRelu: LayerKind<'leakyRelu'> = {
   type: 'leakyRelu',
   namePrefix: 'leakyrelu',

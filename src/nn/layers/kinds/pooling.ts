@@ -3,6 +3,13 @@ import { Pad2D } from '../pad2d.js';
 import type { LayerOf } from '../../spec.js';
 import type { LayerKind } from '../kind.js';
 import { readPadding, slide, tfPaddingMode } from '../window.js';
+import type { Padding4 } from '../../spec.js';
+
+export interface PoolingParams {
+  poolSize: [number, number];
+  stride: [number, number];
+  padding: Padding4;
+}
 
 /** Max and average pooling differ only in their tfjs layer and what padding they add. */
 export function poolingKind<T extends 'maxPooling2d' | 'averagePooling2d'>(type: T, namePrefix: string): LayerKind<T> {
