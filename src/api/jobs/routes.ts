@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
 import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
+import { memoryCeilingFor } from '../../nn/backend.js';
 import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
 import { problemsWithData, validateNetwork } from '../../nn/spec.js';
@@ -44,21 +45,22 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
   }
   if (network.ok && options.ok) {
     const memory = estimateTrainingMemory(network.value, options.value);
-    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, services.config.backend);
-    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit));
+    const ceiling = memoryCeilingFor(services.config.backend);
+    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, ceiling);
+    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit, ceiling));
   }
   return problems;
 }
 
 /** A job too big to train, named by the layer that needs the most. */
-function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number): Problem {
+function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number, heapCeiling: number | null): Problem {
   const { index, name, bytes } = memory.largest;
   return {
     path: `network.layers[${index}]`,
     message:
       `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
       `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
-      `(MAX_TRAINING_MEMORY_BYTES, and the wasm backend's 4 GiB heap); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
+      `(MAX_TRAINING_MEMORY_BYTES${heapCeiling === null ? '' : `, and the backend's ${formatBytes(heapCeiling)} heap`}); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
   };
 }
 
