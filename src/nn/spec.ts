@@ -2,6 +2,7 @@ import type { CustomLayerDefinition } from './custom/definition.js';
 import { readCustomLayer } from './custom/validate.js';
 import { Fields } from './fields.js';
 import { describe, isPlainObject, type Problem, type Validated } from './problems.js';
+import type { Size3 } from './shapes.js';
 
 /**
  * A network definition is data: `{"layers": [...]}` with MATLAB's layer names and parameters in
@@ -10,8 +11,7 @@ import { describe, isPlainObject, type Problem, type Validated } from './problem
  * 400 with it before queueing and the worker runs it again before training.
  */
 
-/** Height, width, channels of one observation. */
-export type Size3 = [number, number, number];
+export type { Size3 } from './shapes.js';
 /** Top, bottom, left, right. */
 export type Padding4 = [number, number, number, number];
 

@@ -33,10 +33,10 @@ describe('training the seed network with the ELU as a custom layer', () => {
     };
     for (const [name, json] of Object.entries(networks)) {
       const losses: number[] = [];
-      const result = await train(network(json), { train: data.train }, options({ miniBatchSize: 64, maxEpochs: 2, seed: 42 }), {
+      const result = await train(network(json), { source: data.source }, options({ miniBatchSize: 64, maxEpochs: 2, seed: 42 }), {
         onProgress: (r) => void losses.push(r.miniBatchLoss),
       });
-      results.set(name, { result, losses, accuracy: (await result.classifier.evaluate(data.test)).accuracy });
+      results.set(name, { result, losses, accuracy: (await result.classifier.evaluate(data.source, 'test')).accuracy });
     }
   });
   afterAll(() => {
@@ -65,7 +65,7 @@ describe('trainAndSave with a custom layer', () => {
     if (!manifest) throw new Error('a finished run saves its model');
     const { classifier } = await store.load('custom-elu');
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
-    const evaluation = await classifier.evaluate(data.test);
+    const evaluation = await classifier.evaluate(data.source, 'test');
     expect({ testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }).toEqual({ testAccuracy: manifest.metrics.testAccuracy, testLoss: manifest.metrics.testLoss });
     const modelJson = JSON.parse(await readFile(path.join(store.folder('custom-elu'), 'model.json'), 'utf8')) as { userDefinedMetadata: { customLayers: string[] } };
     expect(modelJson.userDefinedMetadata.customLayers).toEqual(['trainyard>ImageInput', 'trainyard>Custom']);
