@@ -29,12 +29,12 @@ try {
   const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
+  const dataset = builtInDatasets.resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
   const backend = await initBackend(config.backend);
   console.log(`backend: ${backend.name} (${backend.reason})`);
-  const dataset = builtInDatasets.resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
-  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message}`);
   // The header is printed before training starts, so it reads the options itself.
   const resolved = validateTrainingOptions(options, config.optionLimits);
   const withValidation = resolved.ok && resolved.value.validationData !== null;
