@@ -239,10 +239,8 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number
 function trainingLogits(built: BuiltLayer[], x: tf.Tensor, rng: Random): tf.Tensor {
   let h = x;
   for (const layer of built) {
-    if (layer.spec.type === 'softmax' || layer.spec.type === 'classification') break;
-    h = layer.trainForward
-      ? layer.trainForward(h, rng)
-      : layer.tfLayers.reduce((t, l) => l.apply(t, { training: true }) as tf.Tensor, h);
+    if (layer.afterLogits) break;
+    h = layer.trainForward(h, rng);
   }
   return h;
 }
@@ -280,7 +278,7 @@ async function setPopulationStatistics(built: BuiltLayer[], source: DatasetSourc
     const { spec, tfLayers } = built[k]!;
     if (spec.type !== 'batchNormalization') continue;
     const bn = tfLayers.at(-1)!;
-    const before = built.slice(0, k).concat({ spec, tfLayers: tfLayers.slice(0, -1) });
+    const before = built.slice(0, k).concat({ ...built[k]!, tfLayers: tfLayers.slice(0, -1) });
     const channels = spec.inputSize[2];
     const sum = new Float64Array(channels);
     const sumSq = new Float64Array(channels);

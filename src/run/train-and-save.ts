@@ -8,7 +8,7 @@ import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import { ValidationError } from '../nn/problems.js';
 import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
-import { writeModelFolder, type ModelManifest } from '../store/models.js';
+import { writeModelFolder, type ModelManifest, type PublicationFence } from '../store/models.js';
 
 export interface TrainingRequest {
   /** The network as submitted (validated here). */
@@ -32,7 +32,7 @@ export async function trainAndSave(
   backend: BackendInfo,
   dataset: ResolvedDataset,
   request: TrainingRequest,
-  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean) },
+  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const network = validateNetwork(request.network, config.networkLimits);
@@ -74,7 +74,7 @@ export async function trainAndSave(
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
     };
-    return { result, manifest: await failingOutOfMemory('saving the model', () => writeModelFolder(target.folder, result.classifier, manifest)) };
+    return { result, manifest: await failingOutOfMemory('saving the model', () => writeModelFolder(target.folder, result.classifier, manifest, target.fence)) };
   } catch (err) {
     faulted = err instanceof OutOfMemoryError;
     throw err;

@@ -97,6 +97,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         { 'retry-after': '30' },
       );
     }
+    if ('unavailable' in result) {
+      request.log.warn({ tenant: principal.tenant, err: result.unavailable }, 'job not queued');
+      throw new HttpProblem(503, 'queue-unavailable', 'Service Unavailable', 'the job could not be queued and was not kept; retry it', {}, { 'retry-after': '5' });
+    }
     request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
     const link = linksFor(request);
     return reply.code(202).header('location', link(`/v1/jobs/${result.record.id}`)).send(jobView(result.record, link));
