@@ -61,7 +61,7 @@ describe('trainAndSave with a custom layer', () => {
     const data = await digits(128, 100);
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
     const store = new ModelStore(root);
-    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, request, { id: 'custom-elu', folder: store.folder('custom-elu') });
+    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, request, { id: 'custom-elu', folder: store.folder('custom-elu') });
     if (!manifest) throw new Error('a finished run saves its model');
     const { classifier } = await store.load('custom-elu');
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
@@ -80,7 +80,7 @@ describe('trainAndSave with a custom layer', () => {
     const started = performance.now();
     const request = { network, options: { maxEpochs: 1, miniBatchSize: 32 } };
     const folder = path.join(root, 'never');
-    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, request, { id: 'never', folder }).catch((e: unknown) => e);
+    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, request, { id: 'never', folder }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomLayerCheckError);
     const { reports } = error as CustomLayerCheckError;
     expect(reports.map((r) => r.layer)).toEqual(['myElu']);
