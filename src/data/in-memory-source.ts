@@ -8,9 +8,9 @@ export interface DatasetSplits {
 }
 
 /**
- * A dataset source over splits held in memory (the digits, small test sets): batches are gathered
- * from the images into two buffers reused from batch to batch, so a pass allocates nothing per
- * batch. The splits are loaded on the first call that needs them; a known description answers
+ * A dataset source over splits held in memory (the digits, small test sets): a pass in a given
+ * order gathers its batches into buffers reused from batch to batch, so it allocates nothing per
+ * batch; a pass in stored order hands out views of the images. The splits are loaded on the first call that needs them; a known description answers
  * `describe` without loading anything.
  */
 export class InMemorySource implements DatasetSource {
@@ -39,17 +39,24 @@ function* gatherBatches(data: Dataset, { batchSize, order, dropLast = false }: B
   const [h, w, c] = data.size;
   const per = h * w * c;
   const total = order ? order.length : data.count;
-  const images = new Float32Array(Math.min(batchSize, total) * per);
+  const images = new Float32Array(order ? Math.min(batchSize, total) * per : 0);
   const labels = new Int32Array(Math.min(batchSize, total));
   for (let start = 0; start < total; start += batchSize) {
     const count = Math.min(batchSize, total - start);
     if (count < batchSize && dropLast) return;
+    const batchLabels = labels.subarray(0, count);
+    if (!order) {
+      // A pass in stored order needs no gathering: the images are read where they lie.
+      batchLabels.set(data.labels.subarray(start, start + count));
+      yield { images: data.images.subarray(start * per, (start + count) * per), labels: batchLabels, count };
+      continue;
+    }
     for (let i = 0; i < count; i++) {
-      const k = order ? order[start + i]! : start + i;
+      const k = order[start + i]!;
       if (!(k >= 0 && k < data.count)) throw new RangeError(`position ${k} is outside the split's ${data.count} images`);
       images.set(data.images.subarray(k * per, (k + 1) * per), i * per);
-      labels[i] = data.labels[k]!;
+      batchLabels[i] = data.labels[k]!;
     }
-    yield count === labels.length ? { images, labels, count } : { images: images.subarray(0, count * per), labels: labels.subarray(0, count), count };
+    yield { images: images.subarray(0, count * per), labels: batchLabels, count };
   }
 }

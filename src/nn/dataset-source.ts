@@ -22,7 +22,8 @@ export interface DatasetDescription {
 
 /**
  * `count` images one after another, row-major, channels last (NHWC), float32, and their labels.
- * A source may reuse the arrays for its next batch: a batch is valid until the next is asked for.
+ * A source may reuse the arrays for its next batch, or hand out views of what it holds: a batch is
+ * read-only, and valid until the next is asked for.
  */
 export interface Batch {
   images: Float32Array;
