@@ -15,7 +15,7 @@ try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
   const dataset = builtInDatasets.resolve(flags.dataset!, 'cli');
-  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, "")}`);
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const backend = await initBackend(config.backend);
   const { classifier, manifest } = await readModelFolder(path.resolve(flags.model));
   const evaluation = await classifier.evaluate(dataset.source, 'test');

@@ -30,7 +30,7 @@ try {
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
   const dataset = builtInDatasets.resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
-  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, "")}`);
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
   const backend = await initBackend(config.backend);
