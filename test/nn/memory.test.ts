@@ -45,9 +45,9 @@ describe('estimateTrainingMemory', () => {
     expect(trainingMemoryLimit(8 * fourGiB, memoryCeilingFor('auto'))).toBeLessThan(fourGiB);
   });
 
-  it('makes a job that cannot fit a 400 problem at network.layers[i]', () => {
+  it('makes a job that cannot fit a 400 problem at network.layers[i]', async () => {
     const services = { config: loadConfig({ TRAINYARD_BACKEND: 'wasm' }) } as unknown as Services;
-    const problems = requestProblems(services, { network: customNet(longForward), dataset: 'digits', options: { miniBatchSize: 1024 } } as never);
+    const problems = await requestProblems(services, { network: customNet(longForward), dataset: 'digits', options: { miniBatchSize: 1024 } } as never, 'tenant');
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('network.layers[2]');
     expect(problems[0]!.message).toMatch(/layer 'long' needs the most/);
@@ -60,8 +60,8 @@ describe('whole-dataset passes', () => {
     const run = options({ miniBatchSize: 64, maxEpochs: 1, seed: 3, validationData: 'test', batchNormalizationStatistics: 'population' });
     let evaluated = 0;
     const info = await tf.profile(async () => {
-      const result = await train(network(), { train: data.train, validation: data.test }, run);
-      evaluated = (await result.classifier.evaluate(data.test)).count;
+      const result = await train(network(), { source: data.source }, run);
+      evaluated = (await result.classifier.evaluate(data.source, 'test')).count;
       result.classifier.dispose();
     });
     const leading = info.kernels.flatMap((k) => k.outputShapes.filter((s) => s.length === 4).map((s) => s[0]!));

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
+import { builtInDatasets } from '../../data/dataset-catalogue.js';
 import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
 import { memoryCeilingFor } from '../../nn/backend.js';
 import { validateTrainingOptions } from '../../nn/options.js';
@@ -26,7 +26,7 @@ export function jobView(record: JobRecord, link: LinkTo) {
  * the same validators the worker runs, plus the dataset's image size and classes and the memory
  * the job would need.
  */
-export function requestProblems(services: Services, body: JobRequest): Problem[] {
+export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
   const { networkLimits, optionLimits, limits } = services.config;
   const problems: Problem[] = [];
   const network = validateNetwork(body.network, networkLimits);
@@ -34,14 +34,12 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
   if (!network.ok) problems.push(...network.problems.map(prefixed));
   const options = validateTrainingOptions(body.options, optionLimits);
   if (!options.ok) problems.push(...options.problems);
-  const dataset = resolveDatasetRef(body.dataset);
-  if (!dataset) {
-    const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
-    const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
-    problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
+  const dataset = builtInDatasets.resolve(body.dataset, tenant);
+  if ('problem' in dataset) {
+    problems.push(dataset.problem);
   } else if (network.ok) {
-    const shape = builtInShapes[dataset.name];
-    problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
+    const { size, classes } = await dataset.source.describe();
+    problems.push(...problemsWithData(network.value, size, classes.length, dataset.name).map(prefixed));
   }
   if (network.ok && options.ok) {
     const memory = estimateTrainingMemory(network.value, options.value);
@@ -77,7 +75,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
   app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders }, bodyLimit: limits.jobBodyBytes }, async (request, reply) => {
     const principal = request.principal!;
     const body = request.body as JobRequest;
-    const problems = requestProblems(services, body);
+    const problems = await requestProblems(services, body, principal.tenant);
     if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
     const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
     if (models >= limits.modelsPerTenant) {
