@@ -28,7 +28,7 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
     try {
       const data = await loadBuiltInDataset(dataset.name);
       const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
-      const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
+      const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });
