@@ -88,8 +88,9 @@ export class ModelUnreadable extends Error {
   constructor(
     readonly id: string,
     reason: string,
+    remedy = 'delete it and train it again',
   ) {
-    super(`model '${id}' cannot be loaded: ${reason}; delete it and train it again`);
+    super(`model '${id}' cannot be loaded: ${reason}; ${remedy}`);
     this.name = 'ModelUnreadable';
   }
 }
@@ -280,7 +281,8 @@ export class ModelStore {
     try {
       return JSON.parse((await readBlob(stream)).toString('utf8')) as ModelManifest;
     } catch {
-      throw new ModelUnreadable(id, `its ${manifestFileName} is not JSON`);
+      // Without its manifest the model's owner is unknown, so no tenant can delete it through the API.
+      throw new ModelUnreadable(id, `its ${manifestFileName} is not JSON`, 'an operator must remove it from the model store');
     }
   }
 
