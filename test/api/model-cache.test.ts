@@ -40,6 +40,17 @@ class FakeModels {
   }
 }
 
+/** A cache with room for four, holding models a and b. */
+async function twoLoaded(): Promise<{ models: FakeModels; cache: ModelCache }> {
+  const models = new FakeModels();
+  models.put('a');
+  models.put('b');
+  const cache = new ModelCache(models, 4);
+  await cache.get('a');
+  await cache.get('b');
+  return { models, cache };
+}
+
 const idOf = (loaded: LoadedModel | null) => loaded?.manifest.id ?? null;
 /** Disposal runs on the evicted load's promise: let it settle. */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -85,12 +96,7 @@ describe('ModelCache', () => {
   });
 
   it('never serves a model deleted by anyone: evicted by the route, or gone from the store', async () => {
-    const models = new FakeModels();
-    models.put('a');
-    models.put('b');
-    const cache = new ModelCache(models, 4);
-    await cache.get('a');
-    await cache.get('b');
+    const { models, cache } = await twoLoaded();
     cache.evict('a');
     models.versions.delete('a');
     models.versions.delete('b'); // deleted by another process: only the store knows
@@ -124,12 +130,7 @@ describe('ModelCache', () => {
   });
 
   it('clear frees every loaded model', async () => {
-    const models = new FakeModels();
-    models.put('a');
-    models.put('b');
-    const cache = new ModelCache(models, 4);
-    await cache.get('a');
-    await cache.get('b');
+    const { models, cache } = await twoLoaded();
     cache.clear();
     await settled();
     expect(models.disposed.sort()).toEqual(['a@v1', 'b@v1']);

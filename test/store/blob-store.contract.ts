@@ -23,11 +23,31 @@ async function* pattern(chunks: number, chunkBytes: number): AsyncIterable<Uint8
   for (let c = 0; c < chunks; c++) yield Uint8Array.from({ length: chunkBytes }, (_, i) => (c * 31 + i) & 0xff);
 }
 
-/** A promise and its resolver, to hold a putSet half-way while a reader looks. */
+/** A promise and its resolver. */
 function gate(): { opened: Promise<void>; open: () => void } {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { opened, open };
+}
+
+/** A putSet held half-way: resolves once the `first` objects have been taken (written), for a reader to look; finish() hands over the rest. */
+async function halfWritten(store: BlobStore, set: string, first: BlobObject[], rest: BlobObject[]): Promise<{ finish(): Promise<void> }> {
+  const taken = gate();
+  const resume = gate();
+  async function* objects(): AsyncIterable<BlobObject> {
+    yield* first;
+    taken.open();
+    await resume.opened;
+    yield* rest;
+  }
+  const publishing = store.putSet(set, objects());
+  await Promise.race([taken.opened, publishing]);
+  return {
+    finish: () => {
+      resume.open();
+      return publishing;
+    },
+  };
 }
 
 export function blobStoreContract(name: string, subject: () => Promise<ContractSubject>): void {
@@ -100,40 +120,21 @@ export function blobStoreContract(name: string, subject: () => Promise<ContractS
         { name: 'model.json', body: 'old model' },
         { name: 'manifest.json', body: 'old manifest' },
       ]);
-      const half = gate();
-      const wrote = gate();
-      async function* objects(): AsyncIterable<BlobObject> {
-        yield { name: 'model.json', body: 'new model' };
-        wrote.open();
-        await half.opened;
-        yield { name: 'manifest.json', body: 'new manifest' };
-      }
-      const publishing = store.putSet('models/m-1', objects());
-      await wrote.opened;
+      const publishing = await halfWritten(store, 'models/m-1', [{ name: 'model.json', body: 'new model' }], [{ name: 'manifest.json', body: 'new manifest' }]);
       // the first new object has been handed over; nothing of the new set shows yet
       expect(await text(store, 'models/m-1/model.json')).toBe('old model');
       expect(await text(store, 'models/m-1/manifest.json')).toBe('old manifest');
       expect(await store.list('models')).toEqual(['m-1']);
-      half.open();
-      await publishing;
+      await publishing.finish();
       expect(await text(store, 'models/m-1/model.json')).toBe('new model');
       expect(await text(store, 'models/m-1/manifest.json')).toBe('new manifest');
     });
 
     it('a new set is invisible until complete', async () => {
-      const half = gate();
-      const wrote = gate();
-      async function* objects(): AsyncIterable<BlobObject> {
-        yield { name: 'model.json', body: 'new' };
-        wrote.open();
-        await half.opened;
-      }
-      const publishing = store.putSet('models/fresh', objects());
-      await wrote.opened;
+      const publishing = await halfWritten(store, 'models/fresh', [{ name: 'model.json', body: 'new' }], []);
       expect(await store.get('models/fresh/model.json')).toBeNull();
       expect(await store.list('models')).toEqual([]);
-      half.open();
-      await publishing;
+      await publishing.finish();
       expect(await store.list('models')).toEqual(['fresh']);
     });
 
