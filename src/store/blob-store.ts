@@ -48,7 +48,8 @@ export class PublicationRefused extends Error {
 export interface BlobStore {
   /**
    * Publishes a set: readers see either the set as it was before or every object of the new one,
-   * never part of it. Unfenced, it replaces whatever set had that name; fenced, see
+   * never part of it (replacing a set, a backend that cannot swap it in one step may show it absent
+   * for a moment in between, as the filesystem's two renames do: never a mix of old and new). Unfenced, it replaces whatever set had that name; fenced, see
    * PublicationFence (throws PublicationRefused). On failure nothing is published and nothing is
    * left behind. Objects are written in the order given.
    */

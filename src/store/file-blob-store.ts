@@ -114,8 +114,11 @@ function ifMissing<T>(value: T): (err: unknown) => T {
  */
 async function publishFolder(tmp: string, dir: string, fence?: PublicationFence): Promise<void> {
   if (!fence) {
-    await rm(dir, { recursive: true, force: true });
+    // Moved aside and removed after, so the name is free only between two renames, not for a whole rm.
+    const aside = path.join(path.dirname(dir), `.superseded-${path.basename(dir)}-${randomUUID()}`);
+    const replaced = await rename(dir, aside).then(() => true, ifMissing(false));
     await rename(tmp, dir);
+    if (replaced) await rm(aside, { recursive: true, force: true });
     return;
   }
   await writeFile(path.join(tmp, attemptFileName), String(fence.attempt));
