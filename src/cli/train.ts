@@ -8,6 +8,7 @@ import { validateTrainingOptions } from '../nn/options.js';
 import { ValidationError } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
+import { ModelStore } from '../store/models.js';
 import { fail, intFlag, jsonFlag, parseFlags } from './args.js';
 
 const usage = `Usage: npm run train -- --network FILE [--dataset digits] [--options JSON|@FILE] [--train-size N] [--out DIR]
@@ -47,7 +48,7 @@ try {
     backend,
     dataset,
     { network, options },
-    { id: path.basename(out), folder: out, keepAborted: true },
+    { ...ModelStore.atFolder(out), keepAborted: true },
     {
       onProgress: (r) => {
         if (r.verbose) console.log(verboseRow(r, withValidation));

@@ -8,7 +8,7 @@ import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import { ValidationError } from '../nn/problems.js';
 import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
-import { writeModelFolder, type ModelManifest, type PublicationFence } from '../store/models.js';
+import type { ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
 
 export interface TrainingRequest {
   /** The network as submitted (validated here). */
@@ -24,15 +24,15 @@ export interface TrainedAndSaved {
 
 /**
  * One whole training run, as the command line and the worker both do it: validate the network and
- * options, check its custom layers, train on the dataset, measure test accuracy, write the model
- * folder. The classifier is disposed before returning; what remains is on disk.
+ * options, check its custom layers, train on the dataset, measure test accuracy, publish the model in
+ * the target's store. The classifier is disposed before returning; what remains is in the store.
  */
 export async function trainAndSave(
   config: Config,
   backend: BackendInfo,
   dataset: ResolvedDataset,
   request: TrainingRequest,
-  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
+  target: { id: string; store: ModelStore; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const network = validateNetwork(request.network, config.networkLimits);
@@ -74,7 +74,7 @@ export async function trainAndSave(
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
     };
-    return { result, manifest: await failingOutOfMemory('saving the model', () => writeModelFolder(target.folder, result.classifier, manifest, target.fence)) };
+    return { result, manifest: await failingOutOfMemory('saving the model', () => target.store.publish(result.classifier, manifest, target.fence)) };
   } catch (err) {
     faulted = err instanceof OutOfMemoryError;
     throw err;

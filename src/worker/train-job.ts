@@ -23,7 +23,7 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
     if ('problem' in dataset) throw new JobFailure({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
-      const { manifest } = await trainAndSave(config, backend, dataset, { network, options }, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
+      const { manifest } = await trainAndSave(config, backend, dataset, { network, options }, { id: ctx.id, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });
