@@ -3,7 +3,6 @@
  * machine or others, against the same Redis and model store) to train more jobs at once.
  */
 import os from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
@@ -50,7 +49,7 @@ const worker = new TrainingWorker({
   retentionSeconds: config.events.retentionSeconds,
   runningJobsPerTenant: config.limits.runningJobsPerTenant,
   trainingSeconds: config.limits.trainingSeconds,
-  train: jobTrainer(config, backend, new ModelStore(path.join(config.dataDir, 'models')), () => {
+  train: jobTrainer(config, backend, ModelStore.inDataDir(config.dataDir), () => {
     // After the job's own failure is recorded (the queue's handler reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),

@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { CancelFlags } from '../queue/cancel.js';
@@ -37,7 +36,7 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
   const events = new JobEvents(redis, keys);
   const cancels = new CancelFlags(redis, keys, config.events.retentionSeconds);
   const queue = new TrainingQueue({ connection: redis, keys, catalogue, events, cancels, retentionSeconds: config.events.retentionSeconds });
-  const models = new ModelStore(path.join(config.dataDir, 'models'));
+  const models = ModelStore.inDataDir(config.dataDir);
   const modelCache = new ModelCache(models, config.predict.cacheSize);
   let closed: Promise<void> | null = null;
   return {

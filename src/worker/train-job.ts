@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
+import { builtInDatasets } from '../data/dataset-catalogue.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
@@ -19,16 +19,11 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
   return async (ctx) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
-    const dataset = resolveDatasetRef(ctx.request.dataset);
-    if (!dataset) {
-      const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
-      throw new JobFailure({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
-    }
+    const dataset = builtInDatasets.resolve(ctx.request.dataset, ctx.tenant);
+    if ('problem' in dataset) throw new JobFailure({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
-      const data = await loadBuiltInDataset(dataset.name);
-      const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
-      const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel }, {
+      const { manifest } = await trainAndSave(config, backend, dataset, { network, options }, { id: ctx.id, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
+import { builtInDatasets } from '../../data/dataset-catalogue.js';
 import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
+import { memoryCeilingFor } from '../../nn/backend.js';
 import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
 import { problemsWithData, validateNetwork } from '../../nn/spec.js';
@@ -25,7 +26,7 @@ export function jobView(record: JobRecord, link: LinkTo) {
  * the same validators the worker runs, plus the dataset's image size and classes and the memory
  * the job would need.
  */
-export function requestProblems(services: Services, body: JobRequest): Problem[] {
+export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
   const { networkLimits, optionLimits, limits } = services.config;
   const problems: Problem[] = [];
   const network = validateNetwork(body.network, networkLimits);
@@ -33,32 +34,31 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
   if (!network.ok) problems.push(...network.problems.map(prefixed));
   const options = validateTrainingOptions(body.options, optionLimits);
   if (!options.ok) problems.push(...options.problems);
-  const dataset = resolveDatasetRef(body.dataset);
-  if (!dataset) {
-    const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
-    const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
-    problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
+  const dataset = builtInDatasets.resolve(body.dataset, tenant);
+  if ('problem' in dataset) {
+    problems.push(dataset.problem);
   } else if (network.ok) {
-    const shape = builtInShapes[dataset.name];
-    problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
+    const { size, classes } = await dataset.source.describe();
+    problems.push(...problemsWithData(network.value, size, classes.length, dataset.name).map(prefixed));
   }
   if (network.ok && options.ok) {
     const memory = estimateTrainingMemory(network.value, options.value);
-    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, services.config.backend);
-    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit));
+    const ceiling = memoryCeilingFor(services.config.backend);
+    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, ceiling);
+    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit, ceiling));
   }
   return problems;
 }
 
 /** A job too big to train, named by the layer that needs the most. */
-function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number): Problem {
+function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number, heapCeiling: number | null): Problem {
   const { index, name, bytes } = memory.largest;
   return {
     path: `network.layers[${index}]`,
     message:
       `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
       `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
-      `(MAX_TRAINING_MEMORY_BYTES, and the wasm backend's 4 GiB heap); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
+      `(MAX_TRAINING_MEMORY_BYTES${heapCeiling === null ? '' : `, and the backend's ${formatBytes(heapCeiling)} heap`}); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
   };
 }
 
@@ -75,9 +75,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
   app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders }, bodyLimit: limits.jobBodyBytes }, async (request, reply) => {
     const principal = request.principal!;
     const body = request.body as JobRequest;
-    const problems = requestProblems(services, body);
+    const problems = await requestProblems(services, body, principal.tenant);
     if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
-    const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
+    const models = await services.models.countFor(principal.tenant);
     if (models >= limits.modelsPerTenant) {
       throw new HttpProblem(403, 'quota-exceeded', 'Model quota reached', `tenant '${principal.tenant}' keeps ${models} models, the most allowed (TENANT_MAX_MODELS); delete one to train another`);
     }
@@ -98,6 +98,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         {},
         { 'retry-after': '30' },
       );
+    }
+    if ('unavailable' in result) {
+      request.log.warn({ tenant: principal.tenant, err: result.unavailable }, 'job not queued');
+      throw new HttpProblem(503, 'queue-unavailable', 'Service Unavailable', 'the job could not be queued and was not kept; retry it', {}, { 'retry-after': '5' });
     }
     request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
     const link = linksFor(request);
