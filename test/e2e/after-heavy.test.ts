@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/queue/jobs.js';
+import { memoryCeilingFor } from '../../src/nn/backend.js';
 import { estimateTrainingMemory, trainingMemoryLimit } from '../../src/nn/memory.js';
 import { network, options as trainingOptions } from '../helpers/data.js';
 import { heaviestJobBody, heavyLayerCheck, largestPng, largestPredict } from '../helpers/heavy-requests.js';
@@ -52,7 +53,7 @@ describe('after the heaviest requests and jobs', () => {
     // The heaviest job the memory estimate accepts (784 -> n -> 10, adam, n as wide as the estimate lets through), cut at the 20 s time limit.
     const options = { solver: 'adam', maxEpochs: 30, miniBatchSize: 128, seed: 1 };
     const widestNetwork = (n: number) => ({ layers: [{ type: 'imageInput', inputSize: [28, 28, 1] }, { type: 'fullyConnected', outputSize: n }, { type: 'relu' }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] });
-    const cap = trainingMemoryLimit(stack.env.config.limits.trainingMemoryBytes, stack.env.config.backend);
+    const cap = trainingMemoryLimit(stack.env.config.limits.trainingMemoryBytes, memoryCeilingFor(stack.env.config.backend));
     let n = 1000;
     while (estimateTrainingMemory(network(widestNetwork(n + 1000)), trainingOptions(options)).bytes <= cap) n += 1000;
     const widest = await api.submit({ name: 'widest', network: widestNetwork(n), dataset: { id: 'digits', trainImages: 5000 }, options });
