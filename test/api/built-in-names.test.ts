@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtIns, layersWithName, withKey } from '../helpers/built-in-names.js';
+import { builtIns, jobsWithName, layersWithName, networkWith as networkWithLayer, urlsWithName } from '../helpers/built-in-names.js';
 import { Api, seedNetwork, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
 /**
@@ -24,8 +24,7 @@ const text = (body: Problem) => [body.detail, ...(body.errors ?? []).map((e) => 
 /** What a 400 must mention: the name, or for a "__proto__" key, which the JSON parser refuses before any route sees it, the JSON. */
 const mentioned = (name: string, position: string) => (name === '__proto__' && ['a learnable', 'a learnable missing from backward', 'a backward key', 'a learnable field', 'a layer field'].includes(position) ? 'JSON' : name);
 
-/** The seed network with layers[3] replaced; the layer object is kept as is, so its own "__proto__" key survives JSON.stringify. */
-const networkWith = (layer: unknown) => ({ ...seedNetwork, layers: seedNetwork.layers.map((l, i) => (i === 3 ? layer : l)) });
+const networkWith = (layer: unknown) => networkWithLayer(seedNetwork, layer);
 
 describe('Object.prototype names in requests', () => {
   it('POST /v1/layers/check answers 400 naming the word for each name in each position of a custom layer', async () => {
@@ -60,17 +59,7 @@ describe('Object.prototype names in requests', () => {
   it('POST /v1/jobs answers 400 for each name as a layer type, an option value or name, a dataset, a normalization or a network field', async () => {
     let requests = 0;
     for (const name of builtIns) {
-      const bodies: [string, unknown][] = [
-        ['a layer type', { network: networkWith({ type: name }), dataset: 'digits' }],
-        ['a layer field', { network: networkWith(withKey(name, 1, seedNetwork.layers[3]!)), dataset: 'digits' }],
-        ['a solver', { network: seedNetwork, dataset: 'digits', options: { solver: name } }],
-        ['an option name', { network: seedNetwork, dataset: 'digits', options: withKey(name, 1) }],
-        ['a dataset', { network: seedNetwork, dataset: name }],
-        ['a dataset id', { network: seedNetwork, dataset: { id: name } }],
-        ['a normalization', { network: { ...seedNetwork, layers: seedNetwork.layers.map((l, i) => (i === 0 ? { ...l, normalization: name } : l)) }, dataset: 'digits' }],
-        ['a network field', { network: withKey(name, 1, seedNetwork), dataset: 'digits' }],
-        ['a request field', withKey(name, 1, { network: seedNetwork, dataset: 'digits' })],
-      ];
+      const bodies = jobsWithName(name, seedNetwork);
       for (const [position, body] of bodies) {
         const res = await api.json<Problem>('POST', '/v1/jobs', body);
         expect(res.status, `${name} as ${position}: ${JSON.stringify(res.body)}`).toBe(400);
@@ -84,8 +73,7 @@ describe('Object.prototype names in requests', () => {
   it('answers 4xx, never 500, for each name as an id, a file name or a query value', async () => {
     let requests = 0;
     for (const name of builtIns) {
-      const word = encodeURIComponent(name);
-      for (const url of [`/v1/jobs/${word}`, `/v1/jobs/${word}/events`, `/v1/models/${word}`, `/v1/models/${word}/files/${word}`, `/v1/jobs?status=${word}`, `/v1/jobs?cursor=${word}`, `/v1/jobs?${word}=1`]) {
+      for (const url of urlsWithName(name)) {
         const res = await api.json<Problem>('GET', url);
         expect(res.status, `GET ${url}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
         expect(res.status, `GET ${url}: ${JSON.stringify(res.body)}`).toBeLessThan(500);

@@ -26,3 +26,29 @@ export function layersWithName(name: string): [string, unknown][] {
   ];
 }
 
+
+/** The seed network with layers[3] replaced; the layer object is kept as is, so its own "__proto__" key survives JSON.stringify. */
+export function networkWith(seed: { layers: Record<string, unknown>[] }, layer: unknown): Record<string, unknown> {
+  return { ...seed, layers: seed.layers.map((l, i) => (i === 3 ? layer : l)) };
+}
+
+/** Job requests with `name` everywhere else a job's string becomes a key: a layer type, a field, an option, a dataset, ... */
+export function jobsWithName(name: string, seed: { layers: Record<string, unknown>[] }): [string, unknown][] {
+  return [
+    ['a layer type', { network: networkWith(seed, { type: name }), dataset: 'digits' }],
+    ['a layer field', { network: networkWith(seed, withKey(name, 1, seed.layers[3]!)), dataset: 'digits' }],
+    ['a solver', { network: seed, dataset: 'digits', options: { solver: name } }],
+    ['an option name', { network: seed, dataset: 'digits', options: withKey(name, 1) }],
+    ['a dataset', { network: seed, dataset: name }],
+    ['a dataset id', { network: seed, dataset: { id: name } }],
+    ['a normalization', { network: { ...seed, layers: seed.layers.map((l, i) => (i === 0 ? { ...l, normalization: name } : l)) }, dataset: 'digits' }],
+    ['a network field', { network: withKey(name, 1, seed), dataset: 'digits' }],
+    ['a request field', withKey(name, 1, { network: seed, dataset: 'digits' })],
+  ];
+}
+
+/** URLs with `name` as an id, a file name, a query value or a query parameter. */
+export function urlsWithName(name: string): string[] {
+  const word = encodeURIComponent(name);
+  return [`/v1/jobs/${word}`, `/v1/jobs/${word}/events`, `/v1/models/${word}`, `/v1/models/${word}/files/${word}`, `/v1/jobs?status=${word}`, `/v1/jobs?cursor=${word}`, `/v1/jobs?${word}=1`];
+}

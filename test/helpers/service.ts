@@ -36,22 +36,35 @@ export async function serviceEnv(name: string, redisUrl: string, extra: Record<s
   return { env, config: loadConfig(env), dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
+/** A route as the app registered it: its method, URL pattern and whether it is declared public. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  public: boolean;
+}
+
 /** The real API, in this process, on a free port. */
 export class Api {
   private constructor(
     readonly fastify: FastifyInstance,
     readonly services: Services,
     readonly base: string,
+    /** Every route the app registered (HEAD routes Fastify adds included), in order. */
+    readonly routes: RegisteredRoute[],
   ) {}
 
   static async start(config: Config): Promise<Api> {
     await initBackend('wasm');
     const services = await createServices(config);
     const fastify = Fastify({ ...fastifyOptions(config.http), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+    const routes: RegisteredRoute[] = [];
+    fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url, public: (route.config as { public?: boolean } | undefined)?.public === true });
+    });
     await fastify.register(app, { services });
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     const { port } = fastify.server.address() as { port: number };
-    return new Api(fastify, services, `http://127.0.0.1:${port}`);
+    return new Api(fastify, services, `http://127.0.0.1:${port}`, routes);
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,11 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { isEventId } from '../../queue/events.js';
 import { isJobId } from '../../queue/ids.js';
 import type { WebSocket } from 'ws';
 import { canSee } from '../auth.js';
+import { HttpProblem } from '../problem.js';
 import type { Services } from '../services.js';
 import { EventsQuery, JobParams } from './schemas.js';
 
@@ -58,7 +60,11 @@ class SocketCounts {
 export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const counts = new SocketCounts(services.config.events.socketsPerTenant);
 
-  app.get('/v1/jobs/:id/events', { websocket: true, schema: { params: JobParams, querystring: EventsQuery } }, async (socket, request) => {
+  // A plain GET (or HEAD) of the route would get @fastify/websocket's empty 404; every error is a problem.
+  const upgradeRequired = async (request: FastifyRequest) => {
+    if (!request.ws) throw new HttpProblem(426, 'upgrade-required', 'Upgrade Required', 'this route is a WebSocket: connect with "Upgrade: websocket"', {}, { upgrade: 'websocket' });
+  };
+  app.get('/v1/jobs/:id/events', { websocket: true, preHandler: upgradeRequired, schema: { params: JobParams, querystring: EventsQuery } }, async (socket, request) => {
     const { id } = request.params;
     const { since } = request.query;
     // Registered before the first await: a socket that drops while we look things up is noticed.
