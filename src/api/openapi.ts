@@ -42,7 +42,12 @@ export async function describeRoutes(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: bearerDescription } } },
     },
     transform: ({ schema, url, route }) => ({
-      schema: route.config && (route.config as { public?: boolean }).public === true ? { ...schema, security: [] } : schema,
+      schema: {
+        ...schema,
+        // @fastify/websocket hides its routes from the document; the events stream is part of the API.
+        ...(route.websocket ? { hide: false } : {}),
+        ...((route.config as { public?: boolean } | undefined)?.public === true ? { security: [] } : {}),
+      },
       url,
     }),
   });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sendProblem, problemType } from '../problem.js';
 import { Health, Readiness } from '../schemas/health.js';
-import { problemResponse } from '../schemas/problem.js';
+import { jsonResponse, problemResponse } from '../schemas/problem.js';
 import type { Services } from '../services.js';
 
 /**
@@ -14,7 +14,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   const readySchema = {
     operationId: 'ready',
     summary: "Redis answers; queue depth and live workers (nothing about any tenant's jobs).",
-    response: { 200: Readiness, 503: problemResponse(503, 'Redis does not answer within 2 s.') },
+    response: { 200: jsonResponse(Readiness, 'Ready.'), 503: problemResponse(503, 'Redis does not answer within 2 s.') },
   };
   app.get('/readyz', { config: { public: true }, schema: readySchema }, async (request, reply) => {
     try {

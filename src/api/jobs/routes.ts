@@ -12,7 +12,7 @@ import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { CreateJobHeaders, Job, JobPage, JobParams, JobRequest as JobRequestBody, ListJobsQuery } from '../schemas/jobs.js';
-import { authenticatedProblems, problemResponse, problemResponses } from '../schemas/problem.js';
+import { authenticatedProblems, jsonResponse, problemResponse, problemResponses } from '../schemas/problem.js';
 
 /** A job with links to itself, its events and, once it completed, its model (only what exists). */
 export function jobView(record: JobRecord, link: LinkTo) {
@@ -80,9 +80,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         headers: CreateJobHeaders,
         response: {
           202: {
-            description: 'Queued (or, for a repeated Idempotency-Key, the job the first request created).',
+            ...jsonResponse(Job, 'Queued (or, for a repeated Idempotency-Key, the job the first request created).'),
             headers: { location: { type: 'string', description: 'the job' } },
-            content: { 'application/json': { schema: Job } },
           },
           ...problemResponses(400, 413, 415, 422, ...authenticatedProblems),
           403: problemResponse(403, 'The tenant keeps the most models allowed (TENANT_MAX_MODELS).'),
@@ -130,7 +129,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         operationId: 'listJobs',
         summary: 'Jobs, newest first.',
         querystring: ListJobsQuery,
-        response: { 200: { ...JobPage, description: 'A page of jobs.' }, ...problemResponses(400, ...authenticatedProblems) },
+        response: { 200: jsonResponse(JobPage, 'A page of jobs.'), ...problemResponses(400, ...authenticatedProblems) },
       },
     },
     async (request) => {
@@ -155,7 +154,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         operationId: 'getJob',
         summary: "A job's status, last progress record and result.",
         params: JobParams,
-        response: { 200: { ...Job, description: 'The job.' }, ...problemResponses(404, ...authenticatedProblems) },
+        response: { 200: jsonResponse(Job, 'The job.'), ...problemResponses(404, ...authenticatedProblems) },
       },
     },
     async (request) => jobView(await visibleJob(services, request.principal!, request.params.id), linksFor(request)),
@@ -172,8 +171,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           'it stops within one iteration and ends `cancelled` (202, with `cancelRequested: true`). A finished job cannot be cancelled (409).',
         params: JobParams,
         response: {
-          200: { ...Job, description: 'Cancelled.' },
-          202: { ...Job, description: 'Cancellation requested; the job ends cancelled within one iteration.' },
+          200: jsonResponse(Job, 'Cancelled.'),
+          202: jsonResponse(Job, 'Cancellation requested; the job ends cancelled within one iteration.'),
           ...problemResponses(404, 409, ...authenticatedProblems),
         },
       },

@@ -9,7 +9,7 @@ import { notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { jsonInput, pngInput, predictions } from './predict.js';
 import { Model, ModelFileParams, ModelList, ModelParams, predictBody, Predictions } from '../schemas/models.js';
-import { authenticatedProblems, problemResponses } from '../schemas/problem.js';
+import { authenticatedProblems, jsonResponse, problemResponses } from '../schemas/problem.js';
 
 function modelView(manifest: ModelManifest, link: LinkTo) {
   const self = link(`/v1/models/${manifest.id}`);
@@ -59,7 +59,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
 
   app.get(
     '/v1/models',
-    { schema: { operationId: 'listModels', summary: 'Trained models, newest first.', response: { 200: { ...ModelList, description: 'Model summaries.' }, ...problemResponses(...authenticatedProblems) } } },
+    { schema: { operationId: 'listModels', summary: 'Trained models, newest first.', response: { 200: jsonResponse(ModelList, 'Model summaries.'), ...problemResponses(...authenticatedProblems) } } },
     async (request) => ({
       models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map((m) => summary(m, linksFor(request))),
     }),
@@ -72,7 +72,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         operationId: 'getModel',
         summary: "A model's manifest.",
         params: ModelParams,
-        response: { 200: { ...Model, description: 'The manifest, with links to its files and predict.' }, ...problemResponses(400, 404, ...authenticatedProblems) },
+        response: { 200: jsonResponse(Model, 'The manifest, with links to its files and predict.'), ...problemResponses(400, 404, ...authenticatedProblems) },
       },
     },
     async (request) => modelView(await visibleModel(request.principal!, request.params.id), linksFor(request)),
@@ -138,7 +138,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       description: predictDescription,
       params: ModelParams,
       body: predictBody(config.predict.maxInstances),
-      response: { 200: { ...Predictions, description: 'One prediction per image.' }, ...problemResponses(400, 404, 413, 415, ...authenticatedProblems) },
+      response: { 200: jsonResponse(Predictions, 'One prediction per image.'), ...problemResponses(400, 404, 413, 415, ...authenticatedProblems) },
     };
     predict.post('/v1/models/:id/predict', { schema }, async (request) => {
       await visibleModel(request.principal!, request.params.id);

@@ -10,5 +10,5 @@ export const Readiness = Type.Object(
     queue: Type.Object({ waiting: Type.Integer(), active: Type.Integer(), delayed: Type.Integer() }),
     workers: Type.Integer({ description: 'live workers' }),
   },
-  { description: 'Ready.' },
+  {},
 );

@@ -19,7 +19,7 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String({ description: 'the request path' })),
     errors: Type.Optional(Type.Array(FieldProblem, { description: 'Every problem found, each with the JSON path of the field.' })),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'An RFC 9457 problem.' },
 );
 
 const problemMediaType = 'application/problem+json';
