@@ -15,6 +15,8 @@ function modelView(manifest: ModelManifest, link: LinkTo) {
   const self = link(`/v1/models/${manifest.id}`);
   return {
     ...manifest,
+    // Saved from the validated trainingOptions: always an object.
+    training: { ...manifest.training, options: manifest.training.options as Record<string, unknown> },
     links: {
       self,
       predict: `${self}/predict`,

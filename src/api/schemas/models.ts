@@ -11,7 +11,8 @@ export const ModelFileParams = Type.Object(
   { additionalProperties: false },
 );
 
-const Size3 = Type.Array(Type.Integer(), { minItems: 3, maxItems: 3, description: '[height, width, channels]' });
+/** Typed as a tuple, written as a plain array of three (OpenAPI 3.1 readers know `minItems`, not every one knows `prefixItems`). */
+const Size3 = Type.Unsafe<[number, number, number]>(Type.Array(Type.Integer(), { minItems: 3, maxItems: 3, description: '[height, width, channels]' }));
 
 export const InputStatistics = Type.Object(
   {
@@ -34,7 +35,7 @@ export const Normalization = Type.Object({
 
 export const Training = Type.Object(
   {
-    options: Type.Unknown({ description: 'the training options, with the seed used' }),
+    options: Type.Record(Type.String(), Type.Unknown(), { description: 'the training options, with the seed used' }),
     dataset: Type.String(),
     trainImages: Type.Integer(),
     backend: Type.Object({ name: Type.String(), package: Type.String(), device: Type.String(), reason: Type.String({ description: 'why this backend was chosen' }) }),
