@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import path from 'node:path';
 import YAML from 'yaml';
 import { projectRoot } from '../paths.js';
+import { component } from './schemas/component.js';
 
 /** The committed document, generated from the routes by `npm run openapi` and checked against them by test/api/openapi.test.ts. */
 export const openapiPath = path.join(projectRoot, 'openapi.yaml');
@@ -53,12 +54,39 @@ export async function describeRoutes(app: FastifyInstance): Promise<void> {
   });
 }
 
+type OpenapiDocument = { components?: { schemas?: Record<string, unknown> } } & Record<string, unknown>;
+
+/**
+ * The document with each shared schema (those src/api/schemas names with the `component`
+ * keyword: Job, Problem, Model...) written once under components.schemas and referenced where a
+ * route uses it; inline, the Problem schema alone would repeat for every status of every route.
+ */
+function withComponents(document: OpenapiDocument): OpenapiDocument {
+  const shared = new Map<string, { schema: unknown; text: string }>();
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== 'object') return node;
+    const { [component]: name, ...schema } = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, visit(value)])) as Record<string, unknown>;
+    if (typeof name !== 'string') return schema;
+    const text = JSON.stringify(schema);
+    const seen = shared.get(name);
+    // One name, one schema: two shapes under one name would make the document lie about one of them.
+    if (seen && seen.text !== text) throw new Error(`two different schemas are named ${name} in the OpenAPI document`);
+    shared.set(name, { schema, text });
+    return { $ref: `#/components/schemas/${name}` };
+  };
+  const { components = {}, ...rest } = document;
+  const paths = visit(rest) as OpenapiDocument;
+  const schemas = [...shared].sort(([a], [b]) => a.localeCompare(b)).map(([name, { schema }]) => [name, schema] as const);
+  return { ...paths, components: { ...components, schemas: { ...components.schemas, ...Object.fromEntries(schemas) } } };
+}
+
 /**
  * The document as YAML. Arrays of plain values are written on one line (the predict example is a
  * 28x28 image), so the file reads like the hand-written one it replaced.
  */
 export function openapiYaml(app: FastifyInstance): string {
-  const document = new YAML.Document(app.swagger());
+  const document = new YAML.Document(withComponents(app.swagger() as unknown as OpenapiDocument));
   YAML.visit(document, {
     Seq(_key, node) {
       if (node.items.every((item) => YAML.isScalar(item))) node.flow = true;

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { component } from './component.js';
 import { FieldProblem } from './problem.js';
 
 /**
@@ -83,7 +84,7 @@ export const Progress = Type.Object({
   verbose: Type.Boolean({ description: "a row of MATLAB's verbose table: iteration 1, every verboseFrequency iterations, and the last" }),
   validationLoss: Type.Optional(Type.Number()),
   validationAccuracy: Type.Optional(Type.Number()),
-});
+}, { [component]: 'Progress' });
 
 export const Metrics = Type.Object({
   miniBatchLoss: Type.Union([Type.Number(), Type.Null()]),
@@ -92,14 +93,14 @@ export const Metrics = Type.Object({
   validationAccuracy: Type.Optional(Type.Number()),
   testLoss: Type.Optional(Type.Number()),
   testAccuracy: Type.Optional(Type.Number()),
-});
+}, { [component]: 'Metrics' });
 
 export const JobError = Type.Object({
   title: Type.String(),
   detail: Type.String(),
   problems: Type.Optional(Type.Array(FieldProblem)),
   report: Type.Optional(Type.Unknown({ description: "a custom layer's check report, when that check failed" })),
-});
+}, { [component]: 'JobError' });
 
 export const Job = Type.Object({
   id: JobId,
@@ -122,7 +123,7 @@ export const Job = Type.Object({
     events: Type.String(),
     model: Type.Optional(Type.String({ description: 'only once the job has completed: links lead only to what exists' })),
   }),
-});
+}, { [component]: 'Job' });
 
 export const JobPage = Type.Object({
   jobs: Type.Array(Job),
@@ -140,5 +141,5 @@ export const JobEvent = Type.Union(
     Type.Object({ ...eventId, type: Type.Literal('failed'), error: JobError }),
     Type.Object({ ...eventId, type: Type.Literal('cancelled') }),
   ],
-  { description: 'One message on the events WebSocket; `id` resumes with `?since=`.' },
+  { [component]: 'JobEvent', description: 'One message on the events WebSocket; `id` resumes with `?since=`.' },
 );

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { component } from './component.js';
 
 /** The shapes of POST /v1/layers/check. Only the envelope is a schema; the layer, its expressions and the sizes are checked by the engine with paths and columns. */
 export const CheckBody = Type.Object(
@@ -45,6 +46,6 @@ export const CheckReport = Type.Object({
   gradients: Type.Union([Type.Literal('backward'), Type.Literal('autodiff'), Type.Null()], { description: "which gradient was checked: the user's backward or tfjs's autodiff; null when the definition is invalid" }),
   checks: Type.Array(CheckResult),
   summary: Type.Object({ ok: Type.Boolean(), passed: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer(), text: Type.String() }),
-});
+}, { [component]: 'CheckReport' });
 
 export const CheckResponse = Type.Object({ report: CheckReport }, { description: 'The report (its summary says whether every check passed).' });

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { component } from './component.js';
 import { Metrics } from './jobs.js';
 
 /** The shapes of models and predictions as the API sends and takes them. */
@@ -25,7 +26,7 @@ export const InputStatistics = Type.Object(
     background: Type.Number({ description: 'mean of the border pixels' }),
     polarity: Type.Union([Type.Literal('light-on-dark'), Type.Literal('dark-on-light')]),
   },
-  { description: 'The training images before normalisation, all channels together.' },
+  { [component]: 'InputStatistics', description: 'The training images before normalisation, all channels together.' },
 );
 
 export const Normalization = Type.Object({
@@ -73,13 +74,13 @@ export const Model = Type.Object({
     files: Type.Record(Type.String(), Type.String(), { description: 'each file by name' }),
     job: Type.Optional(Type.String()),
   }),
-});
+}, { [component]: 'Model' });
 
 export const ModelSummary = Type.Object({
   ...modelFields,
   backend: Type.String({ description: 'the backend it was trained on' }),
   links: Type.Object({ self: Type.String() }),
-});
+}, { [component]: 'ModelSummary' });
 
 export const ModelList = Type.Object({ models: Type.Array(ModelSummary) });
 
@@ -138,4 +139,4 @@ export const Predictions = Type.Object({
       }),
     }),
   ),
-});
+}, { [component]: 'Predictions' });

@@ -1,10 +1,11 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { component } from './component.js';
 
 /** One problem with a request, at the JSON path of the field it concerns. */
 export const FieldProblem = Type.Object({
   path: Type.String({ examples: ['network.layers[3].numChannels'] }),
   message: Type.String({ examples: ['layers[3] (elu): numChannels 16 does not match its 20 input channels'] }),
-});
+}, { [component]: 'FieldProblem' });
 
 /**
  * An RFC 9457 problem, as every error leaves the API. Open to extension members (`jobStatus` on a
@@ -19,7 +20,7 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String({ description: 'the request path' })),
     errors: Type.Optional(Type.Array(FieldProblem, { description: 'Every problem found, each with the JSON path of the field.' })),
   },
-  { additionalProperties: true, description: 'An RFC 9457 problem.' },
+  { [component]: 'Problem', additionalProperties: true, description: 'An RFC 9457 problem.' },
 );
 
 const problemMediaType = 'application/problem+json';
