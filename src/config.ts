@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { BackendPreference } from './nn/backend.js';
+import { backendDoc, backendPreferences, type BackendPreference } from './nn/backend.js';
 import type { OptionLimits } from './nn/options.js';
 import type { NetworkLimits } from './nn/spec.js';
 
@@ -31,6 +31,8 @@ export interface Config {
   workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   predict: { maxInstances: number; cacheSize: number };
+  /** Bounds on one custom layer's check (POST /v1/layers/check and before a job trains); each runs in a thread of its own. */
+  layerCheck: { maxOperations: number; timeoutMs: number; heapMb: number; queue: number };
   logLevel: string;
   access: {
     /** `tenant:key` pairs from API_KEYS; keys themselves are hashed as soon as they are read. */
@@ -126,7 +128,7 @@ const text = (raw: string, name: string) => {
 };
 
 export const configVariables = [
-  { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf('auto', 'tensorflow', 'wasm', 'cpu'), doc: 'tfjs backend: auto (tfjs-node-gpu, tfjs-node, then wasm), tensorflow, wasm or cpu (slow; only when named)' },
+  { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf(...backendPreferences), doc: backendDoc() },
   { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: 'folder for models and datasets' },
   { key: 'maxLearnables', name: 'MAX_LEARNABLES', default: '50000000', parse: positiveInt, doc: 'most learnable parameters a network may have' },
   { key: 'maxLayers', name: 'MAX_LAYERS', default: '200', parse: positiveInt, doc: 'most layers a network may have' },
@@ -154,6 +156,10 @@ export const configVariables = [
   { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
+  { key: 'layerCheckMaxOperations', name: 'LAYER_CHECK_MAX_OPERATIONS', default: '200000000', parse: positiveInt, doc: "element-operations (values x expression nodes, over every evaluation) one custom layer's check may spend; checks that would pass it are not run and the report says it was too expensive to check fully" },
+  { key: 'layerCheckTimeoutMs', name: 'LAYER_CHECK_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: "wall-clock limit of one custom layer's check; its thread is terminated past it and the report holds the checks that finished" },
+  { key: 'layerCheckHeapMb', name: 'LAYER_CHECK_HEAP_MB', default: '1024', parse: positiveInt, doc: "JavaScript heap of a layer check's thread, in MiB; a check that needs more answers 422 (out of memory) and the thread is discarded" },
+  { key: 'layerCheckQueue', name: 'LAYER_CHECK_QUEUE', default: '8', parse: count, doc: 'layer checks that may wait while one runs in an API process; more get 429' },
   { key: 'apiKeys', name: 'API_KEYS', default: '', parse: apiKeys, doc: 'tenant:key pairs, comma-separated; with no key at all the API binds to loopback only' },
   { key: 'adminKeys', name: 'ADMIN_API_KEYS', default: '', parse: adminKeys, doc: 'keys that see every tenant' },
   { key: 'keysFile', name: 'API_KEYS_FILE', default: '', parse: optionalPath, doc: 'JSON file of hashed keys (`npm run api-key` adds to it)' },
@@ -163,7 +169,7 @@ export const configVariables = [
   { key: 'runningJobsPerTenant', name: 'TENANT_MAX_RUNNING_JOBS', default: '2', parse: positiveInt, doc: 'jobs of one tenant trained at once; more wait in the queue' },
   { key: 'modelsPerTenant', name: 'TENANT_MAX_MODELS', default: '100', parse: positiveInt, doc: 'models a tenant may keep; new jobs are refused beyond it' },
   { key: 'trainingSeconds', name: 'MAX_TRAINING_SECONDS', default: '3600', parse: positiveInt, doc: 'training time of one job; beyond it the job fails and its model so far is kept' },
-  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, weights, gradients, solver state)' },
+  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, custom-layer intermediates, weights, gradients, solver state); on the wasm backend (and auto) at most 3 GiB whatever this says' },
   { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
@@ -218,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
+    layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },
     logLevel: get('logLevel'),
     access: {
       keys: [...get<Config['access']['keys']>('apiKeys'), ...get<Config['access']['keys']>('adminKeys')],

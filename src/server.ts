@@ -11,6 +11,7 @@ import { app, fastifyOptions } from './api/app.js';
 import { apiLogger } from './api/logging.js';
 import { createServices } from './api/services.js';
 import { initBackend } from './nn/backend.js';
+import { heapFaultExitCode } from './nn/out-of-memory.js';
 import { siblingModule } from './paths.js';
 import { redisAnswers } from './queue/redis.js';
 import { hasRedisServer, NoRedisError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
@@ -45,8 +46,10 @@ function startWorker(index: number): void {
   child.once('exit', (code, signal) => {
     workers.delete(child);
     if (stopping) return;
-    log.warn({ worker: index, code, signal }, 'worker exited; starting another in 1 s');
-    setTimeout(() => !stopping && startWorker(index), 1000).unref();
+    // A worker recycled after a memory fault has failed its job already: replace it at once. Any other exit waits a second, so a crash loop does not spin.
+    const recycled = code === heapFaultExitCode;
+    log.warn({ worker: index, code, signal }, recycled ? 'worker recycled after running out of memory; starting a fresh one' : 'worker exited; starting another in 1 s');
+    setTimeout(() => !stopping && startWorker(index), recycled ? 0 : 1000).unref();
   });
 }
 for (let i = 0; i < config.workers.count; i++) startWorker(i);

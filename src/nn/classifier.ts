@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset.js';
+import { wholeDatasetBatchSize } from './memory.js';
 import type { Network, Size3 } from './spec.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -24,14 +25,19 @@ export class Classifier {
     return this.network.inputSize;
   }
 
-  /** Class probabilities of `count` images laid out as in a Dataset; `count * classes` values. */
-  async predict(images: Float32Array, count: number, batchSize = 256): Promise<Float32Array> {
+  /**
+   * Class probabilities of `count` images laid out as in a Dataset; `count * classes` values. At
+   * most `batchSize` images go through the network at once, whatever the count (memory.ts counts
+   * them); a signal stops it between batches, throwing its reason.
+   */
+  async predict(images: Float32Array, count: number, batchSize = wholeDatasetBatchSize, signal?: AbortSignal): Promise<Float32Array> {
     const [h, w, c] = this.inputSize;
     const per = h * w * c;
     if (images.length !== count * per) throw new Error(`expected ${count} images of ${h}x${w}x${c} (${count * per} values), got ${images.length}`);
     const k = this.classes.length;
     const out = new Float32Array(count * k);
     for (let start = 0; start < count; start += batchSize) {
+      signal?.throwIfAborted();
       const n = Math.min(batchSize, count - start);
       const probs = tf.tidy(() => {
         const x = tf.tensor4d(images.subarray(start * per, (start + n) * per), [n, h, w, c]);
@@ -44,9 +50,17 @@ export class Classifier {
     return out;
   }
 
-  async evaluate(data: Dataset): Promise<Evaluation> {
-    const probs = await this.predict(data.images, data.count);
-    return scoreProbabilities(probs, data.labels, this.classes.length);
+  /** Accuracy and loss on a dataset, in bounded batches; null when the signal stopped it first. */
+  evaluate(data: Dataset): Promise<Evaluation>;
+  evaluate(data: Dataset, signal: AbortSignal | undefined): Promise<Evaluation | null>;
+  async evaluate(data: Dataset, signal?: AbortSignal): Promise<Evaluation | null> {
+    try {
+      const probs = await this.predict(data.images, data.count, wholeDatasetBatchSize, signal);
+      return scoreProbabilities(probs, data.labels, this.classes.length);
+    } catch (err) {
+      if (signal?.aborted && err === signal.reason) return null;
+      throw err;
+    }
   }
 
   dispose(): void {

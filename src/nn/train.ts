@@ -4,7 +4,9 @@ import type { Dataset } from '../data/dataset.js';
 import { buildLayers, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
 import { ImageInput } from './layers/image-input.js';
+import { wholeDatasetBatchSize } from './memory.js';
 import { normalizationStatistics } from './normalization.js';
+import { isMemoryFault } from './out-of-memory.js';
 import { Solver, type Learnable } from './optimizers.js';
 import type { TrainingOptions } from './options.js';
 import { ValidationError } from './problems.js';
@@ -84,15 +86,22 @@ export async function train(network: Network, data: TrainData, options: Training
   const model = tfl.sequential({ name: 'trainyard', layers: built.flatMap((b) => b.tfLayers) });
   const classifier = new Classifier(model, network, classes);
   const solver = new Solver(options);
+  let faulted = false;
   try {
     setNormalization(built, trainSet);
     const loop = await runIterations(built, classifier, solver, data, options, seed, hooks);
     const finalizeStart = performance.now();
-    const aborted = loop.stopReason === 'aborted';
-    if (!aborted && options.batchNormalizationStatistics === 'population') await setPopulationStatistics(built, trainSet);
-    const validationResult = !aborted && validation && options.validationData ? await classifier.evaluate(validation) : null;
+    // The signal (a time limit, a cancel) also stops the passes over the whole training set: a run stopped in them is 'aborted', like one stopped in an iteration.
+    let stopReason = loop.stopReason;
+    if (stopReason !== 'aborted' && options.batchNormalizationStatistics === 'population' && !(await setPopulationStatistics(built, trainSet, hooks.signal))) stopReason = 'aborted';
+    let validationResult: Evaluation | null = null;
+    if (stopReason !== 'aborted' && validation && options.validationData) {
+      validationResult = await classifier.evaluate(validation, hooks.signal);
+      if (!validationResult) stopReason = 'aborted';
+    }
     return {
       ...loop,
+      stopReason,
       classifier,
       seed,
       backend: tf.getBackend(),
@@ -100,10 +109,12 @@ export async function train(network: Network, data: TrainData, options: Training
       validation: validationResult,
     };
   } catch (err) {
-    classifier.dispose();
+    faulted = isMemoryFault(err);
+    // After a memory fault the heap is not touched again, not even to free: the process is recycled (out-of-memory.ts).
+    if (!faulted) classifier.dispose();
     throw err;
   } finally {
-    solver.dispose();
+    if (!faulted) solver.dispose();
   }
 }
 
@@ -193,7 +204,8 @@ async function runIterations(
       };
       const validate = data.validation && options.validationData && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
       if (validate) {
-        const v = await classifier.evaluate(data.validation!);
+        const v = await classifier.evaluate(data.validation!, hooks.signal);
+        if (!v) return stop('aborted', epoch);
         record.validationLoss = v.loss;
         record.validationAccuracy = v.accuracy;
         if (v.loss < bestValidationLoss) {
@@ -233,10 +245,8 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number
 function trainingLogits(built: BuiltLayer[], x: tf.Tensor, rng: Random): tf.Tensor {
   let h = x;
   for (const layer of built) {
-    if (layer.spec.type === 'softmax' || layer.spec.type === 'classification') break;
-    h = layer.trainForward
-      ? layer.trainForward(h, rng)
-      : layer.tfLayers.reduce((t, l) => l.apply(t, { training: true }) as tf.Tensor, h);
+    if (layer.afterLogits) break;
+    h = layer.trainForward(h, rng);
   }
   return h;
 }
@@ -264,22 +274,25 @@ function setNormalization(built: BuiltLayer[], set: Dataset): void {
 
 /**
  * MATLAB's 'population' batch-norm statistics: after training, each batch-norm layer's mean and
- * variance over the whole training set (earlier layers in inference mode), summed in float64.
+ * variance over the whole training set (earlier layers in inference mode), summed in float64, in
+ * batches of wholeDatasetBatchSize images (memory.ts counts them). False when the signal stopped
+ * it; the layers not reached keep their moving statistics.
  */
-async function setPopulationStatistics(built: BuiltLayer[], set: Dataset, batchSize = 500): Promise<void> {
+async function setPopulationStatistics(built: BuiltLayer[], set: Dataset, signal?: AbortSignal): Promise<boolean> {
   const [h, w, c] = set.size;
   const per = h * w * c;
   for (let k = 0; k < built.length; k++) {
     const { spec, tfLayers } = built[k]!;
     if (spec.type !== 'batchNormalization') continue;
     const bn = tfLayers.at(-1)!;
-    const before = built.slice(0, k).concat({ spec, tfLayers: tfLayers.slice(0, -1) });
+    const before = built.slice(0, k).concat({ ...built[k]!, tfLayers: tfLayers.slice(0, -1) });
     const channels = spec.inputSize[2];
     const sum = new Float64Array(channels);
     const sumSq = new Float64Array(channels);
     let values = 0;
-    for (let startAt = 0; startAt < set.count; startAt += batchSize) {
-      const n = Math.min(batchSize, set.count - startAt);
+    for (let startAt = 0; startAt < set.count; startAt += wholeDatasetBatchSize) {
+      if (signal?.aborted) return false;
+      const n = Math.min(wholeDatasetBatchSize, set.count - startAt);
       const sums = tf.tidy(() => {
         const x = tf.tensor4d(set.images.subarray(startAt * per, (startAt + n) * per), [n, h, w, c]);
         const input = inferenceForward(before, x);
@@ -303,4 +316,5 @@ async function setPopulationStatistics(built: BuiltLayer[], set: Dataset, batchS
       weight('moving_variance').write(tf.tensor1d(variance));
     });
   }
+  return true;
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
-import { estimateTrainingMemory, formatBytes } from '../../nn/memory.js';
+import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
 import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
 import { problemsWithData, validateNetwork } from '../../nn/spec.js';
@@ -44,17 +44,23 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
     problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
   }
   if (network.ok && options.ok) {
-    const memory = estimateTrainingMemory(network.value, options.value.miniBatchSize);
-    if (memory.bytes > limits.trainingMemoryBytes) {
-      problems.push({
-        path: 'network',
-        message:
-          `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
-          `${options.value.miniBatchSize}, learnables ${formatBytes(memory.learnableBytes)}); the limit is ${formatBytes(limits.trainingMemoryBytes)}`,
-      });
-    }
+    const memory = estimateTrainingMemory(network.value, options.value);
+    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, services.config.backend);
+    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit));
   }
   return problems;
+}
+
+/** A job too big to train, named by the layer that needs the most. */
+function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number): Problem {
+  const { index, name, bytes } = memory.largest;
+  return {
+    path: `network.layers[${index}]`,
+    message:
+      `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
+      `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
+      `(MAX_TRAINING_MEMORY_BYTES, and the wasm backend's 4 GiB heap); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
+  };
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
@@ -85,6 +91,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           },
           ...problemResponses(400, 413, 415, 422, ...authenticatedProblems),
           403: problemResponse(403, 'The tenant keeps the most models allowed (TENANT_MAX_MODELS).'),
+          503: problemResponse(503, 'Redis is down, or the job could not be queued and was not kept: retry it (`Retry-After`).'),
         },
       },
       bodyLimit: limits.jobBodyBytes,
@@ -115,6 +122,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           {},
           { 'retry-after': '30' },
         );
+      }
+      if ('unavailable' in result) {
+        request.log.warn({ tenant: principal.tenant, err: result.unavailable }, 'job not queued');
+        throw new HttpProblem(503, 'queue-unavailable', 'Service Unavailable', 'the job could not be queued and was not kept; retry it', {}, { 'retry-after': '5' });
       }
       request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
       const link = linksFor(request);

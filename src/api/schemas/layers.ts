@@ -28,7 +28,8 @@ export const CheckBody = Type.Object(
 
 export const CheckResult = Type.Object({
   name: Type.String({
-    examples: ['definition', 'forwardOneObservation', 'forwardSeveralObservations', 'outputSize', 'outputDtype', 'backwardSizes', 'gradientsNumericallyCorrect', 'backwardMatchesAutodiff', 'finiteForLargeInputs'],
+    description: 'the checks in this order; a report cut for cost or time ends with a failing checkedFully entry saying why',
+    examples: ['definition', 'forwardOneObservation', 'forwardSeveralObservations', 'outputSize', 'outputDtype', 'backwardSizes', 'gradientsNumericallyCorrect', 'backwardMatchesAutodiff', 'finiteForLargeInputs', 'checkedFully'],
   }),
   status: Type.Union([Type.Literal('pass'), Type.Literal('fail'), Type.Literal('skip')]),
   message: Type.String(),

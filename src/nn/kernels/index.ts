@@ -24,8 +24,15 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   sgdmUpdateWasm,
 ];
 
-export function registerWasmKernels(): void {
-  for (const config of [conv2dBackpropFilterWasm, identityWasm, ...fusedWasmKernels]) {
+/** Every kernel the wasm backend entry registers (src/nn/backends/wasm.ts). */
+export const wasmKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterWasm, identityWasm, ...fusedWasmKernels];
+
+/**
+ * The registration hook the backend registry calls with the chosen entry's kernels. Replaces a
+ * kernel tfjs already has under that name (wasm's copying Identity), and is idempotent.
+ */
+export function registerKernels(configs: readonly tf.KernelConfig[]): void {
+  for (const config of configs) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current === config) continue;
     if (current) tf.unregisterKernel(config.kernelName, config.backendName);
