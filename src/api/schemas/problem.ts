@@ -34,10 +34,10 @@ const problemMeaning = new Map<number, string>([
   [408, 'The request did not arrive within HTTP_REQUEST_TIMEOUT_MS.'],
   [409, 'Conflicts with the resource\'s state (a finished job; a model whose files are missing or corrupt).'],
   [413, 'The body is larger than this route accepts.'],
-  [426, 'A WebSocket route asked for without "Upgrade: websocket".'],
   [414, 'A path segment is longer than any id the API issues.'],
   [415, 'A body type this route does not take (the detail names those it takes).'],
   [422, 'Understood but refused.'],
+  [426, 'A WebSocket route asked for without "Upgrade: websocket".'],
   [429, 'Too many requests (rate limit or a per-tenant cap); `Retry-After` says when to retry.'],
   [503, 'A service the API needs is unavailable (Redis down: at once, with `Retry-After`).'],
 ]);
