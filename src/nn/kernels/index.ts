@@ -6,11 +6,13 @@ import { conv2dWithBiasWasm } from './conv2d-with-bias.js';
 import { eluWithAlphaGradWasm, eluWithAlphaWasm } from './elu.js';
 import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
+import { avgPoolGradWasm, maxPoolGradWasm } from './pool-grads.js';
 import { sgdmUpdateWasm } from './sgdm-update.js';
+import { flipFilterWasm, spreadPadWasm } from './transposed-conv-layout.js';
 
 /**
- * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm
- * and Identity replaces its copying one; the others are fused kernels that src/nn/ops uses when
+ * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm;
+ * MaxPoolGrad and AvgPoolGrad replace its scalar ones and Identity its copying one; the others are fused kernels that src/nn/ops uses when
  * they are registered for the backend in use, falling back to plain tfjs ops elsewhere.
  */
 export const fusedWasmKernels: tf.KernelConfig[] = [
@@ -22,10 +24,12 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   matMulAtBWasm,
   conv2dWithBiasWasm,
   sgdmUpdateWasm,
+  spreadPadWasm,
+  flipFilterWasm,
 ];
 
 export function registerWasmKernels(): void {
-  for (const config of [conv2dBackpropFilterWasm, identityWasm, ...fusedWasmKernels]) {
+  for (const config of [conv2dBackpropFilterWasm, maxPoolGradWasm, avgPoolGradWasm, identityWasm, ...fusedWasmKernels]) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current === config) continue;
     if (current) tf.unregisterKernel(config.kernelName, config.backendName);

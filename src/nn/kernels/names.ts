@@ -10,6 +10,17 @@ export const ChannelSums = 'TrainyardChannelSums';
 export const MatMulAtB = 'TrainyardMatMulAtB';
 export const Conv2DWithBias = 'TrainyardConv2DWithBias';
 export const SgdmUpdate = 'TrainyardSgdmUpdate';
+export const SpreadPad = 'TrainyardSpreadPad';
+export const FlipFilter = 'TrainyardFlipFilter';
+
+/** dy [n, h, w, c] written at rows top + r*strides[0], columns left + q*strides[1] of zeros [n, outHeight, outWidth, c]. */
+export interface SpreadPadAttrs {
+  strides: [number, number];
+  top: number;
+  left: number;
+  outHeight: number;
+  outWidth: number;
+}
 
 export interface BatchNormTrainingAttrs {
   epsilon: number;
@@ -18,6 +29,7 @@ export interface BatchNormTrainingAttrs {
 export interface Conv2DWithBiasAttrs {
   strides: [number, number];
   pad: 'valid' | 'same';
+  dilations: [number, number];
 }
 
 export interface SgdmUpdateAttrs {
