@@ -4,6 +4,7 @@ import { channelSumsWasm } from './channel-sums.js';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2dWithBiasWasm } from './conv2d-with-bias.js';
 import { eluWithAlphaGradWasm, eluWithAlphaWasm } from './elu.js';
+import { expressionWasm } from './expression.js';
 import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
 import { avgPoolGradWasm, maxPoolGradWasm } from './pool-grads.js';
@@ -26,6 +27,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   sgdmUpdateWasm,
   spreadPadWasm,
   flipFilterWasm,
+  expressionWasm,
 ];
 
 export function registerWasmKernels(): void {

@@ -12,6 +12,21 @@ export const Conv2DWithBias = 'TrainyardConv2DWithBias';
 export const SgdmUpdate = 'TrainyardSgdmUpdate';
 export const SpreadPad = 'TrainyardSpreadPad';
 export const FlipFilter = 'TrainyardFlipFilter';
+export const Expression = 'TrainyardExpression';
+
+/**
+ * A custom layer's expressions compiled for expression.c: inputs in0, in1, ... of the given kinds
+ * (0 full tensor, 1 per channel, 2 scalar); outputs read from registers, full tensors or sums.
+ */
+export interface ExpressionAttrs {
+  code: number[];
+  constants: number[];
+  inputKinds: number[];
+  outputRegisters: number[];
+  outputKinds: number[];
+  registers: number;
+  channels: number;
+}
 
 /** dy [n, h, w, c] written at rows top + r*strides[0], columns left + q*strides[1] of zeros [n, outHeight, outWidth, c]. */
 export interface SpreadPadAttrs {

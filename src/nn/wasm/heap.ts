@@ -18,6 +18,7 @@ export interface KernelExports {
   spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
   flip_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  expression_run(frame: number, nCode: number, nConst: number, nIn: number, nOut: number, nReg: number, rows: number, channels: number, blockPixels: number, scratch: number): void;
   avg_pool_grad(dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
   pad_nhwc(x: number, out: number, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
@@ -62,6 +63,11 @@ export class Heap {
     const data = this.backend.dataIdMap.get(t.dataId);
     if (!data) throw new Error('tensor data is not on the wasm backend');
     return data.memoryOffset;
+  }
+
+  /** A view of `length` int32 values at `pointer` in the backend's memory (for a kernel's arguments). */
+  ints(pointer: number, length: number): Int32Array {
+    return new Int32Array(this.backend.wasm.asm.memory.buffer, pointer, length);
   }
 
   /** A new float32 output tensor of the backend (uninitialised). */
