@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { activationGradWasm, registerFusedActivationGradients } from './activation-grads.js';
 import { batchNormTrainingGradWasm, batchNormTrainingWasm } from './batch-norm.js';
 import { channelSumsWasm } from './channel-sums.js';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
@@ -28,6 +29,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   spreadPadWasm,
   flipFilterWasm,
   expressionWasm,
+  activationGradWasm,
 ];
 
 export function registerWasmKernels(): void {
@@ -37,6 +39,7 @@ export function registerWasmKernels(): void {
     if (current) tf.unregisterKernel(config.kernelName, config.backendName);
     tf.registerKernel(config);
   }
+  registerFusedActivationGradients();
 }
 
 /** Whether `kernelName` runs on the backend in use (the ops' choice between fused and plain tfjs). */

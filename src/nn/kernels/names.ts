@@ -13,6 +13,14 @@ export const SgdmUpdate = 'TrainyardSgdmUpdate';
 export const SpreadPad = 'TrainyardSpreadPad';
 export const FlipFilter = 'TrainyardFlipFilter';
 export const Expression = 'TrainyardExpression';
+export const ActivationGrad = 'TrainyardActivationGrad';
+
+/** Which input gradient (the order of activation_grad.c's kinds), and clip's bounds or leakyRelu's alpha. */
+export interface ActivationGradAttrs {
+  kind: 0 | 1 | 2 | 3;
+  a: number;
+  b: number;
+}
 
 /**
  * A custom layer's expressions compiled for expression.c: inputs in0, in1, ... of the given kinds
