@@ -1,13 +1,12 @@
 import type { Dataset } from '../src/data/dataset.js';
-import type { DigitsSplits } from '../src/data/digits.js';
+import type { DatasetSplits } from '../src/data/in-memory-source.js';
 import type { Size3 } from '../src/nn/spec.js';
-import type { Splits } from './raw-data.js';
 
 /**
  * The data a benchmark network trains on, by its input size: the digits for 28x28x1 and, as no RGB
  * dataset ships with trainyard, the digits made 32x32x3 for networks that take colour images.
  */
-export function benchData(digits: DigitsSplits, size: Size3): Splits {
+export function benchData(digits: DatasetSplits, size: Size3): DatasetSplits {
   const key = size.join('x');
   if (key === '28x28x1') return digits;
   if (key === '32x32x3') return { train: rgbDigits(digits.train), test: rgbDigits(digits.test) };

@@ -14,8 +14,9 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { take } from '../src/data/dataset.js';
 import { loadDigits } from '../src/data/digits.js';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
-import { ensureCustomLayersPass } from '../src/nn/custom/check.js';
+import { ensureCustomLayersPass } from '../src/nn/custom/check-runner.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
@@ -29,13 +30,15 @@ const { values } = parseArgs({
   },
 });
 const iterations = Number(values.iterations);
-const backend = await initBackend(loadConfig().backend);
+const config = loadConfig();
+const backend = await initBackend(config.backend);
 const network = validateNetwork(JSON.parse(readFileSync(values.network!, 'utf8')));
 const options = validateTrainingOptions({ maxEpochs: 1, seed: 1, batchNormalizationStatistics: 'moving' });
 if (!network.ok || !options.ok) throw new Error(`the network ${values.network} or the options did not validate`);
-await ensureCustomLayersPass(network.value);
-const data = take(benchData(await loadDigits(), network.value.inputSize).train, 128 * iterations);
-const run = (onProgress?: () => void) => train(network.value, { train: data }, options.value, { onProgress }).then((r) => r.classifier.dispose());
+await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
+const splits = benchData(await loadDigits(), network.value.inputSize);
+const source = InMemorySource.of({ train: take(splits.train, 128 * iterations), test: splits.test });
+const run = (onProgress?: () => void) => train(network.value, { source }, options.value, { onProgress }).then((r) => r.classifier.dispose());
 
 await run(); // warm-up: wasm compilation, tfjs's cached constants
 const wall: number[] = [];

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset } from '../src/data/dataset.js';
+import type { DatasetSplits } from '../src/data/in-memory-source.js';
 import type { Size3 } from '../src/nn/spec.js';
 
 /**
@@ -8,11 +9,6 @@ import type { Size3 } from '../src/nn/spec.js';
  * torch_zoo.py): float32 NHWC images `<split>-x.f32` and uint8 labels `<split>-y.u8` in one
  * folder, so that both sides train on the same bytes.
  */
-export interface Splits {
-  train: Dataset;
-  test: Dataset;
-}
-
 const splitNames = ['train', 'test'] as const;
 
 export function rawFiles(dir: string): Record<'train-x' | 'train-y' | 'test-x' | 'test-y', string> {
@@ -24,7 +20,7 @@ export function rawFiles(dir: string): Record<'train-x' | 'train-y' | 'test-x' |
   };
 }
 
-export async function writeRawSplits(dir: string, splits: Splits): Promise<ReturnType<typeof rawFiles>> {
+export async function writeRawSplits(dir: string, splits: DatasetSplits): Promise<ReturnType<typeof rawFiles>> {
   await mkdir(dir, { recursive: true });
   const files = rawFiles(dir);
   for (const name of splitNames) {
@@ -35,7 +31,7 @@ export async function writeRawSplits(dir: string, splits: Splits): Promise<Retur
   return files;
 }
 
-export async function readRawSplits(dir: string, size: Size3, classes: string[]): Promise<Splits> {
+export async function readRawSplits(dir: string, size: Size3, classes: string[]): Promise<DatasetSplits> {
   const files = rawFiles(dir);
   const read = async (name: (typeof splitNames)[number]): Promise<Dataset> => {
     const labels = new Uint8Array(await readFile(files[`${name}-y`]));

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { take } from '../src/data/dataset.js';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
-import { ensureCustomLayersPass } from '../src/nn/custom/check.js';
+import { ensureCustomLayersPass } from '../src/nn/custom/check-runner.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
@@ -28,10 +29,11 @@ const { values } = parseArgs({
 });
 const iterations = Number(values.iterations);
 const warmup = Number(values.warmup);
-const backend = await initBackend(loadConfig().backend);
+const config = loadConfig();
+const backend = await initBackend(config.backend);
 const network = validateNetwork(JSON.parse(readFileSync(values.network!, 'utf8')));
 if (!network.ok) throw new Error(`${values.network} did not validate: ${network.problems.map((p) => p.message).join('; ')}`);
-await ensureCustomLayersPass(network.value);
+await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
 const classes = Array.from({ length: network.value.numClasses }, (_, i) => String(i));
 const splits = await readRawSplits(values.data!, network.value.inputSize, classes);
 const options = validateTrainingOptions({ maxEpochs: 1, seed: Number(values.seed) });
@@ -39,13 +41,14 @@ if (!options.ok) throw new Error('the options did not validate');
 
 let timedFrom = 0;
 let timedTo = 0;
-const result = await train(network.value, { train: take(splits.train, 128 * iterations) }, options.value, {
+const source = InMemorySource.of({ train: take(splits.train, 128 * iterations), test: take(splits.test, Number(values.test)) });
+const result = await train(network.value, { source }, options.value, {
   onProgress: ({ iteration }) => {
     if (iteration === warmup) timedFrom = performance.now();
     if (iteration === iterations) timedTo = performance.now();
   },
 });
-const evaluation = await result.classifier.evaluate(take(splits.test, Number(values.test)));
+const evaluation = (await result.classifier.evaluate(source, 'test'))!;
 result.classifier.dispose();
 console.log(
   JSON.stringify({

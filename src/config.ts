@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { BackendPreference } from './nn/backend.js';
+import { backendDoc, backendPreferences, type BackendPreference } from './nn/backend.js';
 import type { OptionLimits } from './nn/options.js';
 import type { NetworkLimits } from './nn/spec.js';
 
@@ -14,11 +14,25 @@ export interface Config {
   dataDir: string;
   networkLimits: NetworkLimits;
   optionLimits: OptionLimits;
-  http: { host: string; port: number; bodyLimit: number };
-  redis: { url: string; prefix: string };
+  http: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    /** Whole request (headers and body) must arrive within this; a slow body is cut with 408. */
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    /** A connection idle this long is closed. */
+    connectionTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    maxRequestsPerSocket: number;
+  };
+  redis: { url: string; prefix: string; commandTimeoutMs: number };
   workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
-  events: { retentionSeconds: number; progressIntervalMs: number };
+  events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   predict: { maxInstances: number; cacheSize: number };
+  /** Bounds on one custom layer's check (POST /v1/layers/check and before a job trains); each runs in a thread of its own. */
+  layerCheck: { maxOperations: number; timeoutMs: number; heapMb: number; queue: number };
   logLevel: string;
   access: {
     /** `tenant:key` pairs from API_KEYS; keys themselves are hashed as soon as they are read. */
@@ -38,6 +52,8 @@ export interface Config {
     jobBodyBytes: number;
     predictBodyBytes: number;
     pngBodyBytes: number;
+    /** Pixels an image may declare before any decoder (predict's PNG, dataset ingestion) decodes it. */
+    imagePixels: number;
   };
 }
 
@@ -112,7 +128,7 @@ const text = (raw: string, name: string) => {
 };
 
 export const configVariables = [
-  { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf('auto', 'tensorflow', 'wasm', 'cpu'), doc: 'tfjs backend: auto (tfjs-node-gpu, tfjs-node, then wasm), tensorflow, wasm or cpu (slow; only when named)' },
+  { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf(...backendPreferences), doc: backendDoc() },
   { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: 'folder for models and datasets' },
   { key: 'maxLearnables', name: 'MAX_LEARNABLES', default: '50000000', parse: positiveInt, doc: 'most learnable parameters a network may have' },
   { key: 'maxLayers', name: 'MAX_LAYERS', default: '200', parse: positiveInt, doc: 'most layers a network may have' },
@@ -122,16 +138,28 @@ export const configVariables = [
   { key: 'host', name: 'HOST', default: '127.0.0.1', parse: text, doc: 'address the API listens on (0.0.0.0 for every interface)' },
   { key: 'port', name: 'PORT', default: '3000', parse: port, doc: 'port the API listens on' },
   { key: 'bodyLimit', name: 'BODY_LIMIT_BYTES', default: '65536', parse: positiveInt, doc: 'largest request body of routes without a limit of their own' },
+  { key: 'requestTimeoutMs', name: 'HTTP_REQUEST_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: 'time a client has to send a whole request, headers and body (408 beyond it)' },
+  { key: 'headersTimeoutMs', name: 'HTTP_HEADERS_TIMEOUT_MS', default: '10000', parse: positiveInt, doc: "time a client has to send a request's headers" },
+  { key: 'connectionTimeoutMs', name: 'HTTP_IDLE_TIMEOUT_MS', default: '60000', parse: positiveInt, doc: 'a connection with no traffic this long is closed (event sockets are exempt)' },
+  { key: 'keepAliveTimeoutMs', name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS', default: '5000', parse: positiveInt, doc: 'how long an idle keep-alive connection waits for its next request' },
+  { key: 'maxConnections', name: 'HTTP_MAX_CONNECTIONS', default: '1024', parse: positiveInt, doc: 'open connections (event sockets included) the API accepts; more are dropped' },
+  { key: 'maxRequestsPerSocket', name: 'HTTP_MAX_REQUESTS_PER_SOCKET', default: '1000', parse: positiveInt, doc: 'requests one keep-alive connection may carry before it is closed' },
   { key: 'redisUrl', name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: redisUrl, doc: 'Redis for the queue, job catalogue, events and cancel flags' },
   { key: 'redisPrefix', name: 'REDIS_PREFIX', default: 'trainyard', parse: keyPrefix, doc: 'prefix of every Redis key, so deployments can share a Redis' },
+  { key: 'redisCommandTimeoutMs', name: 'REDIS_COMMAND_TIMEOUT_MS', default: '5000', parse: positiveInt, doc: "longest the API waits on one Redis command; with Redis down, /v1 requests answer 503 at once" },
   { key: 'workerCount', name: 'WORKERS', default: '1', parse: count, doc: 'worker processes `npm start` runs beside the API (0: the API alone)' },
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
+  { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
+  { key: 'layerCheckMaxOperations', name: 'LAYER_CHECK_MAX_OPERATIONS', default: '200000000', parse: positiveInt, doc: "element-operations (values x expression nodes, over every evaluation) one custom layer's check may spend; checks that would pass it are not run and the report says it was too expensive to check fully" },
+  { key: 'layerCheckTimeoutMs', name: 'LAYER_CHECK_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: "wall-clock limit of one custom layer's check; its thread is terminated past it and the report holds the checks that finished" },
+  { key: 'layerCheckHeapMb', name: 'LAYER_CHECK_HEAP_MB', default: '1024', parse: positiveInt, doc: "JavaScript heap of a layer check's thread, in MiB; a check that needs more answers 422 (out of memory) and the thread is discarded" },
+  { key: 'layerCheckQueue', name: 'LAYER_CHECK_QUEUE', default: '8', parse: count, doc: 'layer checks that may wait while one runs in an API process; more get 429' },
   { key: 'apiKeys', name: 'API_KEYS', default: '', parse: apiKeys, doc: 'tenant:key pairs, comma-separated; with no key at all the API binds to loopback only' },
   { key: 'adminKeys', name: 'ADMIN_API_KEYS', default: '', parse: adminKeys, doc: 'keys that see every tenant' },
   { key: 'keysFile', name: 'API_KEYS_FILE', default: '', parse: optionalPath, doc: 'JSON file of hashed keys (`npm run api-key` adds to it)' },
@@ -141,10 +169,11 @@ export const configVariables = [
   { key: 'runningJobsPerTenant', name: 'TENANT_MAX_RUNNING_JOBS', default: '2', parse: positiveInt, doc: 'jobs of one tenant trained at once; more wait in the queue' },
   { key: 'modelsPerTenant', name: 'TENANT_MAX_MODELS', default: '100', parse: positiveInt, doc: 'models a tenant may keep; new jobs are refused beyond it' },
   { key: 'trainingSeconds', name: 'MAX_TRAINING_SECONDS', default: '3600', parse: positiveInt, doc: 'training time of one job; beyond it the job fails and its model so far is kept' },
-  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, weights, gradients, solver state)' },
+  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, custom-layer intermediates, weights, gradients, solver state); on the wasm backend (and auto) at most 3 GiB whatever this says' },
   { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
+  { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
   { key: 'logLevel', name: 'LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'pino log level' },
 ] as const satisfies readonly Variable<string>[];
 
@@ -180,11 +209,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(get<string>('dataDir')),
     networkLimits: { maxLearnables: get('maxLearnables'), maxLayers: get('maxLayers'), maxImageSide: get('maxImageSide') },
     optionLimits: { maxEpochs: get('maxEpochs'), maxMiniBatchSize: get('maxMiniBatchSize') },
-    http: { host: get('host'), port: get('port'), bodyLimit: get('bodyLimit') },
-    redis: { url: get('redisUrl'), prefix: get('redisPrefix') },
+    http: {
+      host: get('host'),
+      port: get('port'),
+      bodyLimit: get('bodyLimit'),
+      requestTimeoutMs: get('requestTimeoutMs'),
+      headersTimeoutMs: get('headersTimeoutMs'),
+      connectionTimeoutMs: get('connectionTimeoutMs'),
+      keepAliveTimeoutMs: get('keepAliveTimeoutMs'),
+      maxConnections: get('maxConnections'),
+      maxRequestsPerSocket: get('maxRequestsPerSocket'),
+    },
+    redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
     workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
-    events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs') },
+    events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
+    layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },
     logLevel: get('logLevel'),
     access: {
       keys: [...get<Config['access']['keys']>('apiKeys'), ...get<Config['access']['keys']>('adminKeys')],
@@ -201,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jobBodyBytes: get('jobBodyBytes'),
       predictBodyBytes: get('predictBodyBytes'),
       pngBodyBytes: get('pngBodyBytes'),
+      imagePixels: get('imagePixels'),
     },
   };
 }

@@ -8,8 +8,10 @@ import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { app, fastifyOptions } from './api/app.js';
+import { apiLogger } from './api/logging.js';
 import { createServices } from './api/services.js';
 import { initBackend } from './nn/backend.js';
+import { heapFaultExitCode } from './nn/out-of-memory.js';
 import { siblingModule } from './paths.js';
 import { redisAnswers } from './queue/redis.js';
 import { hasRedisServer, NoRedisError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
@@ -21,7 +23,7 @@ try {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(2);
 }
-const fastify = Fastify({ ...fastifyOptions(config.http.bodyLimit), logger: { level: config.logLevel, base: { role: 'api' } } }).withTypeProvider<TypeBoxTypeProvider>();
+const fastify = Fastify({ ...fastifyOptions(config.http), logger: apiLogger({ level: config.logLevel, base: { role: 'api' } }) }).withTypeProvider<TypeBoxTypeProvider>();
 const log = fastify.log;
 
 let privateRedis: PrivateRedis | null = null;
@@ -44,8 +46,10 @@ function startWorker(index: number): void {
   child.once('exit', (code, signal) => {
     workers.delete(child);
     if (stopping) return;
-    log.warn({ worker: index, code, signal }, 'worker exited; starting another in 1 s');
-    setTimeout(() => !stopping && startWorker(index), 1000).unref();
+    // A worker recycled after a memory fault has failed its job already: replace it at once. Any other exit waits a second, so a crash loop does not spin.
+    const recycled = code === heapFaultExitCode;
+    log.warn({ worker: index, code, signal }, recycled ? 'worker recycled after running out of memory; starting a fresh one' : 'worker exited; starting another in 1 s');
+    setTimeout(() => !stopping && startWorker(index), recycled ? 0 : 1000).unref();
   });
 }
 for (let i = 0; i < config.workers.count; i++) startWorker(i);

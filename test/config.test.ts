@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configVariables, loadConfig } from '../src/config.js';
+import { backendEntries } from '../src/nn/backend.js';
 
 describe('loadConfig', () => {
   it('has a default for everything', () => {
@@ -22,6 +23,11 @@ describe('loadConfig', () => {
         "MAX_EPOCHS must be a positive integer, not '-3'",
       ]);
     }
+  });
+
+  it("takes TRAINYARD_BACKEND's values from the backend registry", () => {
+    for (const entry of backendEntries) expect(loadConfig({ TRAINYARD_BACKEND: entry.name }).backend).toBe(entry.name);
+    expect(() => loadConfig({ TRAINYARD_BACKEND: 'webgl' })).toThrow(`TRAINYARD_BACKEND must be one of auto, ${backendEntries.map((e) => e.name).join(', ')}, not 'webgl'`);
   });
 
   it('documents every variable, with its default, in the README', () => {

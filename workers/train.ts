@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { initBackend } from '../src/nn/backend.js';
+import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
 import { CancelFlags } from '../src/queue/cancel.js';
 import { JobCatalogue } from '../src/queue/catalogue.js';
 import { JobEvents } from '../src/queue/events.js';
@@ -49,7 +50,10 @@ const worker = new TrainingWorker({
   retentionSeconds: config.events.retentionSeconds,
   runningJobsPerTenant: config.limits.runningJobsPerTenant,
   trainingSeconds: config.limits.trainingSeconds,
-  train: jobTrainer(config, backend, new ModelStore(path.join(config.dataDir, 'models'))),
+  train: jobTrainer(config, backend, new ModelStore(path.join(config.dataDir, 'models')), () => {
+    // After the job's own failure is recorded (the queue's handler reads this job's outcome first), not before.
+    setImmediate(() => void recycle());
+  }),
   log,
 });
 await worker.start();
@@ -64,6 +68,19 @@ async function shutdown(signal: string): Promise<void> {
   await Promise.all([connection.quit(), subscriber.quit()]).catch(() => {});
   log.info('worker stopped');
   process.exit(0);
+}
+/**
+ * A memory fault left this process's wasm heap untrustworthy: take no more jobs, hand the other
+ * running ones back to the queue, and exit with heapFaultExitCode for the supervisor (`npm start`,
+ * docker compose's restart policy) to start a fresh worker.
+ */
+async function recycle(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.error({ exitCode: heapFaultExitCode }, 'the backend ran out of memory: this worker takes no more jobs and exits to be replaced');
+  await worker.close();
+  await Promise.all([connection.quit(), subscriber.quit()]).catch(() => {});
+  process.exit(heapFaultExitCode);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -2,15 +2,17 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import { healthRoutes } from './health/routes.js';
 import { jobEventRoutes } from './jobs/events.js';
 import { jobRoutes } from './jobs/routes.js';
 import { layerRoutes } from './layers/routes.js';
 import { modelRoutes } from './models/routes.js';
 import { openapiRoute } from './openapi.js';
-import { identifyCallers, rejectUnauthenticated, wsProtocol } from './auth.js';
-import { HttpProblem, installErrorHandling } from './problem.js';
+import type { Config } from '../config.js';
+import { identifyCallers, isPublicRoute, rejectUnauthenticated, wsProtocol } from './auth.js';
+import { clientErrorProblem, HttpProblem, installErrorHandling, redisUnavailable, routeNotFound, routerErrorProblem } from './problem.js';
 import type { Services } from './services.js';
 import { uiRoutes } from './ui.js';
 
@@ -20,6 +22,8 @@ import { uiRoutes } from './ui.js';
  */
 export async function app(fastify: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { config } = services;
+  // Beyond this Node drops new connections at once, before any of them can pin memory or a socket.
+  fastify.server.maxConnections = config.http.maxConnections;
   installErrorHandling(fastify);
   // JSON (and PNG for predict) only: anything else is 415, not a string that fails validation.
   fastify.removeContentTypeParser('text/plain');
@@ -29,6 +33,10 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
     await fastify.register(cors, { origin: config.access.corsOrigins, exposedHeaders: ['location', 'retry-after'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
   }
   identifyCallers(fastify, services.apiKeys);
+  // With Redis down every non-public route would wait on it (the rate limiter first): answer 503 now.
+  fastify.addHook('onRequest', async (request) => {
+    if (!isPublicRoute(request) && services.redis.status !== 'ready') throw redisUnavailable();
+  });
   await fastify.register(rateLimit, {
     max: config.limits.requestsPerMinute,
     timeWindow: 60_000,
@@ -36,10 +44,13 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
     nameSpace: `${config.redis.prefix}:ratelimit:`,
     // Per tenant once authenticated (the same across API replicas), per address before.
     keyGenerator: (request) => (request.principal ? `tenant:${request.principal.tenant}` : `ip:${request.ip}`),
-    allowList: (request) => !request.url.startsWith('/v1/'),
+    // By the matched route, like authentication: only public routes go uncounted (unmatched URLs count).
+    allowList: (request) => isPublicRoute(request),
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'rate-limited', 'Too Many Requests', `more than ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s (RATE_LIMIT_PER_MINUTE)`),
   });
+  // Unmatched URLs are counted too: probing for routes costs the same as calling them.
+  fastify.setNotFoundHandler({ preHandler: fastify.rateLimit() }, routeNotFound);
   rejectUnauthenticated(fastify);
   await fastify.register(websocket, {
     options: {
@@ -57,10 +68,22 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(uiRoutes);
 }
 
-/** Fastify options every trainyard API instance uses. */
-export function fastifyOptions(bodyLimit: number): FastifyServerOptions {
+/**
+ * Fastify options every trainyard API instance uses: limits on how long a client may take and how
+ * many connections it may hold, and problem details for what the router or Node itself refuses.
+ */
+export function fastifyOptions(http: Config['http']): FastifyHttpOptions<Server> {
   return {
-    bodyLimit,
+    bodyLimit: http.bodyLimit,
+    requestTimeout: http.requestTimeoutMs,
+    connectionTimeout: http.connectionTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    maxRequestsPerSocket: http.maxRequestsPerSocket,
+    // Node checks the request and header timeouts on this interval (30 s by default): once a second
+    // holds them to within a second. Node refuses a header timeout longer than the request's.
+    http: { headersTimeout: Math.min(http.headersTimeoutMs, http.requestTimeoutMs), connectionsCheckingInterval: 1000 },
+    frameworkErrors: routerErrorProblem,
+    clientErrorHandler: clientErrorProblem,
     // Client errors name every field; unknown fields are rejected rather than silently dropped.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     // Problem details are written by the error handler; never echo internals.

@@ -4,10 +4,14 @@ import { localPrincipal, type KeyRing, type Principal } from './keys.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set for every /v1 request that passed authentication (null on a WebSocket awaiting its key message). */
+    /** Set for every request to a non-public route that passed authentication (null on a WebSocket awaiting its key message). */
     principal: Principal | null;
     /** Why authentication failed; answered after the rate limiter has counted the attempt. */
     authProblem: HttpProblem | null;
+  }
+  interface FastifyContextConfig {
+    /** The route needs no key and is not rate limited (health probes, the page, the API description). */
+    public?: boolean;
   }
 }
 
@@ -32,10 +36,25 @@ export function unauthorized(detail: string): HttpProblem {
 }
 
 /**
- * Every /v1 request needs a key when keys are configured: `Authorization: Bearer <key>`, or for
- * a WebSocket a `trainyard.key.<key>` subprotocol or, failing both, a first message
- * `{"type": "auth", "key": ...}` (the route checks that one). Without keys every request is the
- * local tenant, and the server listens on loopback only.
+ * Whether the route Fastify matched was declared public. Decided on the matched route, never on
+ * the raw URL: `/%761/jobs` is routed to `/v1/jobs` and must be treated exactly like it. A request
+ * that matched no route is not public either: it is counted by the rate limiter and answered 404.
+ */
+export function isPublicRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.config.public === true;
+}
+
+/** Whether the request matched a route at all (the not-found handler has no route URL). */
+function matchedRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url !== undefined;
+}
+
+/**
+ * Every route needs a key when keys are configured, unless it is declared public
+ * (`config: { public: true }`): `Authorization: Bearer <key>`, or for a WebSocket a
+ * `trainyard.key.<key>` subprotocol or, failing both, a first message `{"type": "auth", "key": ...}`
+ * (the route checks that one). Without keys every request is the local tenant, and the server
+ * listens on loopback only.
  *
  * `identifyCallers` runs first; the rate limiter then counts the request (per tenant, or per
  * address when there is none, so guessing keys is limited too); `rejectUnauthenticated` answers
@@ -45,7 +64,7 @@ export function identifyCallers(app: FastifyInstance, keys: KeyRing): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('authProblem', null);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
+    if (isPublicRoute(request) || !matchedRoute(request)) return;
     if (!keys.enabled) {
       request.principal = localPrincipal;
       return;
@@ -53,7 +72,9 @@ export function identifyCallers(app: FastifyInstance, keys: KeyRing): void {
     try {
       const key = bearerKey(request);
       if (key === null) {
-        if (request.headers.upgrade?.toLowerCase() !== 'websocket') request.authProblem = unauthorized('this API needs a key: send "Authorization: Bearer <key>"');
+        // A WebSocket may send its key in a first message (only the events route accepts upgrades,
+        // and it checks); every other request needs it now.
+        if (!isUpgrade(request)) request.authProblem = unauthorized('this API needs a key: send "Authorization: Bearer <key>"');
         return;
       }
       request.principal = keys.identify(key);
@@ -64,10 +85,20 @@ export function identifyCallers(app: FastifyInstance, keys: KeyRing): void {
   });
 }
 
+/**
+ * Deny by default: a non-public route reached without a caller answers 401 here, so no handler
+ * ever runs without one (only a WebSocket upgrade may still send its key as a first message).
+ */
 export function rejectUnauthenticated(app: FastifyInstance): void {
   app.addHook('preParsing', async (request) => {
     if (request.authProblem) throw request.authProblem;
+    if (request.principal || isPublicRoute(request) || !matchedRoute(request) || isUpgrade(request)) return;
+    throw unauthorized('this API needs a key: send "Authorization: Bearer <key>"');
   });
+}
+
+function isUpgrade(request: FastifyRequest): boolean {
+  return request.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
 /** Whether a caller may see something owned by `tenant` (others get 404, never 403: no existence leak). */

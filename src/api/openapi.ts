@@ -8,5 +8,5 @@ export const openapiPath = path.join(projectRoot, 'openapi.yaml');
 /** GET /openapi.yaml: the API's description, the same file that sits at the repository's root. */
 export const openapiRoute: FastifyPluginAsync = async (app) => {
   const document = await readFile(openapiPath, 'utf8');
-  app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml').send(document));
+  app.get('/openapi.yaml', { config: { public: true } }, async (_request, reply) => reply.type('application/yaml').send(document));
 };

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -27,8 +28,10 @@ export interface Services {
 
 export async function createServices(config: Config, onRedisError: (err: Error) => void = () => {}): Promise<Services> {
   const apiKeys = await KeyRing.load(config);
-  const redis = connect(config.redis.url);
+  // The API's own commands wait a bounded time: a request fails with 503 rather than waiting out an outage.
+  const redis = connect(config.redis.url, { commandTimeout: config.redis.commandTimeoutMs });
   redis.on('error', onRedisError);
+  await ready(redis, config.redis.commandTimeoutMs);
   const keys = new Keys(config.redis.prefix);
   const catalogue = new JobCatalogue(redis, keys);
   const events = new JobEvents(redis, keys);
@@ -60,4 +63,10 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
       return closed;
     },
   };
+}
+
+/** Waits (a bounded time) for the first connection, so the first requests are not refused as "Redis down". */
+async function ready(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {});
 }

@@ -51,12 +51,12 @@ export const uiRoutes: FastifyPluginAsyncTypebox<{ dir?: string }> = async (app,
   const built = await loadAssets(dir);
   if (!built) app.log.warn(`the web page is not built (nothing in ${dir}); run npm run build:ui`);
 
-  app.get('/', async (request, reply) => {
+  app.get('/', { config: { public: true } }, async (request, reply) => {
     if (!built) throw notBuilt();
     return send(request, reply.header('content-security-policy', contentSecurityPolicy).header('referrer-policy', 'no-referrer'), built.page);
   });
 
-  app.get('/ui/:file', { schema: { params: AssetParams } }, async (request, reply) => {
+  app.get('/ui/:file', { config: { public: true }, schema: { params: AssetParams } }, async (request, reply) => {
     const { file } = request.params;
     const asset = built?.assets.get(file);
     if (!asset && !assetSources.some((a) => a.name === file)) throw notFound('page file', file);

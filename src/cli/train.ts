@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
+import { builtInDatasets } from '../data/dataset-catalogue.js';
 import { initBackend } from '../nn/backend.js';
 import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { validateTrainingOptions } from '../nn/options.js';
@@ -26,27 +26,27 @@ const flags = parseFlags(usage, {
 try {
   const config = loadConfig();
   if (!flags.network) fail(`--network is required\n\n${usage}`);
-  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
   const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
+  const dataset = builtInDatasets.resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
   const backend = await initBackend(config.backend);
   console.log(`backend: ${backend.name} (${backend.reason})`);
-  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
   // The header is printed before training starts, so it reads the options itself.
   const resolved = validateTrainingOptions(options, config.optionLimits);
   const withValidation = resolved.ok && resolved.value.validationData !== null;
-  const trainCount = Math.min(trainSize ?? data.train.count, data.train.count);
+  const trainCount = (await dataset.source.describe()).counts.train;
 
-  console.log(`Training on ${trainCount} ${data.name} images.`);
+  console.log(`Training on ${trainCount} ${dataset.name} images.`);
   console.log(verboseHeader(withValidation));
   const { result, manifest } = await trainAndSave(
     config,
     backend,
-    data,
-    { network, options, ...(trainSize ? { trainSize } : {}) },
+    dataset,
+    { network, options },
     { id: path.basename(out), folder: out, keepAborted: true },
     {
       onProgress: (r) => {

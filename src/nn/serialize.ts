@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Classifier } from './classifier.js';
-import { customLayerClasses } from './layers/index.js';
+import { customLayerClasses, ImageInput } from './layers/index.js';
 import type { Network } from './spec.js';
 
 /** A model in tfjs's own format: what model.json and its weights file hold. */
@@ -13,8 +13,12 @@ export interface ModelFiles {
 
 export const weightsFileName = 'weights.bin';
 
-/** The model as tfjs's layers-model files, with a note of the classes a tfjs user must register. */
-export async function toModelFiles(classifier: Classifier): Promise<ModelFiles> {
+/**
+ * The model as tfjs's layers-model files, with what a plain tfjs user needs in its metadata: the
+ * classes to register (trainyard/tfjs-layers has them), how the input layer normalises, and
+ * `extraMetadata` (the training images' statistics, from the manifest).
+ */
+export async function toModelFiles(classifier: Classifier, extraMetadata: Record<string, unknown> = {}): Promise<ModelFiles> {
   let files: ModelFiles | null = null;
   await classifier.model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -29,7 +33,9 @@ export async function toModelFiles(classifier: Classifier): Promise<ModelFiles> 
           userDefinedMetadata: {
             classes: classifier.classes,
             customLayers: used,
-            note: `Loading this model with tf.loadLayersModel needs layer classes registered under these names: ${used.join(', ')}`,
+            note: `Loading this model with tf.loadLayersModel needs layer classes registered under these names: ${used.join(', ')} (import 'trainyard/tfjs-layers' registers them all)`,
+            input: inputMetadata(classifier),
+            ...extraMetadata,
           },
         },
         weights: new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData)),
@@ -38,6 +44,22 @@ export async function toModelFiles(classifier: Classifier): Promise<ModelFiles> 
     }),
   );
   return files!;
+}
+
+/** How the model's first layer turns an image into the network's input, in words and weight names. */
+function inputMetadata(classifier: Classifier): Record<string, unknown> | undefined {
+  const input = classifier.model.layers[0];
+  if (!(input instanceof ImageInput)) return undefined;
+  const stored = input.normalization !== 'none';
+  return {
+    layer: input.name,
+    size: input.inputSize,
+    layout: 'NHWC float32: [batch, height, width, channels]',
+    normalization: input.normalization,
+    formula: stored ? '(x - offset) * scale' : 'x (no normalisation)',
+    ...(stored ? { offset: `${input.name}/offset`, scale: `${input.name}/scale` } : {}),
+    note: 'the model normalises by itself: feed images as the training images were (inputStatistics: value range and polarity), not normalised ones',
+  };
 }
 
 /** Rebuilds a classifier from its files; trainyard's own layer classes are registered by import. */

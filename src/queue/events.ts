@@ -5,17 +5,15 @@ import type { Keys } from './redis.js';
 /**
  * Each job's events live in a Redis stream; the stream entry id is the event id. Readers replay
  * with XRANGE after a given id (exclusive) and then follow with XREAD BLOCK, which gives late
- * joiners, reconnects and any number of API replicas the same history for free.
+ * joiners, reconnects and any number of API replicas the same history for free. Events are written
+ * only by the catalogue's scripts, in the same step as the change they report and fenced by the
+ * job's attempt (see JobCatalogue); this class reads them.
  */
 export class JobEvents {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {}
-
-  async append(jobId: string, event: JobEvent): Promise<string> {
-    return (await this.redis.xadd(this.keys.events(jobId), '*', 'e', JSON.stringify(event)))!;
-  }
 
   /** Every event after `since` (exclusive), or from the start. */
   async range(jobId: string, since?: string): Promise<StoredEvent[]> {
@@ -39,6 +37,8 @@ export class JobEvents {
       last = event.id;
       if (isTerminalEvent(event)) return;
     }
+    // A `since` at or past the terminal event: the job is over and nothing more will come.
+    if (since !== undefined && last === since && (await this.endsWithTerminal(jobId))) return;
     while (!signal.aborted) {
       const reply = await reader.xread('BLOCK', 2000, 'STREAMS', this.keys.events(jobId), last);
       for (const [, entries] of reply ?? []) {
@@ -51,6 +51,11 @@ export class JobEvents {
       }
     }
   }
+
+  private async endsWithTerminal(jobId: string): Promise<boolean> {
+    const [lastEntry] = await this.redis.xrevrange(this.keys.events(jobId), '+', '-', 'COUNT', 1);
+    return lastEntry !== undefined && isTerminalEvent(toEvent(lastEntry));
+  }
 }
 
 function toEvent([id, fields]: [string, string[]]): StoredEvent {
@@ -58,7 +63,10 @@ function toEvent([id, fields]: [string, string[]]): StoredEvent {
   return { ...(JSON.parse(json) as JobEvent), id };
 }
 
-/** Whether a string is a Redis stream id ("<ms>-<seq>"), the form `since` must take. */
+const maxStreamIdPart = 2n ** 64n - 1n;
+
+/** Whether a string is a Redis stream id ("<ms>-<seq>", each part an unsigned 64-bit number), the form `since` must take. */
 export function isEventId(value: string): boolean {
-  return /^\d{1,20}-\d{1,20}$/.test(value);
+  const match = /^(\d{1,20})-(\d{1,20})$/.exec(value);
+  return match !== null && BigInt(match[1]!) <= maxStreamIdPart && BigInt(match[2]!) <= maxStreamIdPart;
 }

@@ -18,6 +18,11 @@ export interface JobContext {
   signal: AbortSignal;
   /** Whether a model stopped early is kept: only when it ran out of training time. */
   keepStoppedModel(): boolean;
+  /**
+   * Whether this attempt still owns the job (the latest attempt, still running): the model store
+   * asks just before putting the model in place, and a false stops the attempt.
+   */
+  holds(): Promise<boolean>;
   /** Publishes a progress event and records it as the job's latest progress. */
   publishProgress(record: ProgressRecord): Promise<void>;
   /** Records which backend trains the job, once it is known. */
@@ -61,7 +66,8 @@ export interface TrainingWorkerOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
-type StopReason = 'cancelled' | 'shutdown' | 'time-limit';
+/** Why a running job was aborted; 'stale' when another attempt owns it now. */
+type StopReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
 
 /**
  * The worker's side of the queue: takes jobs from BullMQ one at a time (by default), moves them
@@ -124,18 +130,16 @@ export class TrainingWorker {
   }
 
   private async process(job: Job<QueuedJobData>, token?: string): Promise<void> {
-    const { catalogue, events, workerId, log } = this.o;
+    const { catalogue, workerId, log } = this.o;
     const id = job.data.id;
     const request = await catalogue.request(id);
     if (!request) throw new UnrecoverableError(`job ${id} is not in the catalogue`);
-    const current = await catalogue.get(id);
-    const attempt = (current?.attempts ?? 0) + 1;
     const started = await catalogue.transition(
       id,
       ['queued', 'running'],
       'running',
-      { startedAt: new Date().toISOString(), workerId, attempts: attempt, progress: null },
-      this.o.runningJobsPerTenant,
+      { startedAt: new Date().toISOString(), workerId, progress: null },
+      { fence: 'take', runningLimit: this.o.runningJobsPerTenant },
     );
     if (!started.ok && started.limited) {
       // The tenant already has its most jobs running: wait, without counting as an attempt.
@@ -146,76 +150,108 @@ export class TrainingWorker {
       log.info({ jobId: id, workerId, status: started.current }, 'job skipped: no longer queued');
       return;
     }
+    // From here on every write names this attempt: once another attempt has taken the job, this one's are refused.
+    const attempt = started.attempt;
+    const tenant = (await catalogue.get(id))!.tenant;
     if (await this.o.cancels.isRequested(id)) {
-      await this.finishCancelled(id);
+      await this.finishCancelled(id, attempt);
       return;
     }
-    await events.append(id, { type: 'status', status: 'running' });
-    log.info({ jobId: id, workerId, attempt }, 'job started');
-
     const controller = new AbortController();
     this.running.set(id, controller);
+    const record = async (fields: JobFields, event?: JobEvent) => {
+      if (!(await catalogue.record(id, attempt, fields, event))) this.stopStale(id, attempt, controller);
+    };
+    await record({}, { type: 'status', status: 'running' });
+    log.info({ jobId: id, workerId, attempt }, 'job started');
+
     const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
     try {
       const outcome = await this.o.train({
         id,
-        tenant: current!.tenant,
+        tenant,
         request,
         keepStoppedModel: () => controller.signal.reason === 'time-limit',
         attempt,
         signal: controller.signal,
-        publishProgress: async (record) => {
-          await Promise.all([events.append(id, { type: 'progress', ...record }), catalogue.update(id, { progress: record })]);
+        holds: async () => {
+          const holds = await catalogue.holds(id, attempt);
+          if (!holds) this.stopStale(id, attempt, controller);
+          return holds;
         },
-        setBackend: (name) => catalogue.update(id, { backend: name }),
+        publishProgress: (progress) => record({ progress }, { type: 'progress', ...progress }),
+        setBackend: (name) => record({ backend: name }),
       });
       const reason = controller.signal.reason as StopReason | undefined;
-      if (reason === 'cancelled') return await this.finishCancelled(id);
-      if (reason === 'shutdown') return await this.requeue(job, token, id);
+      if (reason === 'stale') return;
+      if (reason === 'cancelled') return await this.finishCancelled(id, attempt);
+      if (reason === 'shutdown') return await this.requeue(job, token, id, attempt);
       if (reason === 'time-limit') {
         const error: JobError = {
           title: 'Training time limit reached',
           detail: `the job trained for ${this.o.trainingSeconds} s, the most allowed (MAX_TRAINING_SECONDS), and was stopped; the model trained so far is kept as ${outcome.modelId}`,
         };
-        await this.finish(id, { error, modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'failed', error });
-        log.warn({ jobId: id, workerId, modelId: outcome.modelId }, 'job stopped at its training time limit');
+        if (await this.finish(id, attempt, { error, modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'failed', error })) {
+          log.warn({ jobId: id, workerId, modelId: outcome.modelId }, 'job stopped at its training time limit');
+        }
         return;
       }
-      await this.finish(id, { modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'completed', modelId: outcome.modelId, metrics: outcome.metrics });
-      log.info({ jobId: id, workerId, modelId: outcome.modelId, metrics: outcome.metrics }, 'job completed');
+      const completed: JobEvent = { type: 'completed', modelId: outcome.modelId, metrics: outcome.metrics };
+      if (await this.finish(id, attempt, { modelId: outcome.modelId, metrics: outcome.metrics }, completed)) {
+        log.info({ jobId: id, workerId, modelId: outcome.modelId, metrics: outcome.metrics }, 'job completed');
+      }
     } catch (err) {
       if (err instanceof WaitingError || err instanceof DelayedError) throw err;
       const reason = controller.signal.reason as StopReason | undefined;
-      if (reason === 'cancelled') return await this.finishCancelled(id);
-      if (reason === 'shutdown') return await this.requeue(job, token, id);
+      if (reason === 'stale') return;
+      if (reason === 'cancelled') return await this.finishCancelled(id, attempt);
+      if (reason === 'shutdown') return await this.requeue(job, token, id, attempt);
       // Only errors meant for users carry their message to the job; anything else is logged here.
       const error: JobError =
         err instanceof JobFailure ? err.jobError : { title: 'Training failed', detail: `training failed unexpectedly on worker ${workerId}; its log has the details` };
-      await this.finish(id, { error }, { type: 'failed', error });
+      if (!(await this.finish(id, attempt, { error }, { type: 'failed', error }))) return;
       log.warn({ jobId: id, workerId, error: error.detail, err: err instanceof Error ? { message: err.message, stack: err.stack } : err }, 'job failed');
       throw new UnrecoverableError(error.detail);
     } finally {
       clearTimeout(timeLimit);
-      this.running.delete(id);
+      // With concurrency above 1, a later attempt of the same job may run on this worker too.
+      if (this.running.get(id) === controller) this.running.delete(id);
     }
   }
 
-  /** Records the job's end, publishes its terminal event, and starts the history's retention clock. */
-  private async finish(id: string, fields: JobFields, event: Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>): Promise<void> {
-    await this.o.catalogue.transition(id, ['running'], event.type, { ...fields, finishedAt: new Date().toISOString() });
-    await this.o.events.append(id, event);
-    await this.o.events.expire(id, this.o.retentionSeconds);
+  /**
+   * A write of this attempt was refused: another attempt owns the job (this one's lock lapsed and
+   * BullMQ started it again). Stop training within an iteration and write nothing more.
+   */
+  private stopStale(id: string, attempt: number, controller: AbortController): void {
+    if (controller.signal.aborted && controller.signal.reason === 'stale') return;
+    this.o.log.warn({ jobId: id, workerId: this.o.workerId, attempt }, 'stale attempt stopped: another attempt owns the job; its writes were refused');
+    controller.abort('stale');
   }
 
-  private async finishCancelled(id: string): Promise<void> {
-    await this.finish(id, {}, { type: 'cancelled' });
-    this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job cancelled');
+  /**
+   * Records the job's end with its terminal event in one fenced step, and starts the history's
+   * retention clock. False when this attempt no longer owns the job (nothing was written).
+   */
+  private async finish(id: string, attempt: number, fields: JobFields, event: Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>): Promise<boolean> {
+    const moved = await this.o.catalogue.transition(id, ['running'], event.type, { ...fields, finishedAt: new Date().toISOString() }, { fence: attempt, event });
+    if (!moved.ok) {
+      this.o.log.warn({ jobId: id, workerId: this.o.workerId, attempt, status: moved.current, outcome: event.type }, 'stale attempt stopped: its end of the job was refused');
+      return false;
+    }
+    await this.o.events.expire(id, this.o.retentionSeconds);
+    return true;
+  }
+
+  private async finishCancelled(id: string, attempt: number): Promise<void> {
+    if (await this.finish(id, attempt, {}, { type: 'cancelled' })) this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job cancelled');
   }
 
   /** Hands a job stopped by shutdown back to the queue; another worker starts it from the beginning. */
-  private async requeue(job: Job<QueuedJobData>, token: string | undefined, id: string): Promise<void> {
-    await this.o.catalogue.transition(id, ['running'], 'queued', { workerId: null, progress: null });
-    await this.o.events.append(id, { type: 'status', status: 'queued' });
+  private async requeue(job: Job<QueuedJobData>, token: string | undefined, id: string, attempt: number): Promise<void> {
+    const moved = await this.o.catalogue.transition(id, ['running'], 'queued', { workerId: null, progress: null }, { fence: attempt, event: { type: 'status', status: 'queued' } });
+    // A stale attempt hands nothing back: the job is another attempt's now.
+    if (!moved.ok) return;
     await job.moveToWait(token);
     this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job handed back to the queue on shutdown');
     throw new WaitingError();

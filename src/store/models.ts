@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImageStatistics } from '../data/image-statistics.js';
 import type { Classifier } from '../nn/classifier.js';
 import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.js';
 import type { Normalization, Size3 } from '../nn/spec.js';
@@ -30,6 +31,12 @@ export interface ModelManifest {
   inputSize: Size3;
   /** The statistics themselves are the input layer's weights `offset` and `scale`: x' = (x - offset) * scale. */
   normalization: { type: Normalization; offsetShape: Size3 | null };
+  /**
+   * Value range, brightness and polarity of the training images, before normalisation: predict
+   * refuses values outside the range and warns about images unlike them. Absent in models trained
+   * before it was recorded; those predict without the checks.
+   */
+  inputStatistics?: ImageStatistics;
   training: {
     options: unknown;
     dataset: string;
@@ -78,13 +85,32 @@ export const manifestFileName = 'manifest.json';
 export const modelJsonFileName = 'model.json';
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Guards a model's publication by the attempt of the job that trained it (see publishFolder). */
+export interface PublicationFence {
+  /** The attempt publishing: a folder published by this or a later attempt is never replaced. */
+  attempt: number;
+  /** Whether the attempt still owns its job; asked before each step that puts a folder in place. */
+  holds(): Promise<boolean>;
+}
+
+/** The model was not put in place: a later attempt of its job owns it. */
+export class PublicationRefused extends Error {
+  constructor(readonly attempt: number) {
+    super(`attempt ${attempt} no longer owns its job; its model was not published`);
+    this.name = 'PublicationRefused';
+  }
+}
+
+/** Inside a fenced model folder: the attempt that published it (not listed in the manifest's files). */
+const attemptFileName = '.attempt';
+
 /**
  * Writes a model folder. Everything goes into a temporary sibling folder first and is renamed into
  * place at the end, so a reader never sees half a model. A file-system failure becomes a
- * ModelStoreError, and the temporary folder is removed.
+ * ModelStoreError, and the temporary folder is removed. With a fence, see publishFolder.
  */
-export async function writeModelFolder(dir: string, classifier: Classifier, manifest: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
-  const files = await toModelFiles(classifier);
+export async function writeModelFolder(dir: string, classifier: Classifier, manifest: Omit<ModelManifest, 'files'>, fence?: PublicationFence): Promise<ModelManifest> {
+  const files = await toModelFiles(classifier, manifest.inputStatistics ? { inputStatistics: manifest.inputStatistics } : {});
   const parent = path.dirname(path.resolve(dir));
   const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${randomUUID()}`);
   try {
@@ -94,14 +120,59 @@ export async function writeModelFolder(dir: string, classifier: Classifier, mani
     await writeFile(path.join(tmp, modelJsonFileName), JSON.stringify(files.modelJson));
     const full: ModelManifest = { ...manifest, files: [modelJsonFileName, weightsFileName] };
     await writeFile(path.join(tmp, manifestFileName), JSON.stringify(full, null, 2));
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    await publishFolder(tmp, dir, fence);
     return full;
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
     const code = (err as NodeJS.ErrnoException).code;
     throw code ? new ModelStoreError(code) : err;
   }
+}
+
+/**
+ * Puts a finished temporary folder in place as `dir`. Unfenced (the command line), it replaces
+ * whatever is there. Fenced (the worker), it is safe against a stale attempt of the same job, one
+ * whose lock lapsed while a later attempt ran: the fence is asked before every step, and the folder
+ * is only ever renamed onto a free name (a rename onto a non-empty folder fails), so once an attempt
+ * has published, a stale one can at most find the name taken and give up — it never overwrites.
+ * A folder left by an earlier attempt (one that published and then lost the job) is moved aside
+ * first, and put back if it turns out to be a later attempt's after all. Throws PublicationRefused.
+ */
+export async function publishFolder(tmp: string, dir: string, fence?: PublicationFence): Promise<void> {
+  if (!fence) {
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    return;
+  }
+  await writeFile(path.join(tmp, attemptFileName), String(fence.attempt));
+  for (;;) {
+    if (!(await fence.holds())) throw new PublicationRefused(fence.attempt);
+    try {
+      await rename(tmp, dir);
+      return;
+    } catch (err) {
+      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+    if ((await publishedAttempt(dir)) >= fence.attempt) throw new PublicationRefused(fence.attempt);
+    const aside = path.join(path.dirname(dir), `.superseded-${path.basename(dir)}-${randomUUID()}`);
+    try {
+      await rename(dir, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    if ((await publishedAttempt(aside)) > fence.attempt) {
+      await rename(aside, dir).catch(() => {});
+      throw new PublicationRefused(fence.attempt);
+    }
+    await rm(aside, { recursive: true, force: true });
+  }
+}
+
+/** The attempt that published a model folder: 0 for an unfenced one (or none there). */
+export async function publishedAttempt(dir: string): Promise<number> {
+  const text = await readFile(path.join(dir, attemptFileName), 'utf8').catch(() => '0');
+  return Number(text) || 0;
 }
 
 export async function readManifest(dir: string): Promise<ModelManifest> {

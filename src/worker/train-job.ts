@@ -1,7 +1,8 @@
 import type { Config } from '../config.js';
-import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
+import { builtInDatasets } from '../data/dataset-catalogue.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { CustomLayerCheckError } from '../nn/custom/check-error.js';
+import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import { ValidationError } from '../nn/problems.js';
 import { JobFailure, type JobContext, type JobOutcome } from '../queue/training-worker.js';
 import { trainAndSave } from '../run/train-and-save.js';
@@ -10,22 +11,19 @@ import { ProgressPublisher } from './progress-publisher.js';
 
 /**
  * What a worker does with one job: validate it again, train it with progress events, save the
- * model under the job's id. Invalid input becomes a JobFailure (failed, no retry).
+ * model under the job's id. Invalid input becomes a JobFailure (failed, no retry). A memory fault
+ * fails the job with a sentence saying so, and calls onMemoryFault: the process must not run
+ * another tensor (src/nn/out-of-memory.ts).
  */
-export function jobTrainer(config: Config, backend: BackendInfo, models: ModelStore): (ctx: JobContext) => Promise<JobOutcome> {
+export function jobTrainer(config: Config, backend: BackendInfo, models: ModelStore, onMemoryFault: () => void = () => {}): (ctx: JobContext) => Promise<JobOutcome> {
   return async (ctx) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
-    const dataset = resolveDatasetRef(ctx.request.dataset);
-    if (!dataset) {
-      const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
-      throw new JobFailure({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
-    }
+    const dataset = builtInDatasets.resolve(ctx.request.dataset, ctx.tenant);
+    if ('problem' in dataset) throw new JobFailure({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
-      const data = await loadBuiltInDataset(dataset.name);
-      const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
-      const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel }, {
+      const { manifest } = await trainAndSave(config, backend, dataset, { network, options }, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });
@@ -37,6 +35,10 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
         throw new JobFailure({ title: 'Invalid training request', detail: err.message, problems: err.problems });
       }
       if (err instanceof ModelStoreError) throw new JobFailure({ title: 'Model not saved', detail: err.message });
+      if (isMemoryFault(err)) {
+        onMemoryFault();
+        throw new JobFailure({ title: 'Out of memory', detail: err instanceof OutOfMemoryError ? err.message : new OutOfMemoryError('training', err).message });
+      }
       if (err instanceof CustomLayerCheckError) throw new JobFailure({ title: 'Custom layer check failed', detail: err.message, report: err.reports });
       throw err;
     }

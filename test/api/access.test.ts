@@ -155,8 +155,8 @@ describe('limits', () => {
     const res = await api.submit({ ...request, network: big, options: { miniBatchSize: 256 } }, as(bobKey));
     expect(res.status).toBe(400);
     const error = (res.body as unknown as { errors: { path: string; message: string }[] }).errors[0]!;
-    expect(error.path).toBe('network');
-    expect(error.message).toMatch(/^training this network needs about [\d.]+ GiB \(activations [\d.]+ GiB for mini-batches of 256, learnables [\d.]+ MiB\); the limit is 64 MiB$/);
+    expect(error.path).toBe('network.layers[1]');
+    expect(error.message).toMatch(/^training this network needs about [\d.]+ GiB \(activations [\d.]+ GiB for mini-batches of 256, learnables with gradients and solver state [\d.]+ MiB\), more than the 64 MiB a worker has \(MAX_TRAINING_MEMORY_BYTES, and the backend's [\d.]+ GiB heap\); layer 'conv_1' needs the most/);
   });
 });
 
@@ -174,21 +174,26 @@ describe('logs', () => {
   it('never contain an API key, whether it is accepted, refused or sent on a socket', async () => {
     const { default: Fastify } = await import('fastify');
     const { app, fastifyOptions } = await import('../../src/api/app.js');
+    const { apiLogger } = await import('../../src/api/logging.js');
     const { createServices } = await import('../../src/api/services.js');
     const lines: string[] = [];
     const services = await createServices(env.config);
-    const logged = Fastify({ ...fastifyOptions(env.config.http.bodyLimit), logger: { level: 'trace', stream: { write: (line: string) => void lines.push(line) } } });
+    const logged = Fastify({ ...fastifyOptions(env.config.http), logger: apiLogger({ level: 'trace', stream: { write: (line: string) => void lines.push(line) } }) });
     await logged.register(app, { services });
     await logged.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(logged.server.address() as { port: number }).port}`;
     try {
       await fetch(`${base}/v1/jobs`, { headers: as(aliceKey) });
       await fetch(`${base}/v1/jobs`, { headers: as('wrong-key-abcdef0123456789') });
+      // A key in the query string is refused, and its value must not reach the request log line either.
+      expect((await fetch(`${base}/v1/jobs?key=${bobKey}&api_key=${aliceKey}`)).status).toBe(401);
+      expect((await fetch(`${base}/nowhere?token=${aliceKey}`, { headers: as(aliceKey) })).status).toBe(404);
       await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { ...as(bobKey), 'content-type': 'application/json' }, body: JSON.stringify(request) });
       const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/jobs/01M8EARDPPXFHX04V8JXSJXWXS/events`, ['trainyard.v1', `trainyard.key.${aliceKey}`]);
       await new Promise((resolve) => socket.once('close', resolve));
       expect(lines.length).toBeGreaterThan(5);
       for (const secret of [aliceKey, bobKey, 'wrong-key-abcdef0123456789']) expect(lines.join('\n')).not.toContain(secret);
+      expect(lines.join('\n')).toContain('/v1/jobs?key=[redacted]&api_key=[redacted]');
     } finally {
       await logged.close();
       await services.close();

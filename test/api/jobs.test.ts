@@ -31,7 +31,7 @@ describe('POST /v1/jobs', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'queued', name: 'first', attempts: 0, progress: null, modelId: null, error: null });
     expect(res.headers.get('location')).toBe(`/v1/jobs/${res.body.id}`);
-    expect(res.body.links).toEqual({ self: `/v1/jobs/${res.body.id}`, events: `/v1/jobs/${res.body.id}/events`, model: `/v1/models/${res.body.id}` });
+    expect(res.body.links).toEqual({ self: `/v1/jobs/${res.body.id}`, events: `/v1/jobs/${res.body.id}/events` });
     const read = await api.json('GET', `/v1/jobs/${res.body.id}`);
     expect(read.body).toMatchObject({ id: res.body.id, status: 'queued', createdAt: res.body.createdAt });
   });
@@ -54,13 +54,13 @@ describe('POST /v1/jobs', () => {
 
   it('names each class of bad request', async () => {
     const cases: [unknown, string][] = [
-      [{ dataset: 'digits' }, 'body.network'],
-      [request({ extra: 1 }), 'body.extra'],
+      [{ dataset: 'digits' }, 'network'],
+      [request({ extra: 1 }), 'extra'],
       [request({ dataset: 'cifar' }), 'dataset'],
       [request({ dataset: { id: 'nope' } }), 'dataset.id'],
-      [request({ dataset: { id: 'digits', trainImages: 0 } }), 'body.dataset'],
+      [request({ dataset: { id: 'digits', trainImages: 0 } }), 'dataset'],
       [request({ options: { maxEpochs: 51 } }), 'options.maxEpochs'],
-      [request({ name: '' }), 'body.name'],
+      [request({ name: '' }), 'name'],
       [request({ network: { layers: [{ type: 'imageInput', inputSize: [32, 32, 3] }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] } }), 'network.layers[0].inputSize'],
       [request({ network: { layers: [{ type: 'imageInput', inputSize: [28, 28] }, { type: 'fullyConnected', outputSize: 3 }, { type: 'softmax' }, { type: 'classification' }] } }), 'network.layers[3]'],
       [request({ network: { layers: 'all of them' } }), 'network.layers'],

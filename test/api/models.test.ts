@@ -1,3 +1,7 @@
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { crc32, deflateSync } from 'node:zlib';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/data/png.js';
@@ -24,7 +28,37 @@ afterAll(async () => {
 
 const image = (i: number) => Array.from(test.images.subarray(i * 784, (i + 1) * 784));
 const nested = (flat: number[]) => Array.from({ length: 28 }, (_, y) => flat.slice(y * 28, (y + 1) * 28));
-type Predictions = { predictions: { label: string; probabilities: Record<string, number> }[] };
+type Predictions = { predictions: { label: string; probabilities: Record<string, number>; warnings: string[] }[] };
+type Problem = { status: number; detail: string; errors?: { path: string; message: string }[] };
+const PNG_LIMIT = 2 ** 20;
+const postPng = (body: Buffer) => fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body });
+
+/** A valid all-black grey PNG of any size: megapixels of zeros deflate to a few kilobytes per megapixel. */
+function blackPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const framed = Buffer.alloc(body.length + 8);
+    framed.writeUInt32BE(data.length, 0);
+    body.copy(framed, 4);
+    framed.writeUInt32BE(crc32(body), body.length + 4);
+    return framed;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 0, 0, 0, 0], 8); // 8-bit grey, no interlace
+  const scanlines = deflateSync(Buffer.alloc(height * (width + 1)), { level: 9 });
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', scanlines), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A real PNG whose IHDR declares another size (CRC fixed up): what a "PNG bomb" looks like to a decoder. */
+function lyingPng(width: number, height: number): Buffer {
+  const png = Buffer.from(encodePng(new Array(28 * 28).fill(0), 28, 28, 1));
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
 
 describe('models', () => {
   it('lists and describes the model, with links to its files and predict', async () => {
@@ -83,9 +117,9 @@ describe('POST /v1/models/:id/predict', () => {
       [{ instances: [[...image(0).slice(0, 783), null]] }, 'instances[0]', /value 783 is null, not a finite number/],
       [{ instances: [[...image(0).slice(0, 783), 'x']] }, 'instances[0]', /not a finite number/],
       [{ instances: ['a picture'] }, 'instances[0]', /got string/],
-      [{ instances: [] }, 'body.instances', /fewer than 1/],
-      [{ images: [image(0)] }, 'body.images', /unknown field/],
-      [{ instances: Array.from({ length: 201 }, () => [0]) }, 'body.instances', /more than 200/],
+      [{ instances: [] }, 'instances', /fewer than 1/],
+      [{ images: [image(0)] }, 'images', /unknown field/],
+      [{ instances: Array.from({ length: 201 }, () => [0]) }, 'instances', /more than 200/],
     ];
     for (const [body, path, message] of cases) {
       const res = await api.json<{ errors: { path: string; message: string }[] }>('POST', `/v1/models/${id}/predict`, body);
@@ -102,6 +136,97 @@ describe('POST /v1/models/:id/predict', () => {
     expect(((await small.json()) as { detail: string }).detail).toBe('the image is 16x16; this model takes 28x28 (width x height)');
     const notPng = await fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from('GIF89a....') });
     expect(notPng.status).toBe(400);
+  });
+
+  it('refuses a PNG declaring 20000x20000 pixels from its header, at once, and stays responsive', async () => {
+    const before = process.memoryUsage().rss;
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const [bomb, health] = await Promise.all([postPng(lyingPng(20000, 20000)), fetch(`${api.base}/healthz`)]);
+    loop.disable();
+    expect(health.status).toBe(200);
+    // The API runs in this process: decoding 20000x20000 would have held its loop for seconds.
+    expect(loop.max / 1e6).toBeLessThan(200);
+    expect(bomb.status).toBe(400);
+    expect(bomb.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await bomb.json()) as Problem).detail).toMatch(/declares 20000x20000 = 400000000 pixels; at most 4194304/);
+    // Decoding it would take 1.6 GB of RGBA; refusing it costs next to nothing.
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+    // A true bomb: 8000x8000 pixels in a few tens of kilobytes, over MAX_IMAGE_PIXELS.
+    const bombBody = blackPng(8000, 8000);
+    expect(bombBody.length).toBeLessThan(PNG_LIMIT);
+    const beforeReal = process.memoryUsage().rss;
+    const real = await postPng(bombBody);
+    expect(real.status).toBe(400);
+    expect(((await real.json()) as Problem).detail).toMatch(/declares 8000x8000 = 64000000 pixels/);
+    expect(process.memoryUsage().rss - beforeReal).toBeLessThan(100 * 2 ** 20);
+    const wrongSize = await postPng(lyingPng(1000, 1000));
+    expect(wrongSize.status).toBe(400);
+    expect(((await wrongSize.json()) as Problem).detail).toBe('the image is 1000x1000; this model takes 28x28 (width x height)');
+  });
+
+  it('holds each body type\'s limit: PNG 1 MiB, JSON 16 MiB', async () => {
+    const big = Buffer.concat([encodePng(image(0), 28, 28, 1), Buffer.alloc(2 * 2 ** 20)]);
+    const res = await postPng(big);
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    // A 4 MB JSON body is over every other route's limit here (BODY_LIMIT_BYTES 3000000) and
+    // within the JSON predict one (16 MiB).
+    const json = JSON.stringify({ instances: [image(0)] }) + ' '.repeat(4_000_000);
+    const viaJson = await fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json });
+    expect(viaJson.status).toBe(200);
+    // The predict limits are predict's alone: the other model routes keep BODY_LIMIT_BYTES.
+    expect((await fetch(`${api.base}/v1/models/no-such-model`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: json })).status).toBe(413);
+    const overJson = JSON.stringify({ instances: [image(0)] }) + ' '.repeat(17 * 2 ** 20);
+    expect((await fetch(`${api.base}/v1/models/${id}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: overJson })).status).toBe(413);
+  });
+
+  it('states what it fed the network and warns about an image unlike the training images (black on white)', async () => {
+    const digit = image(3);
+    const inverted = digit.map((v) => 1 - v);
+    const res = await api.json<Predictions & { input: Record<string, unknown> }>('POST', `/v1/models/${id}/predict`, { instances: [digit, inverted] });
+    expect(res.status).toBe(200);
+    expect(res.body.input).toMatchObject({ from: 'json', height: 28, width: 28, channels: 1, scale: 1, min: 0, max: 1, training: { polarity: 'light-on-dark', min: 0, max: 1 } });
+    expect(res.body.predictions[0]!.warnings).toEqual([]);
+    expect(res.body.predictions[1]!.warnings.join(' ')).toMatch(/background .* is light; the model was trained on images light on a dark background/);
+    expect(res.body.predictions[1]!.warnings.join(' ')).toMatch(/mean brightness/);
+
+    const viaPng = await postPng(encodePng(inverted, 28, 28, 1));
+    const pngBody = (await viaPng.json()) as Predictions & { input: Record<string, unknown> };
+    expect(pngBody.input).toMatchObject({ from: 'png', height: 28, width: 28, channels: 1 });
+    expect(pngBody.predictions[0]!.warnings.length).toBeGreaterThan(0);
+  });
+
+  it('refuses 0-255 pixel values with a 400 naming the instance and the range, and takes them with "scale": 255', async () => {
+    const pixels = image(5).map((v) => Math.round(v * 255));
+    const refused = await api.json<Problem>('POST', `/v1/models/${id}/predict`, { instances: [image(4), pixels] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.detail).toMatch(/1 instance\(s\) have values outside the training images' range \[0, 1\].*"scale": 255/);
+    expect(refused.body.errors).toEqual([{ path: 'instances[1]', message: expect.stringMatching(/^instances\[1\]: value \d+ is \d+, outside \[0, 1\]/) }]);
+
+    const scaled = await api.json<Predictions & { input: { scale: number; max: number } }>('POST', `/v1/models/${id}/predict`, { instances: [pixels], scale: 255 });
+    expect(scaled.status).toBe(200);
+    expect(scaled.body.input.scale).toBe(255);
+    expect(scaled.body.input.max).toBeCloseTo(Math.max(...pixels) / 255, 6);
+    const plain = await api.json<Predictions>('POST', `/v1/models/${id}/predict`, { instances: [pixels.map((v) => v / 255)] });
+    expect(scaled.body.predictions[0]!.label).toBe(plain.body.predictions[0]!.label);
+    for (const k of Object.keys(plain.body.predictions[0]!.probabilities)) {
+      expect(scaled.body.predictions[0]!.probabilities[k]).toBeCloseTo(plain.body.predictions[0]!.probabilities[k]!, 5);
+    }
+    expect((await api.json<Problem>('POST', `/v1/models/${id}/predict`, { instances: [pixels], scale: 0 })).status).toBe(400);
+  });
+
+  it('still predicts with a model trained before statistics were recorded, without range checks or warnings', async () => {
+    const models = path.join(env.dataDir, 'models');
+    await cp(path.join(models, id), path.join(models, 'old-model'), { recursive: true });
+    const manifestFile = path.join(models, 'old-model', 'manifest.json');
+    const { inputStatistics: _, ...old } = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(manifestFile, JSON.stringify({ ...old, id: 'old-model' }));
+    const res = await api.json<Predictions & { input: { training: unknown } }>('POST', '/v1/models/old-model/predict', { instances: [image(2).map((v) => 1 - v)] });
+    expect(res.status).toBe(200);
+    expect(res.body.input.training).toBeNull();
+    expect(res.body.predictions[0]!.warnings).toEqual([]);
+    expect((await api.json('DELETE', '/v1/models/old-model')).status).toBe(204);
   });
 
   it('deletes a model; it is gone from the list, its files and predict', async () => {

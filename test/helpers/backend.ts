@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// The reference backend: the registry loads only the backend it chooses.
+import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/nn/backend.js';
 
 /** Tests pin the wasm backend (TRAINYARD_BACKEND=wasm in vitest.config.ts) so every machine does the same. */

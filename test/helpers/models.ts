@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { imageStatistics } from '../../src/data/image-statistics.js';
 import { train } from '../../src/nn/train.js';
 import { trainingRecord } from '../../src/run/train-and-save.js';
 import { ModelStore, type ModelManifest } from '../../src/store/models.js';
@@ -11,19 +12,26 @@ import { digits, network, options, seedNetworkJson } from './data.js';
 export async function saveTestModel(
   dataDir: string,
   id: string,
-  { trainImages = 64, maxEpochs = 1, seed = 1, ...extra }: { trainImages?: number; maxEpochs?: number; seed?: number } & Partial<Pick<ModelManifest, 'tenant' | 'jobId'>> = {},
+  {
+    trainImages = 64,
+    maxEpochs = 1,
+    seed = 1,
+    networkJson = seedNetworkJson,
+    ...extra
+  }: { trainImages?: number; maxEpochs?: number; seed?: number; networkJson?: unknown } & Partial<Pick<ModelManifest, 'tenant' | 'jobId'>> = {},
 ): Promise<ModelManifest> {
   const data = await digits(trainImages, 10);
-  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs, seed }));
+  const result = await train(network(networkJson), { source: data.source }, options({ miniBatchSize: 32, maxEpochs, seed }));
   try {
     return await new ModelStore(path.join(dataDir, 'models')).save(result.classifier, {
       formatVersion: 1,
       id,
       createdAt: new Date().toISOString(),
-      network: seedNetworkJson,
+      network: networkJson,
       classes: result.classifier.classes,
       inputSize: [28, 28, 1],
       normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
+      inputStatistics: await imageStatistics(data.source, 'train'),
       training: trainingRecord(result, {
         options: {},
         dataset: 'digits',

@@ -47,7 +47,7 @@ export class Api {
   static async start(config: Config): Promise<Api> {
     await initBackend('wasm');
     const services = await createServices(config);
-    const fastify = Fastify({ ...fastifyOptions(config.http.bodyLimit), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+    const fastify = Fastify({ ...fastifyOptions(config.http), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
     await fastify.register(app, { services });
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     const { port } = fastify.server.address() as { port: number };

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildUi } from '../../src/ui/build.js';
 import { Api, seedNetwork, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 import { chromiumPath, launchChromium, type Browser } from './browser.js';
 
@@ -12,7 +11,6 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  await buildUi();
   env = await serviceEnv('ui-key', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { API_KEYS: `alice:${key}` });
   [api, browser] = await Promise.all([Api.start(env.config), launchChromium()]);
 });

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildUi } from '../../src/ui/build.js';
 import { PrivateRedis } from '../helpers/redis.js';
 import { Api, seedNetwork, serviceEnv, WorkerProcess, type ServiceEnv } from '../helpers/service.js';
 import { chromiumPath, launchChromium, type Browser } from './browser.js';
@@ -27,7 +26,6 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  await buildUi();
   redis = await PrivateRedis.start();
   env = await serviceEnv('ui', redis.url);
   [api, worker, browser] = await Promise.all([Api.start(env.config), WorkerProcess.start(env.env), launchChromium(), mkdir(screenshots, { recursive: true })]);

@@ -7,9 +7,9 @@ import type { Services } from '../services.js';
  * Both are open (probes carry no key) and say nothing about any tenant's jobs.
  */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (request, reply) => {
+  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
     try {
       const ping = await withTimeout(services.redis.ping(), 2000);
       const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount()]), 2000);

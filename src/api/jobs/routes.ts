@@ -1,20 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
-import { estimateTrainingMemory, formatBytes } from '../../nn/memory.js';
+import { builtInDatasets } from '../../data/dataset-catalogue.js';
+import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
+import { memoryCeilingFor } from '../../nn/backend.js';
 import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
 import { problemsWithData, validateNetwork } from '../../nn/spec.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
+import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { CreateJobBody, CreateJobHeaders, JobParams, ListJobsQuery } from './schemas.js';
 
-export function jobView(record: JobRecord) {
-  const self = `/v1/jobs/${record.id}`;
-  return { ...record, links: { self, events: `${self}/events`, model: `/v1/models/${record.id}` } };
+/** A job with links to itself, its events and, once it completed, its model (only what exists). */
+export function jobView(record: JobRecord, link: LinkTo) {
+  const self = link(`/v1/jobs/${record.id}`);
+  const model = record.status === 'completed' && record.modelId ? { model: link(`/v1/models/${record.modelId}`) } : {};
+  return { ...record, links: { self, events: `${self}/events`, ...model } };
 }
 
 /**
@@ -22,7 +26,7 @@ export function jobView(record: JobRecord) {
  * the same validators the worker runs, plus the dataset's image size and classes and the memory
  * the job would need.
  */
-export function requestProblems(services: Services, body: JobRequest): Problem[] {
+export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
   const { networkLimits, optionLimits, limits } = services.config;
   const problems: Problem[] = [];
   const network = validateNetwork(body.network, networkLimits);
@@ -30,27 +34,32 @@ export function requestProblems(services: Services, body: JobRequest): Problem[]
   if (!network.ok) problems.push(...network.problems.map(prefixed));
   const options = validateTrainingOptions(body.options, optionLimits);
   if (!options.ok) problems.push(...options.problems);
-  const dataset = resolveDatasetRef(body.dataset);
-  if (!dataset) {
-    const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
-    const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
-    problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
+  const dataset = builtInDatasets.resolve(body.dataset, tenant);
+  if ('problem' in dataset) {
+    problems.push(dataset.problem);
   } else if (network.ok) {
-    const shape = builtInShapes[dataset.name];
-    problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
+    const { size, classes } = await dataset.source.describe();
+    problems.push(...problemsWithData(network.value, size, classes.length, dataset.name).map(prefixed));
   }
   if (network.ok && options.ok) {
-    const memory = estimateTrainingMemory(network.value, options.value.miniBatchSize);
-    if (memory.bytes > limits.trainingMemoryBytes) {
-      problems.push({
-        path: 'network',
-        message:
-          `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
-          `${options.value.miniBatchSize}, learnables ${formatBytes(memory.learnableBytes)}); the limit is ${formatBytes(limits.trainingMemoryBytes)}`,
-      });
-    }
+    const memory = estimateTrainingMemory(network.value, options.value);
+    const ceiling = memoryCeilingFor(services.config.backend);
+    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, ceiling);
+    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit, ceiling));
   }
   return problems;
+}
+
+/** A job too big to train, named by the layer that needs the most. */
+function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number, heapCeiling: number | null): Problem {
+  const { index, name, bytes } = memory.largest;
+  return {
+    path: `network.layers[${index}]`,
+    message:
+      `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
+      `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
+      `(MAX_TRAINING_MEMORY_BYTES${heapCeiling === null ? '' : `, and the backend's ${formatBytes(heapCeiling)} heap`}); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
+  };
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
@@ -66,7 +75,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
   app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders }, bodyLimit: limits.jobBodyBytes }, async (request, reply) => {
     const principal = request.principal!;
     const body = request.body as JobRequest;
-    const problems = requestProblems(services, body);
+    const problems = await requestProblems(services, body, principal.tenant);
     if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
     const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
     if (models >= limits.modelsPerTenant) {
@@ -90,8 +99,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         { 'retry-after': '30' },
       );
     }
+    if ('unavailable' in result) {
+      request.log.warn({ tenant: principal.tenant, err: result.unavailable }, 'job not queued');
+      throw new HttpProblem(503, 'queue-unavailable', 'Service Unavailable', 'the job could not be queued and was not kept; retry it', {}, { 'retry-after': '5' });
+    }
     request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
-    return reply.code(202).header('location', `/v1/jobs/${result.record.id}`).send(jobView(result.record));
+    const link = linksFor(request);
+    return reply.code(202).header('location', link(`/v1/jobs/${result.record.id}`)).send(jobView(result.record, link));
   });
 
   app.get('/v1/jobs', { schema: { querystring: ListJobsQuery } }, async (request) => {
@@ -104,10 +118,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       limit,
       ...(cursor ? { cursor } : {}),
     });
-    return { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor };
+    const link = linksFor(request);
+    return { jobs: page.jobs.map((job) => jobView(job, link)), nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await visibleJob(services, request.principal!, request.params.id)));
+  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await visibleJob(services, request.principal!, request.params.id), linksFor(request)));
 
   app.delete('/v1/jobs/:id', { schema: { params: JobParams } }, async (request, reply) => {
     const { id } = request.params;
@@ -121,9 +136,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
           jobStatus: result.record.status,
         });
       case 'cancelled':
-        return jobView(result.record);
+        return jobView(result.record, linksFor(request));
       case 'requested':
-        return reply.code(202).send(jobView(result.record));
+        return reply.code(202).send(jobView(result.record, linksFor(request)));
     }
   });
 };

@@ -1,34 +1,36 @@
 import { createReadStream } from 'node:fs';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { decodePng } from '../../data/png.js';
-import type { Classifier } from '../../nn/classifier.js';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ModelManifest } from '../../store/models.js';
 import { canSee } from '../auth.js';
+import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
-import { HttpProblem, invalid, notFound } from '../problem.js';
+import { notFound } from '../problem.js';
 import type { Services } from '../services.js';
-import { readInstances } from './instances.js';
+import { jsonInput, pngInput, predictions } from './predict.js';
 import { ModelFileParams, ModelParams, predictBody } from './schemas.js';
 
-function modelView(manifest: ModelManifest) {
-  const self = `/v1/models/${manifest.id}`;
+function modelView(manifest: ModelManifest, link: LinkTo) {
+  const self = link(`/v1/models/${manifest.id}`);
   return {
     ...manifest,
     links: {
       self,
       predict: `${self}/predict`,
       files: Object.fromEntries(manifest.files.map((f) => [f, `${self}/files/${f}`])),
-      ...(manifest.jobId ? { job: `/v1/jobs/${manifest.jobId}` } : {}),
+      ...(manifest.jobId ? { job: link(`/v1/jobs/${manifest.jobId}`) } : {}),
     },
   };
 }
 
-function summary(manifest: ModelManifest) {
+function summary(manifest: ModelManifest, link: LinkTo) {
   const { network: _network, training, ...rest } = manifest;
-  return { ...rest, backend: training.backend.name, links: { self: `/v1/models/${manifest.id}` } };
+  return { ...rest, backend: training.backend.name, links: { self: link(`/v1/models/${manifest.id}`) } };
 }
 
-const fileTypes: Record<string, string> = { 'model.json': 'application/json', 'weights.bin': 'application/octet-stream' };
+const fileTypes = new Map([
+  ['model.json', 'application/json'],
+  ['weights.bin', 'application/octet-stream'],
+]);
 
 export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { models, modelCache, config } = services;
@@ -40,13 +42,11 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     return manifest;
   }
 
-  app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
-
   app.get('/v1/models', async (request) => ({
-    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map(summary),
+    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map((m) => summary(m, linksFor(request))),
   }));
 
-  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id)));
+  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id), linksFor(request)));
 
   app.delete('/v1/models/:id', { schema: { params: ModelParams } }, async (request, reply) => {
     await visibleModel(request.principal!, request.params.id);
@@ -60,59 +60,26 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     await visibleModel(request.principal!, id);
     const found = await models.file(id, file);
     if (!found) throw notFound('model file', `${id}/${file}`);
-    return reply.type(fileTypes[file] ?? 'application/octet-stream').send(createReadStream(found));
+    return reply.type(fileTypes.get(file) ?? 'application/octet-stream').send(createReadStream(found));
   });
 
-  app.post(
-    '/v1/models/:id/predict',
-    { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) }, bodyLimit: Math.max(config.limits.predictBodyBytes, config.limits.pngBodyBytes) },
-    async (request) => {
-    await visibleModel(request.principal!, request.params.id);
-    const loaded = await modelCache.get(request.params.id);
-    if (!loaded) throw notFound('model', request.params.id);
-    const { classifier, manifest } = loaded;
-    const [h, w, c] = manifest.inputSize;
-    let pixels: Float32Array;
-    let count: number;
-    if (Buffer.isBuffer(request.body)) {
-      pixels = pngPixels(request.body, manifest);
-      count = 1;
-    } else {
-      const body = request.body as { instances: unknown[] };
-      const read = readInstances(body.instances, [h, w, c]);
-      if (read.problems.length > 0) throw invalid(`${read.problems.length} instance(s) do not have the model's input shape ${h}x${w}x${c}`, read.problems);
-      pixels = read.pixels;
-      count = body.instances.length;
-    }
-    return { modelId: manifest.id, predictions: await predictions(classifier, pixels, count) };
-    },
-  );
+  // Each body type keeps its own limit: a route-wide bodyLimit would override both parsers' limits.
+  // This scope is encapsulated, so its parsers serve predict only.
+  await app.register(async (scope) => {
+    const predict = scope.withTypeProvider<TypeBoxTypeProvider>();
+    predict.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
+    predict.removeContentTypeParser('application/json');
+    predict.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.limits.predictBodyBytes }, predict.getDefaultJsonParser('error', 'error'));
+
+    predict.post('/v1/models/:id/predict', { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) } }, async (request) => {
+      await visibleModel(request.principal!, request.params.id);
+      const loaded = await modelCache.get(request.params.id);
+      if (!loaded) throw notFound('model', request.params.id);
+      const { classifier, manifest } = loaded;
+      const input = Buffer.isBuffer(request.body)
+        ? await pngInput(request.body, manifest, config.limits.imagePixels)
+        : jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
+      return predictions(classifier, manifest, input);
+    });
+  });
 };
-
-function pngPixels(buffer: Buffer, manifest: ModelManifest): Float32Array {
-  const [h, w, c] = manifest.inputSize;
-  if (c !== 1 && c !== 3) throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', `a PNG can feed a model of 1 or 3 channels; this one takes ${c}`);
-  let image;
-  try {
-    image = decodePng(buffer, c);
-  } catch (err) {
-    throw invalid('the body is not a readable PNG image', [{ path: 'body', message: `body: not a PNG image (${(err as Error).message})` }]);
-  }
-  if (image.width !== w || image.height !== h) {
-    throw invalid(`the image is ${image.width}x${image.height}; this model takes ${w}x${h} (width x height)`, [
-      { path: 'body', message: `body: expected a ${w}x${h} PNG, got ${image.width}x${image.height}` },
-    ]);
-  }
-  return image.pixels;
-}
-
-async function predictions(classifier: Classifier, pixels: Float32Array, count: number) {
-  const probs = await classifier.predict(pixels, count);
-  const k = classifier.classes.length;
-  return Array.from({ length: count }, (_, i) => {
-    const row = probs.subarray(i * k, (i + 1) * k);
-    let best = 0;
-    for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
-    return { label: classifier.classes[best]!, probabilities: Object.fromEntries(classifier.classes.map((name, j) => [name, row[j]!])) };
-  });
-}

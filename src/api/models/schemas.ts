@@ -19,6 +19,9 @@ export function predictBody(maxInstances: number) {
               maxItems: maxInstances,
               description: 'images: [h][w][c] or [h][w] nested arrays, or h*w*c numbers',
             }),
+            scale: Type.Optional(
+              Type.Number({ exclusiveMinimum: 0, description: 'every value is divided by it before the range check and the network (255 for 0-255 pixels)' }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ValidationError } from '../problems.js';
 import { defaultLayerName } from '../layers/names.js';
-import type { BuiltLayer } from '../build.js';
 import type { LayerOf, Size3 } from '../spec.js';
 import type { LayerFunction } from './compile.js';
 import { configTextEncoding, escapeConfigText, unescapeConfigText } from './config-text.js';
@@ -120,7 +119,3 @@ function initializer(init: LearnableInitializer, seed: number | undefined): Retu
 }
 
 /** The network layer as tfjs layers: what build.ts delegates to for type "custom". */
-export function buildCustomLayer(spec: LayerOf<'custom'>, tfLayers: tfl.layers.Layer[], seed: (k: number) => number): BuiltLayer {
-  tfLayers.push(new CustomLayer({ name: spec.name, definition: spec.definition, seed: seed(0) }));
-  return { spec, tfLayers };
-}

@@ -32,8 +32,17 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   activationGradWasm,
 ];
 
-export function registerWasmKernels(): void {
-  for (const config of [conv2dBackpropFilterWasm, maxPoolGradWasm, avgPoolGradWasm, identityWasm, ...fusedWasmKernels]) {
+/** Every kernel the wasm backend entry registers (src/nn/backends/wasm.ts). */
+export const wasmKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterWasm, maxPoolGradWasm, avgPoolGradWasm, identityWasm, ...fusedWasmKernels];
+
+/**
+ * The registration hook the backend registry calls with the chosen entry's kernels. Replaces a
+ * kernel tfjs already has under that name (wasm's copying Identity and pooling gradients), and is
+ * idempotent. The activation gradients it overrides fall back to tfjs's own where their kernel is
+ * missing.
+ */
+export function registerKernels(configs: readonly tf.KernelConfig[]): void {
+  for (const config of configs) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current === config) continue;
     if (current) tf.unregisterKernel(config.kernelName, config.backendName);

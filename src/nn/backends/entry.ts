@@ -1,0 +1,50 @@
+/**
+ * What a training backend is to trainyard: one entry in the registry (src/nn/backend.ts). Nothing
+ * outside the entries and the registry knows a backend by name; code that needs to know what the
+ * backend can do asks the chosen entry (its kernels, its memory ceiling).
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+
+export type Device = 'gpu' | 'cpu';
+
+/** What an entry reports once it runs: stored in every model's manifest and shown by /readyz. */
+export interface Started {
+  /** The package that provides the backend. */
+  package: string;
+  device: Device;
+  /** What started, for the reason text ("@tensorflow/tfjs-node loaded"). */
+  outcome: string;
+  /** Alternatives the entry tried first and could not load, each "what: why". */
+  skipped?: string[];
+}
+
+export interface BackendEntry<Name extends string = string> {
+  /** The TRAINYARD_BACKEND value, and the tfjs backend name. */
+  readonly name: Name;
+  /** One line for the configuration docs. */
+  readonly summary: string;
+  /** Whether TRAINYARD_BACKEND=auto may pick it, and before which others (higher first); null: only when named. */
+  readonly auto: { priority: number } | null;
+  /** The most memory tensors may take on this backend (the wasm heap), or null where only the machine limits it. */
+  readonly memoryCeilingBytes: number | null;
+  /**
+   * Loads the backend's package and makes it tfjs's backend. Throws, saying why, when it is not
+   * available here (package absent, native library missing); must then leave tfjs as it was.
+   */
+  start(): Promise<Started>;
+  /** trainyard's kernels for this backend (fused and gap-filling), registered after start(). */
+  kernels(): Promise<readonly tf.KernelConfig[]>;
+}
+
+/** Makes `name` tfjs's backend, or throws. */
+export async function useTfjsBackend(name: string): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  await tf.ready();
+}
+
+/** An error's first line, short enough for a log field and a reason text. */
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.slice(0, 500);
+}
