@@ -89,20 +89,36 @@ describe('train', () => {
     }
   });
 
-  it("keeps a worker's memory flat over 10 jobs: tensors back to baseline, no growth in bytes or the wasm heap", async () => {
-    const data = await digits(256);
-    const job = async () => (await train(network(), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
-    await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
-    const baseline = tf.memory();
-    const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
-    const heapAfterFirst = heap();
-    for (let i = 0; i < 10; i++) {
-      await job();
-      expect(tf.memory().numTensors).toBe(baseline.numTensors);
-      expect(tf.memory().numBytes).toBeLessThanOrEqual(baseline.numBytes);
-    }
-    expect(heap()).toBe(heapAfterFirst);
-  });
+  /** Every wasm training kernel: pooling gradients, strided, padded and dilated convolution gradients. */
+  const everyKernel = {
+    layers: [
+      { type: 'imageInput', inputSize: [28, 28, 1] },
+      { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same' },
+      { type: 'maxPooling2d', poolSize: 2 },
+      { type: 'convolution2d', filterSize: 3, numFilters: 6, dilationFactor: 2, padding: 'same' },
+      { type: 'averagePooling2d', poolSize: 3, stride: 2, padding: 1 },
+      { type: 'convolution2d', filterSize: 3, numFilters: 8, stride: 2, padding: 'same' },
+      { type: 'fullyConnected', outputSize: 10 },
+      { type: 'softmax' },
+      { type: 'classification' },
+    ],
+  };
+  for (const [name, json] of [['the seed network', undefined], ['a network using every wasm training kernel', everyKernel]] as const) {
+    it(`keeps a worker's memory flat over 10 jobs of ${name}: tensors back to baseline, no growth in bytes or the wasm heap`, async () => {
+      const data = await digits(256);
+      const job = async () => (await train(network(json), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
+      await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
+      const baseline = tf.memory();
+      const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
+      const heapAfterFirst = heap();
+      for (let i = 0; i < 10; i++) {
+        await job();
+        expect(tf.memory().numTensors).toBe(baseline.numTensors);
+        expect(tf.memory().numBytes).toBeLessThanOrEqual(baseline.numBytes);
+      }
+      expect(heap()).toBe(heapAfterFirst);
+    });
+  }
 
   it('validates on held-out data and stops when validation loss stops improving', async () => {
     // A tiny learning rate leaves the weights unchanged in float32, so the validation loss never improves.

@@ -3,9 +3,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { ValidationError } from '../problems.js';
 import { defaultLayerName } from '../layers/names.js';
 import type { LayerOf, Size3 } from '../spec.js';
-import { compileLayer, type LayerFunction } from './compile.js';
+import type { LayerFunction } from './compile.js';
 import { configTextEncoding, escapeConfigText, unescapeConfigText } from './config-text.js';
 import type { CustomLayerDefinition, LearnableInitializer } from './definition.js';
+import { fusedLayerFunction } from './fused.js';
 import { programFor, type LayerProgram } from './program.js';
 import { definitionFromJson } from './validate.js';
 
@@ -48,7 +49,7 @@ export class CustomLayer extends tfl.layers.Layer {
     const learnables = program.learnables.map((slot, k) =>
       this.addWeight(slot.name, slot.weightShape, 'float32', initializer(slot.definition.initializer, this.seed === undefined ? undefined : this.seed + k)),
     );
-    this.state = { program, run: compileLayer(program), learnables };
+    this.state = { program, run: fusedLayerFunction(program), learnables };
     this.built = true;
   }
 

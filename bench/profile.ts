@@ -1,32 +1,43 @@
 /**
- * Where one seed-network iteration spends its time, kernel by kernel (tf.profile), on the backend
- * TRAINYARD_BACKEND picks, plus the wall time of each iteration.
+ * Where one training iteration of a network (the seed by default) spends its time, kernel by kernel
+ * (tf.profile), on the backend TRAINYARD_BACKEND picks, plus the wall time of each iteration. A
+ * network with a 32x32x3 input trains on the digits made RGB as bench/train-zoo.ts makes them.
  *
- *   npm run bench:profile-seed -- [--iterations 12] [--rows 25]
+ *   npm run bench:profile -- [--network bench/zoo/strided.json] [--iterations 12] [--rows 25]
  *
  * Kernel times nest: a composite op (shown as its op name, e.g. "forward") includes the kernels
  * it ran, so the total counts those twice.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { take } from '../src/data/dataset.js';
 import { loadDigits } from '../src/data/digits.js';
 import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
+import { ensureCustomLayersPass } from '../src/nn/custom/check-runner.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
-import seedNetwork from '../examples/seed-elu.json' with { type: 'json' };
+import { benchData } from './bench-data.js';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '12' }, rows: { type: 'string', default: '25' } } });
+const { values } = parseArgs({
+  options: {
+    network: { type: 'string', default: 'examples/seed-elu.json' },
+    iterations: { type: 'string', default: '12' },
+    rows: { type: 'string', default: '25' },
+  },
+});
 const iterations = Number(values.iterations);
-const backend = await initBackend(loadConfig().backend);
-const digits = await loadDigits();
-const source = InMemorySource.of({ train: take(digits.train, 128 * iterations), test: digits.test });
-const network = validateNetwork(seedNetwork);
+const config = loadConfig();
+const backend = await initBackend(config.backend);
+const network = validateNetwork(JSON.parse(readFileSync(values.network!, 'utf8')));
 const options = validateTrainingOptions({ maxEpochs: 1, seed: 1, batchNormalizationStatistics: 'moving' });
-if (!network.ok || !options.ok) throw new Error('the seed network or options did not validate');
+if (!network.ok || !options.ok) throw new Error(`the network ${values.network} or the options did not validate`);
+await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
+const splits = benchData(await loadDigits(), network.value.inputSize);
+const source = InMemorySource.of({ train: take(splits.train, 128 * iterations), test: splits.test });
 const run = (onProgress?: () => void) => train(network.value, { source }, options.value, { onProgress }).then((r) => r.classifier.dispose());
 
 await run(); // warm-up: wasm compilation, tfjs's cached constants
