@@ -36,7 +36,7 @@ if (!(await redisAnswers(config.redis.url))) {
   log.info({ redis: config.redis.url, dir: `${config.dataDir}/redis` }, 'started a private redis-server (AOF on)');
 }
 
-const workerEntry = siblingModule(import.meta.url, '../workers/train.ts');
+const workerEntry = siblingModule(import.meta.url, '../workers/worker-process.ts');
 const workers = new Set<ChildProcess>();
 let stopping = false;
 

@@ -8,7 +8,7 @@ import { JobEvents } from '../../src/queue/events.js';
 import type { JobRequest } from '../../src/queue/jobs.js';
 import { connect, Keys } from '../../src/queue/redis.js';
 import { TrainingQueue } from '../../src/queue/training-queue.js';
-import { TrainingWorker, type JobContext, type JobOutcome, type TrainingWorkerOptions } from '../../src/queue/training-worker.js';
+import { QueueWorker, type JobContext, type JobOutcome, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
 import { publishFolder } from '../../src/store/models.js';
 import { uniquePrefix } from './redis.js';
 
@@ -23,12 +23,12 @@ export interface LogLine {
 
 /**
  * The queue as BullMQ's own tests drive it: a real Redis under a fresh prefix, the API's
- * TrainingQueue, and TrainingWorkers whose training is a stub, so every branch runs in milliseconds.
+ * TrainingQueue, and QueueWorkers whose training is a stub, so every branch runs in milliseconds.
  */
 export class QueueHarness {
   readonly logs: LogLine[] = [];
   private readonly connections: Redis[] = [];
-  private readonly workers: TrainingWorker[] = [];
+  private readonly workers: QueueWorker[] = [];
 
   private constructor(
     readonly url: string,
@@ -63,14 +63,14 @@ export class QueueHarness {
     return result.record.id;
   }
 
-  /** A started TrainingWorker on connections of its own. */
-  async worker(workerId: string, train: (ctx: JobContext) => Promise<JobOutcome>, options: Partial<TrainingWorkerOptions> = {}): Promise<TrainingWorker> {
+  /** A started QueueWorker on connections of its own. */
+  async worker(workerId: string, train: (ctx: JobContext) => Promise<JobOutcome>, options: Partial<QueueWorkerOptions> = {}): Promise<QueueWorker> {
     const connection = connect(this.url);
     const subscriber = connect(this.url);
     for (const c of [connection, subscriber]) c.on('error', () => {});
     this.connections.push(connection, subscriber);
     const line = (level: LogLine['level']) => (obj: object, msg: string) => void this.logs.push({ level, msg, obj: obj as Record<string, unknown> });
-    const worker = new TrainingWorker({
+    const worker = new QueueWorker({
       connection,
       subscriber,
       keys: this.keys,

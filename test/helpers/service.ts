@@ -117,7 +117,7 @@ export class Watcher {
   }
 }
 
-/** A real worker process (workers/train.ts), as `npm run worker` starts it. */
+/** A real worker process (workers/worker-process.ts), as `npm run worker` starts it. */
 export class WorkerProcess {
   readonly exited: Promise<number | null>;
   private output = '';
@@ -129,7 +129,7 @@ export class WorkerProcess {
   }
 
   static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/train.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker-process.ts'], {
       cwd: root,
       env: { ...process.env, ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,9 +13,9 @@ import { CancelFlags } from '../src/queue/cancel.js';
 import { JobCatalogue } from '../src/queue/catalogue.js';
 import { JobEvents } from '../src/queue/events.js';
 import { connect, Keys } from '../src/queue/redis.js';
-import { TrainingWorker } from '../src/queue/training-worker.js';
+import { QueueWorker } from '../src/queue/queue-worker.js';
 import { ModelStore } from '../src/store/models.js';
-import { jobTrainer } from '../src/worker/train-job.js';
+import { trainingJobHandler } from '../src/job-handler/training-job-handler.js';
 
 let config;
 try {
@@ -36,7 +36,7 @@ const connection = connect(config.redis.url);
 const subscriber = connect(config.redis.url);
 for (const c of [connection, subscriber]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
 const keys = new Keys(config.redis.prefix);
-const worker = new TrainingWorker({
+const worker = new QueueWorker({
   connection,
   subscriber,
   keys,
@@ -50,7 +50,7 @@ const worker = new TrainingWorker({
   retentionSeconds: config.events.retentionSeconds,
   runningJobsPerTenant: config.limits.runningJobsPerTenant,
   trainingSeconds: config.limits.trainingSeconds,
-  train: jobTrainer(config, backend, new ModelStore(path.join(config.dataDir, 'models')), () => {
+  train: trainingJobHandler(config, backend, new ModelStore(path.join(config.dataDir, 'models')), () => {
     // After the job's own failure is recorded (the queue's handler reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),

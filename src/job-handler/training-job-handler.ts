@@ -4,7 +4,7 @@ import type { BackendInfo } from '../nn/backend.js';
 import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import { ValidationError } from '../nn/problems.js';
-import { JobFailure, type JobContext, type JobOutcome } from '../queue/training-worker.js';
+import { JobFailure, type JobContext, type JobOutcome } from '../queue/queue-worker.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { ModelStoreError, type ModelStore } from '../store/models.js';
 import { ProgressPublisher } from './progress-publisher.js';
@@ -15,7 +15,7 @@ import { ProgressPublisher } from './progress-publisher.js';
  * fails the job with a sentence saying so, and calls onMemoryFault: the process must not run
  * another tensor (src/nn/out-of-memory.ts).
  */
-export function jobTrainer(config: Config, backend: BackendInfo, models: ModelStore, onMemoryFault: () => void = () => {}): (ctx: JobContext) => Promise<JobOutcome> {
+export function trainingJobHandler(config: Config, backend: BackendInfo, models: ModelStore, onMemoryFault: () => void = () => {}): (ctx: JobContext) => Promise<JobOutcome> {
   return async (ctx) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;

@@ -44,7 +44,7 @@ export class JobFailure extends Error {
   }
 }
 
-export interface TrainingWorkerOptions {
+export interface QueueWorkerOptions {
   connection: Redis;
   /** A second connection, used only to listen for cancel messages. */
   subscriber: Redis;
@@ -75,13 +75,13 @@ type StopReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
  * stops them on a cancel from any API replica, and on shutdown hands the running job back to the
  * queue so another worker starts it again.
  */
-export class TrainingWorker {
+export class QueueWorker {
   private readonly worker: Worker<QueuedJobData>;
   private readonly running = new Map<string, AbortController>();
   private closing: Promise<void> | null = null;
   private readonly flagPoll: NodeJS.Timeout;
 
-  constructor(private readonly o: TrainingWorkerOptions) {
+  constructor(private readonly o: QueueWorkerOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new Error(`concurrency must be a positive integer, not ${o.concurrency}`);
     if (o.lockMs < 1000) throw new Error(`lockMs must be at least 1000, not ${o.lockMs}`);
     if (o.stalledIntervalMs < 500) throw new Error(`stalledIntervalMs must be at least 500, not ${o.stalledIntervalMs}`);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobContext } from '../../src/queue/training-worker.js';
+import type { JobContext } from '../../src/queue/queue-worker.js';
 import { aborted, QueueHarness, stubMetrics, until } from '../helpers/queue.js';
 
 let harness: QueueHarness;
@@ -7,7 +7,7 @@ afterEach(() => harness.close());
 
 const statusOf = async (id: string) => (await harness.catalogue.get(id))?.status;
 
-describe('TrainingWorker branches', () => {
+describe('QueueWorker branches', () => {
   it("delayed: a job over its tenant's running limit waits in BullMQ's delayed set, not counted as an attempt, and runs when a slot frees", async () => {
     harness = await QueueHarness.start('worker-delayed');
     const release = new Map<string, () => void>();
