@@ -47,6 +47,7 @@ const worker = new QueueWorker({
   concurrency: config.workers.concurrency,
   lockMs: config.workers.lockMs,
   stalledIntervalMs: config.workers.stalledIntervalMs,
+  maxStalledCount: config.workers.maxStalledCount,
   retentionSeconds: config.events.retentionSeconds,
   runningJobsPerTenant: config.limits.runningJobsPerTenant,
   trainingSeconds: config.limits.trainingSeconds,

@@ -3,12 +3,11 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
 import { initBackend } from '../nn/backend.js';
-import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { validateTrainingOptions } from '../nn/options.js';
-import { ValidationError } from '../nn/problems.js';
+import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
-import { fail, intFlag, jsonFlag, parseFlags } from './args.js';
+import { fail, intFlag, jsonFlag, parseFlags, problemText } from './args.js';
 
 const usage = `Usage: npm run train -- --network FILE [--dataset digits] [--options JSON|@FILE] [--train-size N] [--out DIR]
 
@@ -62,8 +61,7 @@ try {
   console.log(`model saved to ${out}`);
   console.log(`test accuracy: ${manifest?.metrics.testAccuracy?.toFixed(4) ?? 'n/a'}`);
 } catch (err) {
-  if (err instanceof ValidationError) fail(`invalid input:\n  ${err.problems.map((p) => p.message).join('\n  ')}`);
-  if (err instanceof CustomLayerCheckError) fail(err.message);
+  if (err instanceof UserProblem) fail(problemText(err));
   if (err instanceof ConfigError) fail(err.message);
   throw err;
 }

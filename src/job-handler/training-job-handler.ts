@@ -1,50 +1,49 @@
+/**
+ * @module The job handler: what a worker process does with one job it was given (src/lifecycle/job-lifecycle.ts).
+ */
 import type { Config } from '../config.js';
 import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
+import type { JobContext, JobHandler } from '../lifecycle/job-lifecycle.js';
 import type { BackendInfo } from '../nn/backend.js';
-import { CustomLayerCheckError } from '../nn/custom/check-error.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
-import { ValidationError } from '../nn/problems.js';
-import { JobFailure, type JobContext, type JobOutcome } from '../queue/queue-worker.js';
+import { UserProblem } from '../nn/problems.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { ModelStoreError, type ModelStore } from '../store/models.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
 /**
- * What a worker does with one job: validate it again, train it with progress events, save the
- * model under the job's id. Invalid input becomes a JobFailure (failed, no retry). A memory fault
- * fails the job with a sentence saying so, and calls onMemoryFault: the process must not run
- * another tensor (src/nn/out-of-memory.ts).
+ * Trains one job with progress events and saves the model under the job's model id. Input that
+ * fails validation, a failed custom layer check and a model store that cannot save are
+ * UserProblems (the job fails with them, no retry). A memory fault fails the job with a sentence
+ * saying so, and calls onMemoryFault: the process must not run another tensor (src/nn/out-of-memory.ts).
  */
-export function trainingJobHandler(config: Config, backend: BackendInfo, models: ModelStore, onMemoryFault: () => void = () => {}): (ctx: JobContext) => Promise<JobOutcome> {
-  return async (ctx) => {
+export function trainingJobHandler(config: Config, backend: BackendInfo, models: ModelStore, onMemoryFault: () => void = () => {}): JobHandler {
+  return async (ctx: JobContext) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
     const dataset = resolveDatasetRef(ctx.request.dataset);
     if (!dataset) {
       const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
-      throw new JobFailure({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
+      throw new UserProblem({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
     }
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
       const data = await loadBuiltInDataset(dataset.name);
       const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
-      const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } }, {
+      const target = { id: ctx.modelId, folder: models.folder(ctx.modelId), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } };
+      const { manifest } = await trainAndSave(config, backend, data, request, target, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });
       await publisher.flush();
-      return { modelId: manifest?.id ?? ctx.id, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };
+      return { modelId: manifest?.id ?? ctx.modelId, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };
     } catch (err) {
       await publisher.flush().catch(() => {});
-      if (err instanceof ValidationError) {
-        throw new JobFailure({ title: 'Invalid training request', detail: err.message, problems: err.problems });
-      }
-      if (err instanceof ModelStoreError) throw new JobFailure({ title: 'Model not saved', detail: err.message });
       if (isMemoryFault(err)) {
         onMemoryFault();
-        throw new JobFailure({ title: 'Out of memory', detail: err instanceof OutOfMemoryError ? err.message : new OutOfMemoryError('training', err).message });
+        throw err instanceof OutOfMemoryError ? err : new OutOfMemoryError('training', err);
       }
-      if (err instanceof CustomLayerCheckError) throw new JobFailure({ title: 'Custom layer check failed', detail: err.message, report: err.reports });
+      if (err instanceof ModelStoreError) throw new UserProblem({ title: 'Model not saved', detail: err.message }, { cause: err });
       throw err;
     }
   };

@@ -76,7 +76,7 @@ export interface TrainResult {
 export async function train(network: Network, data: TrainData, options: TrainingOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   const { train: trainSet, validation } = data;
   const problems = problemsWithData(network, trainSet.size, trainSet.classes.length, data.name ?? 'training');
-  if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems);
+  if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems, 'Invalid training request');
   if (options.validationData && !validation) throw new Error('options.validationData is set but no validation data was given');
   if (trainSet.count === 0) throw new Error('the training set is empty');
 

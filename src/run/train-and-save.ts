@@ -42,7 +42,7 @@ export async function trainAndSave(
   const options = validateTrainingOptions(request.options, config.optionLimits);
   const problems = [...(network.ok ? [] : network.problems), ...(options.ok ? [] : options.problems)];
   if (network.ok) problems.push(...problemsWithData(network.value, data.train.size, data.train.classes.length, data.name));
-  if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems);
+  if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems, 'Invalid training request');
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
   // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
   await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });

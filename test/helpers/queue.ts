@@ -8,7 +8,8 @@ import { JobEvents } from '../../src/queue/events.js';
 import type { JobRequest } from '../../src/queue/jobs.js';
 import { connect, Keys } from '../../src/queue/redis.js';
 import { TrainingQueue } from '../../src/queue/training-queue.js';
-import { QueueWorker, type JobContext, type JobOutcome, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
+import type { JobContext, JobOutcome } from '../../src/lifecycle/job-lifecycle.js';
+import { QueueWorker, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
 import { publishFolder } from '../../src/store/models.js';
 import { uniquePrefix } from './redis.js';
 
@@ -81,6 +82,7 @@ export class QueueHarness {
       concurrency: 1,
       lockMs: 1000,
       stalledIntervalMs: 500,
+      maxStalledCount: 2,
       retentionSeconds: 60,
       runningJobsPerTenant: 0,
       trainingSeconds: 60,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobContext } from '../../src/queue/queue-worker.js';
+import type { JobContext } from '../../src/lifecycle/job-lifecycle.js';
 import { aborted, QueueHarness, stubMetrics, until } from '../helpers/queue.js';
 
 let harness: QueueHarness;
