@@ -11,7 +11,7 @@ import { TrainingQueue } from '../../src/queue/training-queue.js';
 import type { JobContext, JobOutcome } from '../../src/lifecycle/job-lifecycle.js';
 import { QueueWorker, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
 import { publishFolder } from '../../src/store/models.js';
-import { uniquePrefix } from './redis.js';
+import { deletePrefix, uniquePrefix } from './redis.js';
 
 export const stubRequest: JobRequest = { network: { layers: [] }, dataset: 'digits' };
 export const stubMetrics = { miniBatchLoss: 0.5, miniBatchAccuracy: 0.75 };
@@ -114,12 +114,7 @@ export class QueueHarness {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
     await this.queue.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.connection.scan(cursor, 'MATCH', `${this.keys.prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await this.connection.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deletePrefix(this.url, this.keys.prefix);
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
     await rm(this.modelsDir, { recursive: true, force: true });
   }

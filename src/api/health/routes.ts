@@ -11,7 +11,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
 
   app.get('/readyz', { config: { public: true } }, async (request, reply) => {
     try {
-      const ping = await withTimeout(services.redis.ping(), 2000);
+      const ping = await withTimeout(services.readiness.ping(), 2000);
       const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount()]), 2000);
       return { status: 'ready', redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
     } catch (err) {
