@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
-import { initBackend } from '../nn/backend.js';
+import { trainingBackend } from '../composition.js';
 import { readModelFolder } from '../store/models.js';
 import { fail, parseFlags } from './args.js';
 
@@ -15,7 +15,7 @@ try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
   if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
-  const backend = await initBackend(config.backend);
+  const backend = await trainingBackend(config);
   const { classifier, manifest } = await readModelFolder(path.resolve(flags.model));
   const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
   const evaluation = await classifier.evaluate(data.test);

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
-import { initBackend } from '../nn/backend.js';
-import { validateTrainingOptions } from '../nn/options.js';
+import { trainingBackend } from '../composition.js';
 import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
+import { requireValidTrainingRequest } from '../run/training-request.js';
 import { fail, intFlag, jsonFlag, parseFlags, problemText } from './args.js';
 
 const usage = `Usage: npm run train -- --network FILE [--dataset digits] [--options JSON|@FILE] [--train-size N] [--out DIR]
@@ -31,12 +31,11 @@ try {
   const trainSize = intFlag(flags['train-size'], '--train-size');
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
-  const backend = await initBackend(config.backend);
+  const backend = await trainingBackend(config);
   console.log(`backend: ${backend.name} (${backend.reason})`);
   const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
-  // The header is printed before training starts, so it reads the options itself.
-  const resolved = validateTrainingOptions(options, config.optionLimits);
-  const withValidation = resolved.ok && resolved.value.validationData !== null;
+  const request = requireValidTrainingRequest({ network, options }, data, config);
+  const withValidation = request.options.validationData !== null;
   const trainCount = Math.min(trainSize ?? data.train.count, data.train.count);
 
   console.log(`Training on ${trainCount} ${data.name} images.`);
@@ -45,7 +44,7 @@ try {
     config,
     backend,
     data,
-    { network, options, ...(trainSize ? { trainSize } : {}) },
+    { ...request, ...(trainSize ? { trainSize } : {}) },
     { id: path.basename(out), folder: out, keepAborted: true },
     {
       onProgress: (r) => {

@@ -8,6 +8,7 @@ import type { BackendInfo } from '../nn/backend.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import { UserProblem } from '../nn/problems.js';
 import { trainAndSave } from '../run/train-and-save.js';
+import { requireValidTrainingRequest } from '../run/training-request.js';
 import { ModelStoreError, type ModelStore } from '../store/models.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
@@ -29,7 +30,8 @@ export function trainingJobHandler(config: Config, backend: BackendInfo, models:
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
       const data = await loadBuiltInDataset(dataset.name);
-      const request = { network, options, ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
+      // The API validated the request before queueing; this process validates it once more, against the data it trains on.
+      const request = { ...requireValidTrainingRequest({ network, options }, data, config), ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
       const target = { id: ctx.modelId, folder: models.folder(ctx.modelId), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } };
       const { manifest } = await trainAndSave(config, backend, data, request, target, {
         onProgress: (record) => publisher.offer(record),

@@ -4,17 +4,13 @@ import { imageStatistics } from '../data/image-statistics.js';
 import type { DatasetSplits } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
-import { validateTrainingOptions } from '../nn/options.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
-import { ValidationError } from '../nn/problems.js';
-import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
+import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
+import type { ValidTrainingRequest } from './training-request.js';
 import { writeModelFolder, type ModelManifest, type PublicationFence } from '../store/models.js';
 
-export interface TrainingRequest {
-  /** The network as submitted (validated here). */
-  network: unknown;
-  options?: unknown;
+export interface TrainingRequest extends ValidTrainingRequest {
   /** Train on the first N training images only. */
   trainSize?: number;
 }
@@ -26,8 +22,8 @@ export interface TrainedAndSaved {
 }
 
 /**
- * One whole training run, as the command line and the worker both do it: validate the network and
- * options, check its custom layers, train on the dataset, measure test accuracy, write the model
+ * One whole training run of a validated request (src/run/training-request.ts), as the command line
+ * and the worker both do it: check its custom layers, train on the dataset, measure test accuracy, write the model
  * folder. The classifier is disposed before returning; what remains is on disk.
  */
 export async function trainAndSave(
@@ -38,18 +34,14 @@ export async function trainAndSave(
   target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
-  const network = validateNetwork(request.network, config.networkLimits);
-  const options = validateTrainingOptions(request.options, config.optionLimits);
-  const problems = [...(network.ok ? [] : network.problems), ...(options.ok ? [] : options.problems)];
-  if (network.ok) problems.push(...problemsWithData(network.value, data.train.size, data.train.classes.length, data.name));
-  if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems, 'Invalid training request');
+  const { network, options } = request;
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
   // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
-  await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
+  await ensureCustomLayersPass(network, { backend: config.backend, ...config.layerCheck });
 
   const trainSet = request.trainSize ? take(data.train, request.trainSize) : data.train;
-  const validation = options.value.validationData === 'test' ? data.test : undefined;
-  const result = await failingOutOfMemory('training', () => train(network.value, { train: trainSet, validation, name: data.name }, options.value, hooks));
+  const validation = options.validationData === 'test' ? data.test : undefined;
+  const result = await failingOutOfMemory('training', () => train(network, { train: trainSet, validation, name: data.name }, options, hooks));
   let faulted = false;
   try {
     // The time limit covers the test evaluation too: stopped in it, the run is 'aborted' without test metrics, as the job says.
@@ -62,12 +54,12 @@ export async function trainAndSave(
       formatVersion: 1,
       id: target.id,
       createdAt: new Date().toISOString(),
-      network: request.network,
+      network: request.source,
       classes: result.classifier.classes,
-      inputSize: network.value.inputSize,
-      normalization: normalizationOf(network.value.layers[0]!),
+      inputSize: network.inputSize,
+      normalization: normalizationOf(network.layers[0]!),
       inputStatistics: imageStatistics(trainSet.images, trainSet.count, trainSet.size),
-      training: trainingRecord(result, { options: options.value, dataset: data.name, trainImages: trainSet.count, backend }),
+      training: trainingRecord(result, { options, dataset: data.name, trainImages: trainSet.count, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,
         miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null,

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
-import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
-import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
-import { problemsWithData, validateNetwork } from '../../nn/spec.js';
+import { validateTrainingRequest } from '../../run/training-request.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
@@ -21,45 +19,20 @@ export function jobView(record: JobRecord, link: LinkTo) {
 }
 
 /**
- * Every problem with the submitted network, options and dataset, with paths from the body's root:
- * the same validators the worker runs, plus the dataset's image size and classes and the memory
- * the job would need.
+ * Every problem with the submitted request: the engine's validator (the worker's too) with the
+ * dataset's image size and classes, and the dataset itself.
  */
 export function requestProblems(services: Services, body: JobRequest): Problem[] {
-  const { networkLimits, optionLimits, limits } = services.config;
-  const problems: Problem[] = [];
-  const network = validateNetwork(body.network, networkLimits);
-  const prefixed = (p: Problem) => ({ path: p.path ? `network.${p.path}` : 'network', message: p.message });
-  if (!network.ok) problems.push(...network.problems.map(prefixed));
-  const options = validateTrainingOptions(body.options, optionLimits);
-  if (!options.ok) problems.push(...options.problems);
   const dataset = resolveDatasetRef(body.dataset);
+  const problems: Problem[] = [];
   if (!dataset) {
     const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
     const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
     problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
-  } else if (network.ok) {
-    const shape = builtInShapes[dataset.name];
-    problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
   }
-  if (network.ok && options.ok) {
-    const memory = estimateTrainingMemory(network.value, options.value);
-    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, services.config.backend);
-    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit));
-  }
-  return problems;
-}
-
-/** A job too big to train, named by the layer that needs the most. */
-function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number): Problem {
-  const { index, name, bytes } = memory.largest;
-  return {
-    path: `network.layers[${index}]`,
-    message:
-      `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
-      `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
-      `(MAX_TRAINING_MEMORY_BYTES, and the wasm backend's 4 GiB heap); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
-  };
+  const shape = dataset ? { name: dataset.name, ...builtInShapes[dataset.name] } : null;
+  const validated = validateTrainingRequest(body, shape, services.config);
+  return validated.ok ? problems : [...validated.problems, ...problems];
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
