@@ -41,8 +41,11 @@ export interface JobOutcome {
 
 export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
 
-/** Why a running job was stopped before its end; 'stale' when another attempt owns it now. */
-export type JobStopReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
+/**
+ * Why the lifecycle aborted a running job (its AbortSignal's reason); 'stale' when another attempt
+ * owns it now. How the training itself ended is the engine's StopReason (src/nn/train.ts).
+ */
+export type AbortReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
 
 /** What the queue is to do with the job after a run. */
 export type Verdict =
@@ -81,13 +84,13 @@ export class JobLifecycle {
     return [...this.running.keys()];
   }
 
-  stop(jobId: string, reason: JobStopReason): void {
+  stop(jobId: string, reason: AbortReason): void {
     const controller = this.running.get(jobId);
     if (controller && !controller.signal.aborted) controller.abort(reason);
   }
 
   /** Stops every running job (within an iteration); their runs answer 'requeue'. */
-  stopAll(reason: JobStopReason): void {
+  stopAll(reason: AbortReason): void {
     for (const id of this.running.keys()) this.stop(id, reason);
   }
 
@@ -128,7 +131,7 @@ export class JobLifecycle {
 
     const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
     const stopped = (): Promise<Verdict> | null => {
-      const reason = controller.signal.reason as JobStopReason | undefined;
+      const reason = controller.signal.reason as AbortReason | undefined;
       if (reason === 'stale') return Promise.resolve({ kind: 'done' });
       if (reason === 'cancelled') return this.finishCancelled(id, attempt);
       if (reason === 'shutdown') return this.handBack(id, attempt);

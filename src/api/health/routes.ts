@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sendProblem, problemType } from '../problem.js';
+import { HttpProblem } from '../problem.js';
 import type { Services } from '../services.js';
 
 /**
@@ -9,14 +9,14 @@ import type { Services } from '../services.js';
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
+  app.get('/readyz', { config: { public: true } }, async (request) => {
     try {
       const ping = await withTimeout(services.readiness.ping(), 2000);
       const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount()]), 2000);
       return { status: 'ready', redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'not ready');
-      return sendProblem(reply, request, { type: problemType('not-ready'), title: 'Service Unavailable', status: 503, detail: 'Redis does not answer', redis: 'unreachable' });
+      throw new HttpProblem(503, 'not-ready', 'Service Unavailable', 'Redis does not answer', { redis: 'unreachable' });
     }
   });
 };
