@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
 import { ensureCustomLayersPass } from '../src/nn/custom/check-runner.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
@@ -21,7 +22,7 @@ import { train } from '../src/nn/train.js';
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, seed: { type: 'string', default: '0' } } });
 const config = loadConfig();
 const backend = await initBackend(config.backend);
-const { train: trainSet, test } = await loadDigits();
+const source = InMemorySource.of(await loadDigits());
 const options = validateTrainingOptions({ maxEpochs: Number(values.epochs), seed: Number(values.seed) });
 if (!options.ok) throw new Error('the options did not validate');
 
@@ -30,8 +31,8 @@ for (const [layer, file] of [['built-in elu', 'seed-elu.json'], ['custom ELU', '
   const network = validateNetwork(JSON.parse(readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8')));
   if (!network.ok) throw new Error(`examples/${file} did not validate`);
   await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
-  const result = await train(network.value, { train: trainSet }, options.value);
-  const evaluation = await result.classifier.evaluate(test);
+  const result = await train(network.value, { source }, options.value);
+  const evaluation = await result.classifier.evaluate(source, 'test');
   result.classifier.dispose();
   runs.push({
     layer,

@@ -4,6 +4,7 @@
  * shrinks, so its size afterwards is the peak). The factors in src/nn/memory.ts come from this.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
 import { estimateTrainingMemory, formatBytes } from '../src/nn/memory.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
@@ -40,11 +41,12 @@ const [h, w, c] = network.value.inputSize;
 const count = spec.trainCount;
 const images = Float32Array.from({ length: count * h * w * c }, () => Math.random());
 const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-const data = { train: { images, labels, count, size: [h, w, c] as [number, number, number], classes: [...'0123456789'] }, test: undefined };
+const random = { images, labels, count, size: [h, w, c] as [number, number, number], classes: [...'0123456789'] };
+const source = InMemorySource.of({ train: random, test: random });
 const memory = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
 const before = memory();
-const result = await train(network.value, { train: data.train as never }, options.value);
-await result.classifier.evaluate(data.train as never);
+const result = await train(network.value, { source }, options.value);
+await result.classifier.evaluate(source, 'train');
 result.classifier.dispose();
 const estimate = estimateTrainingMemory(network.value, options.value);
 console.log(JSON.stringify({ case: which, heapBefore: formatBytes(before), heapPeak: formatBytes(memory()), heapPeakBytes: memory(), estimate: formatBytes(estimate.bytes), estimateBytes: estimate.bytes }));

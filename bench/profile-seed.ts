@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { take } from '../src/data/dataset.js';
 import { loadDigits } from '../src/data/digits.js';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
@@ -21,11 +22,12 @@ import seedNetwork from '../examples/seed-elu.json' with { type: 'json' };
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '12' }, rows: { type: 'string', default: '25' } } });
 const iterations = Number(values.iterations);
 const backend = await initBackend(loadConfig().backend);
-const data = take((await loadDigits()).train, 128 * iterations);
+const digits = await loadDigits();
+const source = InMemorySource.of({ train: take(digits.train, 128 * iterations), test: digits.test });
 const network = validateNetwork(seedNetwork);
 const options = validateTrainingOptions({ maxEpochs: 1, seed: 1, batchNormalizationStatistics: 'moving' });
 if (!network.ok || !options.ok) throw new Error('the seed network or options did not validate');
-const run = (onProgress?: () => void) => train(network.value, { train: data }, options.value, { onProgress }).then((r) => r.classifier.dispose());
+const run = (onProgress?: () => void) => train(network.value, { source }, options.value, { onProgress }).then((r) => r.classifier.dispose());
 
 await run(); // warm-up: wasm compilation, tfjs's cached constants
 const wall: number[] = [];

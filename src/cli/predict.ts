@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
+import { builtInDatasets } from '../data/dataset-catalogue.js';
 import { trainingBackend } from '../composition.js';
 import { readModelFolder } from '../store/models.js';
 import { fail, parseFlags } from './args.js';
@@ -14,11 +14,11 @@ const flags = parseFlags(usage, { model: { type: 'string' }, dataset: { type: 's
 try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
-  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
+  const dataset = builtInDatasets.resolve(flags.dataset!, 'cli');
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const backend = await trainingBackend(config);
   const { classifier, manifest } = await readModelFolder(path.resolve(flags.model));
-  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
-  const evaluation = await classifier.evaluate(data.test);
+  const evaluation = await classifier.evaluate(dataset.source, 'test');
   classifier.dispose();
   console.log(`model ${manifest.id}: trained ${manifest.createdAt} on ${manifest.training.backend.name}; predicting on ${backend.name}`);
   console.log(`test images: ${evaluation.count}, mean cross-entropy: ${evaluation.loss.toFixed(4)}`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
+import { builtInDatasets } from '../data/dataset-catalogue.js';
 import { trainingBackend } from '../composition.js';
 import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
@@ -25,26 +25,26 @@ const flags = parseFlags(usage, {
 try {
   const config = loadConfig();
   if (!flags.network) fail(`--network is required\n\n${usage}`);
-  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
   const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
+  const dataset = builtInDatasets.resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
   const backend = await trainingBackend(config);
   console.log(`backend: ${backend.name} (${backend.reason})`);
-  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
-  const request = requireValidTrainingRequest({ network, options }, data, config);
+  const request = await requireValidTrainingRequest({ network, options }, dataset, config);
   const withValidation = request.options.validationData !== null;
-  const trainCount = Math.min(trainSize ?? data.train.count, data.train.count);
+  const trainCount = (await dataset.source.describe()).counts.train;
 
-  console.log(`Training on ${trainCount} ${data.name} images.`);
+  console.log(`Training on ${trainCount} ${dataset.name} images.`);
   console.log(verboseHeader(withValidation));
   const { result, manifest } = await trainAndSave(
     config,
     backend,
-    data,
-    { ...request, ...(trainSize ? { trainSize } : {}) },
+    dataset,
+    request,
     { id: path.basename(out), folder: out, keepAborted: true },
     {
       onProgress: (r) => {

@@ -2,7 +2,7 @@
  * @module The job handler: what a worker process does with one job it was given (src/lifecycle/job-lifecycle.ts).
  */
 import type { Config } from '../config.js';
-import { loadBuiltInDataset, resolveDatasetRef } from '../data/catalog.js';
+import { builtInDatasets } from '../data/dataset-catalogue.js';
 import type { JobContext, JobHandler } from '../lifecycle/job-lifecycle.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
@@ -22,18 +22,14 @@ export function trainingJobHandler(config: Config, backend: BackendInfo, models:
   return async (ctx: JobContext) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
-    const dataset = resolveDatasetRef(ctx.request.dataset);
-    if (!dataset) {
-      const detail = `dataset ${JSON.stringify(ctx.request.dataset)} does not exist`;
-      throw new UserProblem({ title: 'Unknown dataset', detail, problems: [{ path: 'dataset', message: detail }] });
-    }
+    const dataset = builtInDatasets.resolve(ctx.request.dataset, ctx.tenant);
+    if ('problem' in dataset) throw new UserProblem({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {
-      const data = await loadBuiltInDataset(dataset.name);
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
-      const request = { ...requireValidTrainingRequest({ network, options }, data, config), ...(dataset.trainImages ? { trainSize: dataset.trainImages } : {}) };
+      const request = await requireValidTrainingRequest({ network, options }, dataset, config);
       const target = { id: ctx.modelId, folder: models.folder(ctx.modelId), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } };
-      const { manifest } = await trainAndSave(config, backend, data, request, target, {
+      const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
       });

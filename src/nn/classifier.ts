@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../data/dataset.js';
+import type { DatasetSource, Split } from './dataset-source.js';
 import { wholeDatasetBatchSize } from './memory.js';
 import type { Network, Size3 } from './spec.js';
 import { yieldToEventLoop } from './yield.js';
@@ -26,7 +26,7 @@ export class Classifier {
   }
 
   /**
-   * Class probabilities of `count` images laid out as in a Dataset; `count * classes` values. At
+   * Class probabilities of `count` images laid out as in a Batch (NHWC); `count * classes` values. At
    * most `batchSize` images go through the network at once, whatever the count (memory.ts counts
    * them); a signal stops it between batches, throwing its reason.
    */
@@ -50,17 +50,23 @@ export class Classifier {
     return out;
   }
 
-  /** Accuracy and loss on a dataset, in bounded batches; null when the signal stopped it first. */
-  evaluate(data: Dataset): Promise<Evaluation>;
-  evaluate(data: Dataset, signal: AbortSignal | undefined): Promise<Evaluation | null>;
-  async evaluate(data: Dataset, signal?: AbortSignal): Promise<Evaluation | null> {
+  /**
+   * Accuracy and loss on a split of a dataset, streamed in batches of wholeDatasetBatchSize images;
+   * null when the signal stopped it first.
+   */
+  evaluate(source: DatasetSource, split: Split): Promise<Evaluation>;
+  evaluate(source: DatasetSource, split: Split, signal: AbortSignal | undefined): Promise<Evaluation | null>;
+  async evaluate(source: DatasetSource, split: Split, signal?: AbortSignal): Promise<Evaluation | null> {
+    const score = new Score(this.classes.length);
     try {
-      const probs = await this.predict(data.images, data.count, wholeDatasetBatchSize, signal);
-      return scoreProbabilities(probs, data.labels, this.classes.length);
+      for await (const batch of source.batches(split, { batchSize: wholeDatasetBatchSize })) {
+        score.add(await this.predict(batch.images, batch.count, wholeDatasetBatchSize, signal), batch.labels);
+      }
     } catch (err) {
       if (signal?.aborted && err === signal.reason) return null;
       throw err;
     }
+    return score.result();
   }
 
   dispose(): void {
@@ -68,17 +74,28 @@ export class Classifier {
   }
 }
 
-/** Accuracy and mean cross-entropy of predicted probabilities against labels. */
-export function scoreProbabilities(probs: Float32Array, labels: ArrayLike<number>, numClasses: number): Evaluation {
-  const count = labels.length;
-  let correct = 0;
-  let loss = 0;
-  for (let i = 0; i < count; i++) {
-    const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
-    let best = 0;
-    for (let j = 1; j < numClasses; j++) if (row[j]! > row[best]!) best = j;
-    if (best === labels[i]) correct++;
-    loss -= Math.log(Math.max(row[labels[i]!]!, 1e-12));
+/** Accuracy and mean cross-entropy of predicted probabilities against labels, added up batch by batch. */
+export class Score {
+  private count = 0;
+  private correct = 0;
+  private loss = 0;
+
+  constructor(private readonly numClasses: number) {}
+
+  add(probs: Float32Array, labels: ArrayLike<number>): void {
+    const k = this.numClasses;
+    for (let i = 0; i < labels.length; i++) {
+      const row = probs.subarray(i * k, (i + 1) * k);
+      let best = 0;
+      for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
+      if (best === labels[i]) this.correct++;
+      this.loss -= Math.log(Math.max(row[labels[i]!]!, 1e-12));
+    }
+    this.count += labels.length;
   }
-  return { accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, count };
+
+  result(): Evaluation {
+    const { count, correct, loss } = this;
+    return { accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, count };
+  }
 }

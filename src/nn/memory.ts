@@ -32,8 +32,6 @@ export interface MemoryEstimate {
   largest: { index: number; name: string; bytes: number };
 }
 
-/** tfjs-backend-wasm's heap ceiling: WebAssembly memory has 32-bit addresses. */
-export const wasmHeapCeilingBytes = 4 * 2 ** 30;
 /** The batch of every pass over a whole split (statistics, evaluation, predict): what they hold at once is bounded by it. */
 export const wholeDatasetBatchSize = 256;
 
@@ -72,12 +70,9 @@ export function estimateTrainingMemory(network: Network, options: Pick<TrainingO
  * estimated at 3.3 GiB, died after 90 s (issue 10). The quarter kept back covers that and the
  * 16 MiB tfjs-wasm and XNNPACK hold before the first tensor.
  */
-export function trainingMemoryLimit(configured: number, backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'): number {
-  // 'auto' falls back to wasm wherever tfjs-node does not load, so it gets the ceiling too.
-  return backend === 'tensorflow' || backend === 'cpu' ? configured : Math.min(configured, wasmUsableBytes);
+export function trainingMemoryLimit(configured: number, heapCeilingBytes: number | null): number {
+  return heapCeilingBytes === null ? configured : Math.min(configured, (heapCeilingBytes / 4) * 3);
 }
-
-const wasmUsableBytes = (wasmHeapCeilingBytes / 4) * 3;
 
 /** Values a custom layer's intermediate tensors hold for a batch: the forward's, and in training the backward's too. */
 function customIntermediates(layer: Layer, batch: number, training: boolean): number {

@@ -1,6 +1,7 @@
 import { Fields } from './fields.js';
 import { layerKinds, layerTypes, type LayerParams } from './layers/registry.js';
 import { describe, isPlainObject, type Problem, type Validated } from './problems.js';
+import type { Size3 } from './shapes.js';
 
 /**
  * A network definition is data: `{"layers": [...]}` with MATLAB's layer names and parameters in
@@ -11,8 +12,7 @@ import { describe, isPlainObject, type Problem, type Validated } from './problem
  * layers/kinds/; this file checks the order of the layers, their names and the network's limits.
  */
 
-/** Height, width, channels of one observation. */
-export type Size3 = [number, number, number];
+export type { Size3 } from './shapes.js';
 /** Top, bottom, left, right. */
 export type Padding4 = [number, number, number, number];
 

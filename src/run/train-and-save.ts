@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
-import { take } from '../data/dataset.js';
+import type { ResolvedDataset } from '../data/dataset-catalogue.js';
 import { imageStatistics } from '../data/image-statistics.js';
-import type { DatasetSplits } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
@@ -9,11 +8,6 @@ import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
 import type { ValidTrainingRequest } from './training-request.js';
 import { writeModelFolder, type ModelManifest, type PublicationFence } from '../store/models.js';
-
-export interface TrainingRequest extends ValidTrainingRequest {
-  /** Train on the first N training images only. */
-  trainSize?: number;
-}
 
 export interface TrainedAndSaved {
   result: TrainResult;
@@ -29,23 +23,23 @@ export interface TrainedAndSaved {
 export async function trainAndSave(
   config: Config,
   backend: BackendInfo,
-  data: DatasetSplits,
-  request: TrainingRequest,
+  dataset: ResolvedDataset,
+  request: ValidTrainingRequest,
   target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const { network, options } = request;
+  const { name, source } = dataset;
+  const description = await source.describe();
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
   // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
   await ensureCustomLayersPass(network, { backend: config.backend, ...config.layerCheck });
 
-  const trainSet = request.trainSize ? take(data.train, request.trainSize) : data.train;
-  const validation = options.validationData === 'test' ? data.test : undefined;
-  const result = await failingOutOfMemory('training', () => train(network, { train: trainSet, validation, name: data.name }, options, hooks));
+  const result = await failingOutOfMemory('training', () => train(network, { source, name }, options, hooks));
   let faulted = false;
   try {
     // The time limit covers the test evaluation too: stopped in it, the run is 'aborted' without test metrics, as the job says.
-    const test = result.stopReason === 'aborted' ? null : await failingOutOfMemory('evaluating on the test set', () => result.classifier.evaluate(data.test, hooks.signal));
+    const test = result.stopReason === 'aborted' ? null : await failingOutOfMemory('evaluating on the test set', () => result.classifier.evaluate(source, 'test', hooks.signal));
     // A stop that arrives after the last pass still makes the run 'aborted': the job will say it was stopped, and so must the manifest.
     if (!test || hooks.signal?.aborted) result.stopReason = 'aborted';
     const keep = typeof target.keepAborted === 'function' ? target.keepAborted() : target.keepAborted;
@@ -58,8 +52,8 @@ export async function trainAndSave(
       classes: result.classifier.classes,
       inputSize: network.inputSize,
       normalization: normalizationOf(network.layers[0]!),
-      inputStatistics: imageStatistics(trainSet.images, trainSet.count, trainSet.size),
-      training: trainingRecord(result, { options, dataset: data.name, trainImages: trainSet.count, backend }),
+      inputStatistics: await imageStatistics(source, 'train'),
+      training: trainingRecord(result, { options, dataset: name, trainImages: description.counts.train, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,
         miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null,

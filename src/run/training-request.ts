@@ -4,7 +4,8 @@
  * trains it (the worker's job handler, the command line), which then pass the validated value on.
  */
 import type { Config } from '../config.js';
-import type { DatasetSplits } from '../data/catalog.js';
+import type { ResolvedDataset } from '../data/dataset-catalogue.js';
+import { memoryCeilingFor } from '../nn/backend.js';
 import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../nn/memory.js';
 import { validateTrainingOptions, type TrainingOptions } from '../nn/options.js';
 import { ValidationError, type Problem, type Validated } from '../nn/problems.js';
@@ -44,32 +45,39 @@ export function validateTrainingRequest(
   if (network.ok && data) problems.push(...problemsWithData(network.value, data.size, data.classes, data.name).map(prefixed));
   if (network.ok && options.ok) {
     const memory = estimateTrainingMemory(network.value, options.value);
-    const limit = trainingMemoryLimit(config.limits.trainingMemoryBytes, config.backend);
-    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit));
+    const ceiling = memoryCeilingFor(config.backend);
+    const limit = trainingMemoryLimit(config.limits.trainingMemoryBytes, ceiling);
+    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit, ceiling));
   }
   if (!network.ok || !options.ok || problems.length > 0) return { ok: false, problems };
   return { ok: true, value: { source: request.network, network: network.value, options: options.value } };
 }
 
-/** validateTrainingRequest for a caller about to train on `data`: the valid request, or a ValidationError with every problem. */
-export function requireValidTrainingRequest(
+/** The shape validation needs, as the dataset's source describes it. */
+export async function dataShape(dataset: ResolvedDataset): Promise<DataShape> {
+  const { size, classes } = await dataset.source.describe();
+  return { name: dataset.name, size, classes: classes.length };
+}
+
+/** validateTrainingRequest for a caller about to train on `dataset`: the valid request, or a ValidationError with every problem. */
+export async function requireValidTrainingRequest(
   request: { network: unknown; options?: unknown },
-  data: DatasetSplits,
+  dataset: ResolvedDataset,
   config: Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>,
-): ValidTrainingRequest {
-  const validated = validateTrainingRequest(request, { name: data.name, size: data.train.size, classes: data.train.classes.length }, config);
+): Promise<ValidTrainingRequest> {
+  const validated = validateTrainingRequest(request, await dataShape(dataset), config);
   if (!validated.ok) throw new ValidationError('invalid training request', validated.problems, 'Invalid training request');
   return validated.value;
 }
 
 /** A job too big to train, named by the layer that needs the most. */
-function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number): Problem {
+function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number, heapCeiling: number | null): Problem {
   const { index, name, bytes } = memory.largest;
   return {
     path: `network.layers[${index}]`,
     message:
       `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
       `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
-      `(MAX_TRAINING_MEMORY_BYTES, and the wasm backend's 4 GiB heap); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
+      `(MAX_TRAINING_MEMORY_BYTES${heapCeiling === null ? '' : `, and the backend's ${formatBytes(heapCeiling)} heap`}); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
   };
 }

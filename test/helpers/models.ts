@@ -21,7 +21,7 @@ export async function saveTestModel(
   }: { trainImages?: number; maxEpochs?: number; seed?: number; networkJson?: unknown } & Partial<Pick<ModelManifest, 'tenant' | 'jobId'>> = {},
 ): Promise<ModelManifest> {
   const data = await digits(trainImages, 10);
-  const result = await train(network(networkJson), { train: data.train }, options({ miniBatchSize: 32, maxEpochs, seed }));
+  const result = await train(network(networkJson), { source: data.source }, options({ miniBatchSize: 32, maxEpochs, seed }));
   try {
     return await new ModelStore(path.join(dataDir, 'models')).save(result.classifier, {
       formatVersion: 1,
@@ -31,7 +31,7 @@ export async function saveTestModel(
       classes: result.classifier.classes,
       inputSize: [28, 28, 1],
       normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-      inputStatistics: imageStatistics(data.train.images, data.train.count, data.train.size),
+      inputStatistics: await imageStatistics(data.source, 'train'),
       training: trainingRecord(result, {
         options: {},
         dataset: 'digits',

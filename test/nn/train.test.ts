@@ -13,7 +13,7 @@ const small = { miniBatchSize: 32, maxEpochs: 2, seed: 42 };
 async function run(overrides: Record<string, unknown>, trainSize = 256, signal?: AbortSignal, json?: unknown) {
   const data = await digits(trainSize);
   const records: ProgressRecord[] = [];
-  const result = await train(network(json), { train: data.train, validation: data.test }, options({ ...small, ...overrides }), {
+  const result = await train(network(json), { source: data.source }, options({ ...small, ...overrides }), {
     onProgress: (r) => void records.push(r),
     signal,
   });
@@ -38,7 +38,7 @@ describe('train', () => {
     const first = records.slice(0, 3).reduce((s, r) => s + r.miniBatchLoss, 0) / 3;
     const last = records.slice(-3).reduce((s, r) => s + r.miniBatchLoss, 0) / 3;
     expect(last).toBeLessThan(first / 2);
-    expect((await result.classifier.evaluate(data.test)).accuracy).toBeGreaterThan(0.6);
+    expect((await result.classifier.evaluate(data.source, 'test')).accuracy).toBeGreaterThan(0.6);
     for (const r of records) {
       expect(r.miniBatchAccuracy).toBeGreaterThanOrEqual(0);
       expect(r.miniBatchAccuracy).toBeLessThanOrEqual(1);
@@ -63,7 +63,7 @@ describe('train', () => {
     const controller = new AbortController();
     const data = await digits(256);
     const records: ProgressRecord[] = [];
-    const result = await train(network(), { train: data.train }, options(small), {
+    const result = await train(network(), { source: data.source }, options(small), {
       onProgress: (r) => {
         records.push(r);
         if (r.iteration === 3) controller.abort();
@@ -79,7 +79,7 @@ describe('train', () => {
 
   it('leaks no tensors: the count returns to its baseline after every run', async () => {
     const data = await digits(128);
-    const once = async () => (await train(network(), { train: data.train }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
+    const once = async () => (await train(network(), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
     await once(); // tfjs caches a few constants on first use
     const baseline = tf.memory();
     for (let i = 0; i < 3; i++) {
@@ -91,7 +91,7 @@ describe('train', () => {
 
   it("keeps a worker's memory flat over 10 jobs: tensors back to baseline, no growth in bytes or the wasm heap", async () => {
     const data = await digits(256);
-    const job = async () => (await train(network(), { train: data.train }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
+    const job = async () => (await train(network(), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
     await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
     const baseline = tf.memory();
     const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
@@ -194,6 +194,6 @@ describe('train', () => {
   it('refuses a network that does not fit the data', async () => {
     const data = await digits(64);
     const json = { layers: [{ type: 'imageInput', inputSize: [32, 32, 1] }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] };
-    await expect(train(network(json), { train: data.train }, options(small))).rejects.toBeInstanceOf(ValidationError);
+    await expect(train(network(json), { source: data.source }, options(small))).rejects.toBeInstanceOf(ValidationError);
   });
 });

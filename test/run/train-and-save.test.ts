@@ -17,13 +17,13 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function stoppedAfterLastIteration(statistics: 'population' | 'moving') {
-  const data = { name: 'digits', ...(await digits(128, 300)) };
+  const data = { name: 'digits', source: (await digits(128, 300)).source };
   const controller = new AbortController();
   const request = { network: seedNetworkJson, options: { miniBatchSize: 64, maxEpochs: 1, seed: 5, batchNormalizationStatistics: statistics } };
   const folder = path.join(dir, statistics);
   // The limit arrives with the last iteration's progress: every iteration ran, the passes after them did not.
   const onProgress = (r: { iteration: number; totalIterations: number }) => void (r.iteration === r.totalIterations && controller.abort('time-limit'));
-  const { result, manifest } = await trainAndSave(loadConfig({}), backend, data, requireValidTrainingRequest(request, data, loadConfig({})), { id: statistics, folder, keepAborted: true }, { onProgress, signal: controller.signal });
+  const { result, manifest } = await trainAndSave(loadConfig({}), backend, data, await requireValidTrainingRequest(request, data, loadConfig({})), { id: statistics, folder, keepAborted: true }, { onProgress, signal: controller.signal });
   const saved = JSON.parse(await readFile(path.join(folder, 'manifest.json'), 'utf8')) as { training: { stopReason: string }; metrics: Record<string, unknown> };
   return { result, manifest, saved };
 }

@@ -42,7 +42,7 @@ function manifest(id: string, createdAt: string): Omit<ModelManifest, 'files'> {
 describe('ModelStore', () => {
   it('saves a trained model and loads it back with identical predictions and the mean image', async () => {
     const data = await digits(64, 50);
-    const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 9 }));
+    const result = await train(network(), { source: data.source }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 9 }));
     const store = new ModelStore(root);
     const saved = await store.save(result.classifier, manifest('m-1', '2026-01-01T00:00:00.000Z'));
     expect(saved.files).toEqual(['model.json', 'weights.bin']);
@@ -65,7 +65,7 @@ describe('ModelStore', () => {
 
   it('lists newest first, serves only listed files and deletes', async () => {
     const data = await digits(32);
-    const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 1 }));
+    const result = await train(network(), { source: data.source }, options({ miniBatchSize: 32, maxEpochs: 1, seed: 1 }));
     const store = new ModelStore(root);
     await store.save(result.classifier, manifest('m-2', '2026-02-01T00:00:00.000Z'));
     result.classifier.dispose();

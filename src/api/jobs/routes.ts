@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
+import { builtInDatasets } from '../../data/dataset-catalogue.js';
 import type { Problem } from '../../nn/problems.js';
-import { validateTrainingRequest } from '../../run/training-request.js';
+import { dataShape, validateTrainingRequest } from '../../run/training-request.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
@@ -19,20 +19,15 @@ export function jobView(record: JobRecord, link: LinkTo) {
 }
 
 /**
- * Every problem with the submitted request: the engine's validator (the worker's too) with the
- * dataset's image size and classes, and the dataset itself.
+ * Every problem with the submitted request: the dataset's, then the engine's validator (the
+ * worker's too) with the dataset's image size and classes.
  */
-export function requestProblems(services: Services, body: JobRequest): Problem[] {
-  const dataset = resolveDatasetRef(body.dataset);
-  const problems: Problem[] = [];
-  if (!dataset) {
-    const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
-    const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
-    problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
-  }
-  const shape = dataset ? { name: dataset.name, ...builtInShapes[dataset.name] } : null;
+export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
+  const dataset = builtInDatasets.resolve(body.dataset, tenant);
+  const shape = 'problem' in dataset ? null : await dataShape(dataset);
   const validated = validateTrainingRequest(body, shape, services.config);
-  return validated.ok ? problems : [...validated.problems, ...problems];
+  const problems = validated.ok ? [] : validated.problems;
+  return 'problem' in dataset ? [...problems, dataset.problem] : problems;
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
@@ -48,7 +43,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
   app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders }, bodyLimit: limits.jobBodyBytes }, async (request, reply) => {
     const principal = request.principal!;
     const body = request.body as JobRequest;
-    const problems = requestProblems(services, body);
+    const problems = await requestProblems(services, body, principal.tenant);
     if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
     const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
     if (models >= limits.modelsPerTenant) {

@@ -34,10 +34,10 @@ describe('training the seed network with the ELU as a custom layer', () => {
     };
     for (const [name, json] of Object.entries(networks)) {
       const losses: number[] = [];
-      const result = await train(network(json), { train: data.train }, options({ miniBatchSize: 64, maxEpochs: 2, seed: 42 }), {
+      const result = await train(network(json), { source: data.source }, options({ miniBatchSize: 64, maxEpochs: 2, seed: 42 }), {
         onProgress: (r) => void losses.push(r.miniBatchLoss),
       });
-      results.set(name, { result, losses, accuracy: (await result.classifier.evaluate(data.test)).accuracy });
+      results.set(name, { result, losses, accuracy: (await result.classifier.evaluate(data.source, 'test')).accuracy });
     }
   });
   afterAll(() => {
@@ -62,11 +62,11 @@ describe('trainAndSave with a custom layer', () => {
     const data = await digits(128, 100);
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
     const store = new ModelStore(root);
-    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, requireValidTrainingRequest(request, { name: 'digits', ...data }, loadConfig({})), { id: 'custom-elu', folder: store.folder('custom-elu') });
+    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'custom-elu', folder: store.folder('custom-elu') });
     if (!manifest) throw new Error('a finished run saves its model');
     const { classifier } = await store.load('custom-elu');
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
-    const evaluation = await classifier.evaluate(data.test);
+    const evaluation = await classifier.evaluate(data.source, 'test');
     expect({ testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }).toEqual({ testAccuracy: manifest.metrics.testAccuracy, testLoss: manifest.metrics.testLoss });
     const modelJson = JSON.parse(await readFile(path.join(store.folder('custom-elu'), 'model.json'), 'utf8')) as { userDefinedMetadata: { customLayers: string[] } };
     expect(modelJson.userDefinedMetadata.customLayers).toEqual(['trainyard>ImageInput', 'trainyard>Custom']);
@@ -81,7 +81,7 @@ describe('trainAndSave with a custom layer', () => {
     const started = performance.now();
     const request = { network, options: { maxEpochs: 1, miniBatchSize: 32 } };
     const folder = path.join(root, 'never');
-    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, requireValidTrainingRequest(request, { name: 'digits', ...data }, loadConfig({})), { id: 'never', folder }).catch((e: unknown) => e);
+    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'never', folder }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomLayerCheckError);
     const { reports } = error as CustomLayerCheckError;
     expect(reports.map((r) => r.layer)).toEqual(['myElu']);
