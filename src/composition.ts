@@ -3,11 +3,12 @@
  * The API (src/api/services.ts), the worker process (workers/worker-process.ts) and the command line
  * (src/cli/) each take the parts they need from here, so a part is wired one way everywhere: the
  * Redis connections and key names, the job catalogue, events and cancel flags, the queue (its
- * submitting side and its worker side), the model store and the training backend.
+ * submitting side and its worker side), the model store, the dataset catalogue and the training backend.
  */
 import path from 'node:path';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
+import { builtInDatasets, type DatasetCatalogue } from './data/dataset-catalogue.js';
 import type { JobHandler, JobLifecycleOptions } from './lifecycle/job-lifecycle.js';
 import { initBackend, type BackendInfo } from './nn/backend.js';
 import { CancelFlags } from './queue/cancel.js';
@@ -71,6 +72,11 @@ export function queueWorker(
 
 export function modelStore(config: Config): ModelStore {
   return new ModelStore(path.join(config.dataDir, 'models'));
+}
+
+/** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */
+export function datasetCatalogue(): DatasetCatalogue {
+  return builtInDatasets;
 }
 
 /** Makes the configured training backend (TRAINYARD_BACKEND) tfjs's backend, and says which it is. */

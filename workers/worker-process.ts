@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { pino } from 'pino';
-import { jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
+import { datasetCatalogue, jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
@@ -31,7 +31,7 @@ const subscriber = redisConnection(config, onRedisError);
 const worker = queueWorker(config, jobParts(config, connection), {
   subscriber,
   workerId,
-  train: trainingJobHandler(config, backend, modelStore(config), () => {
+  train: trainingJobHandler(config, { backend, models: modelStore(config), datasets: datasetCatalogue() }, () => {
     // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),

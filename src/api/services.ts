@@ -3,8 +3,9 @@
  */
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import { jobParts, modelStore, redisConnection, trainingQueue } from '../composition.js';
+import { datasetCatalogue, jobParts, modelStore, redisConnection, trainingQueue } from '../composition.js';
 import type { Config } from '../config.js';
+import type { DatasetCatalogue } from '../data/dataset-catalogue.js';
 import type { JobCatalogue } from '../queue/catalogue.js';
 import type { JobEvents } from '../queue/events.js';
 import type { TrainingQueue } from '../queue/training-queue.js';
@@ -32,6 +33,7 @@ export interface Services {
   queue: TrainingQueue;
   models: ModelStore;
   modelCache: ModelCache;
+  datasets: DatasetCatalogue;
   /** A new connection of its own, for a blocking read (one per followed event stream). */
   newReader(): Redis;
   close(): Promise<void>;
@@ -57,6 +59,7 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     queue,
     models,
     modelCache,
+    datasets: datasetCatalogue(),
     newReader: () => redisConnection(config, onRedisError),
     close() {
       closed ??= (async () => {

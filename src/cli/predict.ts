@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets } from '../data/dataset-catalogue.js';
-import { trainingBackend } from '../composition.js';
+import { datasetCatalogue, trainingBackend } from '../composition.js';
 import { readModelFolder } from '../store/models.js';
 import { fail, parseFlags } from './args.js';
 
@@ -14,7 +13,7 @@ const flags = parseFlags(usage, { model: { type: 'string' }, dataset: { type: 's
 try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
-  const dataset = builtInDatasets.resolve(flags.dataset!, 'cli');
+  const dataset = datasetCatalogue().resolve(flags.dataset!, 'cli');
   if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const backend = await trainingBackend(config);
   const { classifier, manifest } = await readModelFolder(path.resolve(flags.model));

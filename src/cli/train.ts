@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets } from '../data/dataset-catalogue.js';
-import { trainingBackend } from '../composition.js';
+import { datasetCatalogue, trainingBackend } from '../composition.js';
 import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
@@ -28,7 +27,7 @@ try {
   const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
-  const dataset = builtInDatasets.resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
+  const dataset = datasetCatalogue().resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
   if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 

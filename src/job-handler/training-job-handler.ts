@@ -2,7 +2,7 @@
  * @module The job handler: what a worker process does with one job it was given (src/lifecycle/job-lifecycle.ts).
  */
 import type { Config } from '../config.js';
-import { builtInDatasets } from '../data/dataset-catalogue.js';
+import type { DatasetCatalogue } from '../data/dataset-catalogue.js';
 import type { JobContext, JobHandler } from '../lifecycle/job-lifecycle.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
@@ -18,11 +18,16 @@ import { ProgressPublisher } from './progress-publisher.js';
  * UserProblems (the job fails with them, no retry). A memory fault fails the job with a sentence
  * saying so, and calls onMemoryFault: the process must not run another tensor (src/nn/out-of-memory.ts).
  */
-export function trainingJobHandler(config: Config, backend: BackendInfo, models: ModelStore, onMemoryFault: () => void = () => {}): JobHandler {
+export function trainingJobHandler(
+  config: Config,
+  parts: { backend: BackendInfo; models: ModelStore; datasets: DatasetCatalogue },
+  onMemoryFault: () => void = () => {},
+): JobHandler {
+  const { backend, models, datasets } = parts;
   return async (ctx: JobContext) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
-    const dataset = builtInDatasets.resolve(ctx.request.dataset, ctx.tenant);
+    const dataset = datasets.resolve(ctx.request.dataset, ctx.tenant);
     if ('problem' in dataset) throw new UserProblem({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets } from '../../data/dataset-catalogue.js';
 import type { Problem } from '../../nn/problems.js';
 import { dataShape, validateTrainingRequest } from '../../run/training-request.js';
 import { isJobId } from '../../queue/ids.js';
@@ -23,7 +22,7 @@ export function jobView(record: JobRecord, link: LinkTo) {
  * worker's too) with the dataset's image size and classes.
  */
 export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
-  const dataset = builtInDatasets.resolve(body.dataset, tenant);
+  const dataset = services.datasets.resolve(body.dataset, tenant);
   const shape = 'problem' in dataset ? null : await dataShape(dataset);
   const validated = validateTrainingRequest(body, shape, services.config);
   const problems = validated.ok ? [] : validated.problems;
