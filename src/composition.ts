@@ -5,7 +5,6 @@
  * Redis connections and key names, the job catalogue, events and cancel flags, the queue (its
  * submitting side and its worker side), the model store, the dataset catalogue and the training backend.
  */
-import path from 'node:path';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import { builtInDatasets, type DatasetCatalogue } from './data/dataset-catalogue.js';
@@ -71,7 +70,7 @@ export function queueWorker(
 }
 
 export function modelStore(config: Config): ModelStore {
-  return new ModelStore(path.join(config.dataDir, 'models'));
+  return ModelStore.inDataDir(config.dataDir);
 }
 
 /** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */

@@ -6,6 +6,7 @@ import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { requireValidTrainingRequest } from '../run/training-request.js';
+import { ModelStore } from '../store/models.js';
 import { fail, intFlag, jsonFlag, parseFlags, problemText } from './args.js';
 
 const usage = `Usage: npm run train -- --network FILE [--dataset digits] [--options JSON|@FILE] [--train-size N] [--out DIR]
@@ -44,7 +45,7 @@ try {
     backend,
     dataset,
     request,
-    { id: path.basename(out), folder: out, keepAborted: true },
+    { ...ModelStore.atFolder(out), keepAborted: true },
     {
       onProgress: (r) => {
         if (r.verbose) console.log(verboseRow(r, withValidation));

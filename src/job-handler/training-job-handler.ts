@@ -33,7 +33,7 @@ export function trainingJobHandler(
     try {
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
       const request = await requireValidTrainingRequest({ network, options }, dataset, config);
-      const target = { id: ctx.modelId, folder: models.folder(ctx.modelId), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } };
+      const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } };
       const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,

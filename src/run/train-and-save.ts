@@ -6,8 +6,8 @@ import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
+import type { ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
 import type { ValidTrainingRequest } from './training-request.js';
-import { writeModelFolder, type ModelManifest, type PublicationFence } from '../store/models.js';
 
 export interface TrainedAndSaved {
   result: TrainResult;
@@ -17,15 +17,16 @@ export interface TrainedAndSaved {
 
 /**
  * One whole training run of a validated request (src/run/training-request.ts), as the command line
- * and the worker both do it: check its custom layers, train on the dataset, measure test accuracy, write the model
- * folder. The classifier is disposed before returning; what remains is on disk.
+ * and the worker both do it: check its custom layers, train on the dataset, measure test accuracy,
+ * publish the model in the target's store. The classifier is disposed before returning; what
+ * remains is in the store.
  */
 export async function trainAndSave(
   config: Config,
   backend: BackendInfo,
   dataset: ResolvedDataset,
   request: ValidTrainingRequest,
-  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
+  target: { id: string; store: ModelStore; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const { network, options } = request;
@@ -63,7 +64,7 @@ export async function trainAndSave(
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
     };
-    return { result, manifest: await failingOutOfMemory('saving the model', () => writeModelFolder(target.folder, result.classifier, manifest, target.fence)) };
+    return { result, manifest: await failingOutOfMemory('saving the model', () => target.store.publish(result.classifier, manifest, target.fence)) };
   } catch (err) {
     faulted = err instanceof OutOfMemoryError;
     throw err;

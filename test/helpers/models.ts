@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { imageStatistics } from '../../src/data/image-statistics.js';
 import { train } from '../../src/nn/train.js';
 import { trainingRecord } from '../../src/run/train-and-save.js';
@@ -23,7 +22,7 @@ export async function saveTestModel(
   const data = await digits(trainImages, 10);
   const result = await train(network(networkJson), { source: data.source }, options({ miniBatchSize: 32, maxEpochs, seed }));
   try {
-    return await new ModelStore(path.join(dataDir, 'models')).save(result.classifier, {
+    return await ModelStore.inDataDir(dataDir).publish(result.classifier, {
       formatVersion: 1,
       id,
       createdAt: new Date().toISOString(),

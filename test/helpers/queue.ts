@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -10,7 +10,7 @@ import { connect, Keys } from '../../src/queue/redis.js';
 import { TrainingQueue } from '../../src/queue/training-queue.js';
 import type { JobContext, JobOutcome } from '../../src/lifecycle/job-lifecycle.js';
 import { QueueWorker, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
-import { publishFolder } from '../../src/store/models.js';
+import { FileBlobStore } from '../../src/store/file-blob-store.js';
 import { deletePrefix, uniquePrefix } from './redis.js';
 
 export const stubRequest: JobRequest = { network: { layers: [] }, dataset: 'digits' };
@@ -97,10 +97,12 @@ export class QueueHarness {
 
   /** Publishes a stand-in model folder for the job, fenced by the attempt, as the worker's trainer does. */
   async publish(ctx: JobContext): Promise<void> {
-    const tmp = path.join(this.modelsDir, `.tmp-${ctx.id}-${ctx.attempt}`);
-    await mkdir(tmp, { recursive: true });
-    await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify({ id: ctx.id, attempt: ctx.attempt }));
-    await publishFolder(tmp, this.modelFolder(ctx.id), { attempt: ctx.attempt, holds: ctx.holds });
+    const body = JSON.stringify({ id: ctx.id, attempt: ctx.attempt });
+    await new FileBlobStore(this.modelsDir).putSet(ctx.id, [{ name: 'manifest.json', body }], { fence: { attempt: ctx.attempt, holds: ctx.holds } });
+  }
+
+  publishedAttempt(id: string): Promise<number> {
+    return new FileBlobStore(this.modelsDir).publishedAttempt(id);
   }
 
   modelFolder(id: string): string {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressRecord } from '../../src/nn/train.js';
-import { PublicationRefused, publishedAttempt } from '../../src/store/models.js';
+import { PublicationRefused } from '../../src/store/models.js';
 import { QueueHarness, stubMetrics, until } from '../helpers/queue.js';
 
 let harness: QueueHarness;
@@ -66,7 +66,7 @@ describe('fencing a job by its attempt', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]).toBeInstanceOf(PublicationRefused);
     expect(job).toMatchObject({ status: 'completed', attempts: 2, modelId: id });
-    expect(await publishedAttempt(folder)).toBe(job.attempts);
+    expect(await harness.publishedAttempt(id)).toBe(job.attempts);
     expect((await stat(folder)).ino).toBe(inode);
     const types = await harness.eventTypes(id);
     expect(types.filter((t) => t === 'completed')).toHaveLength(1);

@@ -44,7 +44,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
     const body = request.body as JobRequest;
     const problems = await requestProblems(services, body, principal.tenant);
     if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
-    const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
+    const models = await services.models.countFor(principal.tenant);
     if (models >= limits.modelsPerTenant) {
       throw new HttpProblem(403, 'quota-exceeded', 'Model quota reached', `tenant '${principal.tenant}' keeps ${models} models, the most allowed (TENANT_MAX_MODELS); delete one to train another`);
     }

@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ModelManifest } from '../../store/models.js';
+import { ModelUnreadable, type ModelManifest } from '../../store/models.js';
 import { canSee } from '../auth.js';
 import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
-import { notFound } from '../problem.js';
+import { HttpProblem, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { jsonInput, pngInput, predictions } from './predict.js';
 import { ModelFileParams, ModelParams, predictBody } from './schemas.js';
@@ -32,12 +31,22 @@ const fileTypes = new Map([
   ['weights.bin', 'application/octet-stream'],
 ]);
 
+/** A model whose files are missing or corrupt is a state for its owner to resolve (delete it), not a server error. */
+async function readable<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof ModelUnreadable) throw new HttpProblem(409, 'model-unreadable', 'Model unreadable', err.message);
+    throw err;
+  }
+}
+
 export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { models, modelCache, config } = services;
 
   /** The manifest of a model the caller may see, or 404 (also for another tenant's: no existence leak). */
   async function visibleModel(principal: Principal, id: string): Promise<ModelManifest> {
-    const manifest = await models.manifest(id);
+    const manifest = await readable(models.manifest(id));
     if (!manifest || !canSee(principal, manifest.tenant)) throw notFound('model', id);
     return manifest;
   }
@@ -60,7 +69,10 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     await visibleModel(request.principal!, id);
     const found = await models.file(id, file);
     if (!found) throw notFound('model file', `${id}/${file}`);
-    return reply.type(fileTypes.get(file) ?? 'application/octet-stream').send(createReadStream(found));
+    return reply
+      .type(fileTypes.get(file) ?? 'application/octet-stream')
+      .header('content-length', found.size)
+      .send(found.body);
   });
 
   // Each body type keeps its own limit: a route-wide bodyLimit would override both parsers' limits.
@@ -73,7 +85,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
 
     predict.post('/v1/models/:id/predict', { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) } }, async (request) => {
       await visibleModel(request.principal!, request.params.id);
-      const loaded = await modelCache.get(request.params.id);
+      const loaded = await readable(modelCache.get(request.params.id));
       if (!loaded) throw notFound('model', request.params.id);
       const { classifier, manifest } = loaded;
       const input = Buffer.isBuffer(request.body)

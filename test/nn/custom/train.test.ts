@@ -61,14 +61,14 @@ describe('trainAndSave with a custom layer', () => {
   it('checks the layer, trains, saves; the model store loads it back alone and it predicts the same', async () => {
     const data = await digits(128, 100);
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
-    const store = new ModelStore(root);
-    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'custom-elu', folder: store.folder('custom-elu') });
+    const store = ModelStore.inDataDir(root);
+    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'custom-elu', store });
     if (!manifest) throw new Error('a finished run saves its model');
-    const { classifier } = await store.load('custom-elu');
+    const { classifier } = (await store.load('custom-elu'))!;
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
     const evaluation = await classifier.evaluate(data.source, 'test');
     expect({ testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }).toEqual({ testAccuracy: manifest.metrics.testAccuracy, testLoss: manifest.metrics.testLoss });
-    const modelJson = JSON.parse(await readFile(path.join(store.folder('custom-elu'), 'model.json'), 'utf8')) as { userDefinedMetadata: { customLayers: string[] } };
+    const modelJson = JSON.parse(await readFile(path.join(root, 'models', 'custom-elu', 'model.json'), 'utf8')) as { userDefinedMetadata: { customLayers: string[] } };
     expect(modelJson.userDefinedMetadata.customLayers).toEqual(['trainyard>ImageInput', 'trainyard>Custom']);
     expect(JSON.stringify(modelJson)).toContain(customEluWithBackward.forward);
     classifier.dispose();
@@ -80,8 +80,8 @@ describe('trainAndSave with a custom layer', () => {
     const network = seedNetworkWith(withBackward('x', 'dz * ((x > 0) + (1 + z) * (x <= 0))'), seedNetworkJson);
     const started = performance.now();
     const request = { network, options: { maxEpochs: 1, miniBatchSize: 32 } };
-    const folder = path.join(root, 'never');
-    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'never', folder }).catch((e: unknown) => e);
+    const folder = path.join(root, 'models', 'never');
+    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'never', store: ModelStore.inDataDir(root) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomLayerCheckError);
     const { reports } = error as CustomLayerCheckError;
     expect(reports.map((r) => r.layer)).toEqual(['myElu']);
