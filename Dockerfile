@@ -56,4 +56,4 @@ COPY --from=build /app/dist dist
 RUN mkdir -p /data && chown trainyard:trainyard /data
 ENV NODE_ENV=production DATA_DIR=/data TRAINYARD_BACKEND=tensorflow
 USER trainyard
-CMD ["node", "dist/workers/train.js"]
+CMD ["node", "dist/workers/worker-process.js"]

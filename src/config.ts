@@ -28,7 +28,7 @@ export interface Config {
     maxRequestsPerSocket: number;
   };
   redis: { url: string; prefix: string; commandTimeoutMs: number };
-  workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
+  workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   predict: { maxInstances: number; cacheSize: number };
   /** Bounds on one custom layer's check (POST /v1/layers/check and before a job trains); each runs in a thread of its own. */
@@ -151,6 +151,7 @@ export const configVariables = [
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
+  { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails (a job that kills every worker it meets must not loop for ever)' },
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
   { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
@@ -221,7 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRequestsPerSocket: get('maxRequestsPerSocket'),
     },
     redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
-    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
+    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs'), maxStalledCount: get('maxStalledCount') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
     layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },

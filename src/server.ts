@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { app, fastifyOptions } from './api/app.js';
 import { apiLogger } from './api/logging.js';
 import { createServices } from './api/services.js';
-import { initBackend } from './nn/backend.js';
+import { trainingBackend } from './composition.js';
 import { heapFaultExitCode } from './nn/out-of-memory.js';
 import { siblingModule } from './paths.js';
 import { redisAnswers } from './queue/redis.js';
@@ -36,7 +36,7 @@ if (!(await redisAnswers(config.redis.url))) {
   log.info({ redis: config.redis.url, dir: `${config.dataDir}/redis` }, 'started a private redis-server (AOF on)');
 }
 
-const workerEntry = siblingModule(import.meta.url, '../workers/train.ts');
+const workerEntry = siblingModule(import.meta.url, '../workers/worker-process.ts');
 const workers = new Set<ChildProcess>();
 let stopping = false;
 
@@ -55,7 +55,7 @@ function startWorker(index: number): void {
 for (let i = 0; i < config.workers.count; i++) startWorker(i);
 
 // The API process predicts with the models itself, on the same kind of backend as the workers.
-const backend = await initBackend(config.backend);
+const backend = await trainingBackend(config);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
 const services = await createServices(config, (err) => log.warn({ err: err.message }, 'redis connection error'));
 await fastify.register(app, { services });

@@ -37,12 +37,12 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   identifyCallers(fastify, services.apiKeys);
   // With Redis down every non-public route would wait on it (the rate limiter first): answer 503 now.
   fastify.addHook('onRequest', async (request) => {
-    if (!isPublicRoute(request) && services.redis.status !== 'ready') throw redisUnavailable();
+    if (!isPublicRoute(request) && !services.readiness.connected()) throw redisUnavailable();
   });
   await fastify.register(rateLimit, {
     max: config.limits.requestsPerMinute,
     timeWindow: 60_000,
-    redis: services.redis,
+    redis: services.rateLimitStore,
     nameSpace: `${config.redis.prefix}:ratelimit:`,
     // Per tenant once authenticated (the same across API replicas), per address before.
     keyGenerator: (request) => (request.principal ? `tenant:${request.principal.tenant}` : `ip:${request.ip}`),

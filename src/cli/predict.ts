@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets } from '../data/dataset-catalogue.js';
-import { initBackend } from '../nn/backend.js';
+import { datasetCatalogue, trainingBackend } from '../composition.js';
 import { InvalidKey } from '../store/blob-store.js';
 import { ModelStore, ModelUnreadable } from '../store/models.js';
 import { fail, parseFlags } from './args.js';
@@ -14,9 +13,9 @@ const flags = parseFlags(usage, { model: { type: 'string' }, dataset: { type: 's
 try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
-  const dataset = builtInDatasets.resolve(flags.dataset!, 'cli');
+  const dataset = datasetCatalogue().resolve(flags.dataset!, 'cli');
   if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
-  const backend = await initBackend(config.backend);
+  const backend = await trainingBackend(config);
   const folder = ModelStore.atFolder(flags.model);
   const loaded = await folder.store.load(folder.id);
   if (!loaded) fail(`no model at ${flags.model}`);

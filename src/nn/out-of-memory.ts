@@ -1,3 +1,5 @@
+import { UserProblem } from './problems.js';
+
 /**
  * A tensor backend that ran out of memory. On tfjs-backend-wasm the heap is one WebAssembly memory
  * of at most 4 GiB: an allocation past it traps ("memory access out of bounds") or aborts inside
@@ -6,11 +8,15 @@
  * trained "successfully" to accuracy 0.1 with null losses): the worker fails the job with this
  * error's sentence and exits with `heapFaultExitCode`, and its supervisor starts a fresh one.
  */
-export class OutOfMemoryError extends Error {
+export class OutOfMemoryError extends UserProblem {
   constructor(readonly during: string, cause: unknown) {
     super(
-      `training ran out of memory while ${during}: the wasm backend's heap (4 GiB at most) could not hold this network's tensors; ` +
-        'use a smaller miniBatchSize or smaller layers (the estimate checked before queueing was too low for it)',
+      {
+        title: 'Out of memory',
+        detail:
+          `training ran out of memory while ${during}: the wasm backend's heap (4 GiB at most) could not hold this network's tensors; ` +
+          'use a smaller miniBatchSize or smaller layers (the estimate checked before queueing was too low for it)',
+      },
       { cause },
     );
     this.name = 'OutOfMemoryError';

@@ -76,7 +76,7 @@ export async function train(network: Network, data: TrainData, options: Training
   const { source } = data;
   const description = await source.describe();
   const problems = problemsWithData(network, description.size, description.classes.length, data.name ?? 'training');
-  if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems);
+  if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems, 'Invalid training request');
   if (description.counts.train === 0) throw new Error('the training set is empty');
 
   const seed = options.seed ?? freshSeed();

@@ -109,8 +109,12 @@ export class JobCatalogue {
     private readonly keys: Keys,
   ) {}
 
-  /** Records a new queued job and its first event, unless the tenant already has `maxQueued` waiting. */
-  async create(id: string, request: JobRequest, createdAt: Date, tenant: string, maxQueued: number): Promise<CreateResult> {
+  /**
+   * Records a new queued job and its first event, unless the tenant already has `maxQueued` waiting.
+   * `modelId` is the id its model will be saved under, kept beside the request (the record's public
+   * `modelId` is set only once the model exists).
+   */
+  async create(id: string, request: JobRequest, createdAt: Date, tenant: string, maxQueued: number, modelId: string): Promise<CreateResult> {
     const record: JobRecord = {
       id,
       tenant,
@@ -129,7 +133,7 @@ export class JobCatalogue {
       cancelRequested: false,
     };
     const event: JobEvent = { type: 'status', status: 'queued' };
-    const fields = Object.entries({ ...encode(record), request: JSON.stringify(request) }).flat();
+    const fields = Object.entries({ ...encode(record), request: JSON.stringify(request), plannedModelId: modelId }).flat();
     const [outcome, queued] = (await this.redis.eval(
       createScript,
       6,
@@ -159,9 +163,11 @@ export class JobCatalogue {
     return hash['status'] ? decode(hash) : null;
   }
 
-  async request(id: string): Promise<JobRequest | null> {
-    const text = await this.redis.hget(this.keys.job(id), 'request');
-    return text ? (JSON.parse(text) as JobRequest) : null;
+  /** What a worker needs to run the job: its request and the id its model is saved under. */
+  async work(id: string): Promise<{ request: JobRequest; modelId: string } | null> {
+    const [text, modelId] = await this.redis.hmget(this.keys.job(id), 'request', 'plannedModelId');
+    // A record written before jobs carried their model id saved its model under the job's id.
+    return text ? { request: JSON.parse(text) as JobRequest, modelId: modelId ?? id } : null;
   }
 
   /** Moves a job to `to` if its status is one of `from`, setting the given fields in the same step; see TransitionOptions. */

@@ -73,7 +73,8 @@ export class TrainingQueue {
         if (record) return { record, created: false };
       }
     }
-    const created = await this.deps.catalogue.create(id, request, new Date(), tenant, maxQueued);
+    // The model is saved under the job's id: one id to follow from a job to its model.
+    const created = await this.deps.catalogue.create(id, request, new Date(), tenant, maxQueued, id);
     // A request that left no job frees its idempotency key, so a retry with the key can succeed.
     const release = async () => {
       if (key) await this.deps.connection.del(key).catch(() => 0);

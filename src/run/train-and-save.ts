@@ -3,18 +3,11 @@ import type { ResolvedDataset } from '../data/dataset-catalogue.js';
 import { imageStatistics } from '../data/image-statistics.js';
 import type { BackendInfo } from '../nn/backend.js';
 import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
-import { validateTrainingOptions } from '../nn/options.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
-import { ValidationError } from '../nn/problems.js';
-import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
+import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
 import type { ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
-
-export interface TrainingRequest {
-  /** The network as submitted (validated here). */
-  network: unknown;
-  options?: unknown;
-}
+import type { ValidTrainingRequest } from './training-request.js';
 
 export interface TrainedAndSaved {
   result: TrainResult;
@@ -23,30 +16,27 @@ export interface TrainedAndSaved {
 }
 
 /**
- * One whole training run, as the command line and the worker both do it: validate the network and
- * options, check its custom layers, train on the dataset, measure test accuracy, publish the model in
- * the target's store. The classifier is disposed before returning; what remains is in the store.
+ * One whole training run of a validated request (src/run/training-request.ts), as the command line
+ * and the worker both do it: check its custom layers, train on the dataset, measure test accuracy,
+ * publish the model in the target's store. The classifier is disposed before returning; what
+ * remains is in the store.
  */
 export async function trainAndSave(
   config: Config,
   backend: BackendInfo,
   dataset: ResolvedDataset,
-  request: TrainingRequest,
+  request: ValidTrainingRequest,
   target: { id: string; store: ModelStore; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
-  const network = validateNetwork(request.network, config.networkLimits);
-  const options = validateTrainingOptions(request.options, config.optionLimits);
-  const problems = [...(network.ok ? [] : network.problems), ...(options.ok ? [] : options.problems)];
+  const { network, options } = request;
   const { name, source } = dataset;
   const description = await source.describe();
-  if (network.ok) problems.push(...problemsWithData(network.value, description.size, description.classes.length, name));
-  if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems);
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
   // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
-  await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
+  await ensureCustomLayersPass(network, { backend: config.backend, ...config.layerCheck });
 
-  const result = await failingOutOfMemory('training', () => train(network.value, { source, name }, options.value, hooks));
+  const result = await failingOutOfMemory('training', () => train(network, { source, name }, options, hooks));
   let faulted = false;
   try {
     // The time limit covers the test evaluation too: stopped in it, the run is 'aborted' without test metrics, as the job says.
@@ -59,12 +49,12 @@ export async function trainAndSave(
       formatVersion: 1,
       id: target.id,
       createdAt: new Date().toISOString(),
-      network: request.network,
+      network: request.source,
       classes: result.classifier.classes,
-      inputSize: network.value.inputSize,
-      normalization: normalizationOf(network.value.layers[0]!),
+      inputSize: network.inputSize,
+      normalization: normalizationOf(network.layers[0]!),
       inputStatistics: await imageStatistics(source, 'train'),
-      training: trainingRecord(result, { options: options.value, dataset: name, trainImages: description.counts.train, backend }),
+      training: trainingRecord(result, { options, dataset: name, trainImages: description.counts.train, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,
         miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null,

@@ -13,9 +13,6 @@ beforeAll(async () => {
   api = await Api.start(env.config);
 });
 afterAll(async () => {
-  const { redis } = api.services;
-  const keys = await redis.keys(`${env.config.redis.prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
   await api.close();
   await env.cleanup();
 });

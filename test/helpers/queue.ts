@@ -8,9 +8,10 @@ import { JobEvents } from '../../src/queue/events.js';
 import type { JobRequest } from '../../src/queue/jobs.js';
 import { connect, Keys } from '../../src/queue/redis.js';
 import { TrainingQueue } from '../../src/queue/training-queue.js';
-import { TrainingWorker, type JobContext, type JobOutcome, type TrainingWorkerOptions } from '../../src/queue/training-worker.js';
+import type { JobContext, JobOutcome } from '../../src/lifecycle/job-lifecycle.js';
+import { QueueWorker, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
 import { FileBlobStore } from '../../src/store/file-blob-store.js';
-import { uniquePrefix } from './redis.js';
+import { deletePrefix, uniquePrefix } from './redis.js';
 
 export const stubRequest: JobRequest = { network: { layers: [] }, dataset: 'digits' };
 export const stubMetrics = { miniBatchLoss: 0.5, miniBatchAccuracy: 0.75 };
@@ -23,12 +24,12 @@ export interface LogLine {
 
 /**
  * The queue as BullMQ's own tests drive it: a real Redis under a fresh prefix, the API's
- * TrainingQueue, and TrainingWorkers whose training is a stub, so every branch runs in milliseconds.
+ * TrainingQueue, and QueueWorkers whose training is a stub, so every branch runs in milliseconds.
  */
 export class QueueHarness {
   readonly logs: LogLine[] = [];
   private readonly connections: Redis[] = [];
-  private readonly workers: TrainingWorker[] = [];
+  private readonly workers: QueueWorker[] = [];
 
   private constructor(
     readonly url: string,
@@ -63,14 +64,14 @@ export class QueueHarness {
     return result.record.id;
   }
 
-  /** A started TrainingWorker on connections of its own. */
-  async worker(workerId: string, train: (ctx: JobContext) => Promise<JobOutcome>, options: Partial<TrainingWorkerOptions> = {}): Promise<TrainingWorker> {
+  /** A started QueueWorker on connections of its own. */
+  async worker(workerId: string, train: (ctx: JobContext) => Promise<JobOutcome>, options: Partial<QueueWorkerOptions> = {}): Promise<QueueWorker> {
     const connection = connect(this.url);
     const subscriber = connect(this.url);
     for (const c of [connection, subscriber]) c.on('error', () => {});
     this.connections.push(connection, subscriber);
     const line = (level: LogLine['level']) => (obj: object, msg: string) => void this.logs.push({ level, msg, obj: obj as Record<string, unknown> });
-    const worker = new TrainingWorker({
+    const worker = new QueueWorker({
       connection,
       subscriber,
       keys: this.keys,
@@ -81,6 +82,7 @@ export class QueueHarness {
       concurrency: 1,
       lockMs: 1000,
       stalledIntervalMs: 500,
+      maxStalledCount: 2,
       retentionSeconds: 60,
       runningJobsPerTenant: 0,
       trainingSeconds: 60,
@@ -114,12 +116,7 @@ export class QueueHarness {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
     await this.queue.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.connection.scan(cursor, 'MATCH', `${this.keys.prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await this.connection.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deletePrefix(this.url, this.keys.prefix);
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
     await rm(this.modelsDir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { datasetCatalogue } from '../../src/composition.js';
 import { requestProblems } from '../../src/api/jobs/routes.js';
 import type { Services } from '../../src/api/services.js';
 import { loadConfig } from '../../src/config.js';
@@ -46,7 +47,7 @@ describe('estimateTrainingMemory', () => {
   });
 
   it('makes a job that cannot fit a 400 problem at network.layers[i]', async () => {
-    const services = { config: loadConfig({ TRAINYARD_BACKEND: 'wasm' }) } as unknown as Services;
+    const services = { config: loadConfig({ TRAINYARD_BACKEND: 'wasm' }), datasets: datasetCatalogue() } as unknown as Services;
     const problems = await requestProblems(services, { network: customNet(longForward), dataset: 'digits', options: { miniBatchSize: 1024 } } as never, 'tenant');
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('network.layers[2]');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { initBackend, type BackendInfo } from '../../src/nn/backend.js';
 import { trainAndSave } from '../../src/run/train-and-save.js';
+import { requireValidTrainingRequest } from '../../src/run/training-request.js';
 import { ModelStore } from '../../src/store/models.js';
 import { digits, seedNetworkJson } from '../helpers/data.js';
 
@@ -23,7 +24,7 @@ async function stoppedAfterLastIteration(statistics: 'population' | 'moving') {
   const folder = path.join(dir, statistics);
   // The limit arrives with the last iteration's progress: every iteration ran, the passes after them did not.
   const onProgress = (r: { iteration: number; totalIterations: number }) => void (r.iteration === r.totalIterations && controller.abort('time-limit'));
-  const { result, manifest } = await trainAndSave(loadConfig({}), backend, data, request, { ...ModelStore.atFolder(folder), keepAborted: true }, { onProgress, signal: controller.signal });
+  const { result, manifest } = await trainAndSave(loadConfig({}), backend, data, await requireValidTrainingRequest(request, data, loadConfig({})), { ...ModelStore.atFolder(folder), keepAborted: true }, { onProgress, signal: controller.signal });
   const saved = JSON.parse(await readFile(path.join(folder, 'manifest.json'), 'utf8')) as { training: { stopReason: string }; metrics: Record<string, unknown> };
   return { result, manifest, saved };
 }

@@ -1,10 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets } from '../../data/dataset-catalogue.js';
-import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../../nn/memory.js';
-import { memoryCeilingFor } from '../../nn/backend.js';
-import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
-import { problemsWithData, validateNetwork } from '../../nn/spec.js';
+import { dataShape, validateTrainingRequest } from '../../run/training-request.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
@@ -23,44 +19,15 @@ export function jobView(record: JobRecord, link: LinkTo) {
 }
 
 /**
- * Every problem with the submitted network, options and dataset, with paths from the body's root:
- * the same validators the worker runs, plus the dataset's image size and classes and the memory
- * the job would need.
+ * Every problem with the submitted request: the dataset's, then the engine's validator (the
+ * worker's too) with the dataset's image size and classes.
  */
 export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
-  const { networkLimits, optionLimits, limits } = services.config;
-  const problems: Problem[] = [];
-  const network = validateNetwork(body.network, networkLimits);
-  const prefixed = (p: Problem) => ({ path: p.path ? `network.${p.path}` : 'network', message: p.message });
-  if (!network.ok) problems.push(...network.problems.map(prefixed));
-  const options = validateTrainingOptions(body.options, optionLimits);
-  if (!options.ok) problems.push(...options.problems);
-  const dataset = builtInDatasets.resolve(body.dataset, tenant);
-  if ('problem' in dataset) {
-    problems.push(dataset.problem);
-  } else if (network.ok) {
-    const { size, classes } = await dataset.source.describe();
-    problems.push(...problemsWithData(network.value, size, classes.length, dataset.name).map(prefixed));
-  }
-  if (network.ok && options.ok) {
-    const memory = estimateTrainingMemory(network.value, options.value);
-    const ceiling = memoryCeilingFor(services.config.backend);
-    const limit = trainingMemoryLimit(limits.trainingMemoryBytes, ceiling);
-    if (memory.bytes > limit) problems.push(memoryProblem(memory, options.value.miniBatchSize, limit, ceiling));
-  }
-  return problems;
-}
-
-/** A job too big to train, named by the layer that needs the most. */
-function memoryProblem(memory: MemoryEstimate, miniBatchSize: number, limit: number, heapCeiling: number | null): Problem {
-  const { index, name, bytes } = memory.largest;
-  return {
-    path: `network.layers[${index}]`,
-    message:
-      `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
-      `${miniBatchSize}, learnables with gradients and solver state ${formatBytes(memory.learnableBytes)}), more than the ${formatBytes(limit)} a worker has ` +
-      `(MAX_TRAINING_MEMORY_BYTES${heapCeiling === null ? '' : `, and the backend's ${formatBytes(heapCeiling)} heap`}); layer '${name}' needs the most, ${formatBytes(bytes)}: make it smaller or the mini-batch smaller`,
-  };
+  const dataset = services.datasets.resolve(body.dataset, tenant);
+  const shape = 'problem' in dataset ? null : await dataShape(dataset);
+  const validated = validateTrainingRequest(body, shape, services.config);
+  const problems = validated.ok ? [] : validated.problems;
+  return 'problem' in dataset ? [...problems, dataset.problem] : problems;
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */

@@ -8,6 +8,7 @@ import { initBackend, type BackendInfo } from '../../../src/nn/backend.js';
 import { CustomLayerCheckError } from '../../../src/nn/custom/check-error.js';
 import { train, type TrainResult } from '../../../src/nn/train.js';
 import { trainAndSave } from '../../../src/run/train-and-save.js';
+import { requireValidTrainingRequest } from '../../../src/run/training-request.js';
 import { ModelStore } from '../../../src/store/models.js';
 import { digits, network, options, seedNetworkJson } from '../../helpers/data.js';
 import { customEluAutodiff, customEluWithBackward, seedNetworkWith, withBackward } from './seed-elu.js';
@@ -61,7 +62,7 @@ describe('trainAndSave with a custom layer', () => {
     const data = await digits(128, 100);
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
     const store = ModelStore.inDataDir(root);
-    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, request, { id: 'custom-elu', store });
+    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'custom-elu', store });
     if (!manifest) throw new Error('a finished run saves its model');
     const { classifier } = (await store.load('custom-elu'))!;
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
@@ -80,7 +81,7 @@ describe('trainAndSave with a custom layer', () => {
     const started = performance.now();
     const request = { network, options: { maxEpochs: 1, miniBatchSize: 32 } };
     const folder = path.join(root, 'models', 'never');
-    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, request, { id: 'never', store: ModelStore.inDataDir(root) }).catch((e: unknown) => e);
+    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'never', store: ModelStore.inDataDir(root) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomLayerCheckError);
     const { reports } = error as CustomLayerCheckError;
     expect(reports.map((r) => r.layer)).toEqual(['myElu']);

@@ -1,16 +1,21 @@
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+/**
+ * @module The policy of one job's run, apart from the queue that delivers it (src/queue/queue-worker.ts):
+ * take the job in the catalogue (or wait while its tenant runs its most jobs), run the job handler under a
+ * time limit, stop it on a cancel, shutdown or a newer attempt, and record how it ended. It answers the
+ * queue adapter with a verdict (done, wait, requeue, fail) that the adapter turns into BullMQ's moves.
+ */
 import type { ProgressRecord } from '../nn/train.js';
-import type { CancelFlags } from './cancel.js';
-import type { JobCatalogue, JobFields } from './catalogue.js';
-import type { JobEvents } from './events.js';
-import type { JobError, JobEvent, JobMetrics, JobRequest } from './jobs.js';
-import type { Keys } from './redis.js';
-import { trainingQueueName, type QueuedJobData } from './training-queue.js';
+import type { CancelFlags } from '../queue/cancel.js';
+import type { JobCatalogue, JobFields } from '../queue/catalogue.js';
+import type { JobEvents } from '../queue/events.js';
+import type { JobError, JobEvent, JobMetrics, JobRequest } from '../queue/jobs.js';
+import { UserProblem } from '../nn/problems.js';
 
-/** What the worker process's training function is given for one job. */
+/** What the job handler is given for one job. */
 export interface JobContext {
   id: string;
+  /** The id its model is saved under: the job's own field, set when the job was created. */
+  modelId: string;
   tenant: string;
   request: JobRequest;
   attempt: number;
@@ -34,106 +39,72 @@ export interface JobOutcome {
   metrics: JobMetrics;
 }
 
-/** An error whose message and problems are meant for the user: the job fails with them, without retry. */
-export class JobFailure extends Error {
-  constructor(
-    readonly jobError: JobError,
-  ) {
-    super(jobError.detail);
-    this.name = 'JobFailure';
-  }
-}
+export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
 
-export interface TrainingWorkerOptions {
-  connection: Redis;
-  /** A second connection, used only to listen for cancel messages. */
-  subscriber: Redis;
-  keys: Keys;
+/**
+ * Why the lifecycle aborted a running job (its AbortSignal's reason); 'stale' when another attempt
+ * owns it now. How the training itself ended is the engine's StopReason (src/nn/train.ts).
+ */
+export type AbortReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
+
+/** What the queue is to do with the job after a run. */
+export type Verdict =
+  | { kind: 'done' }
+  /** The tenant already runs its most jobs: try again later, not counted as an attempt. */
+  | { kind: 'wait'; untilMs: number }
+  /** Stopped by shutdown and handed back in the catalogue: the queue delivers it again. */
+  | { kind: 'requeue' }
+  /** Ended for good (recorded as failed, or unknown to the catalogue): never retried. */
+  | { kind: 'fail'; detail: string };
+
+export interface JobLifecycleOptions {
   catalogue: JobCatalogue;
   events: JobEvents;
   cancels: CancelFlags;
   workerId: string;
-  concurrency: number;
-  /** The BullMQ lock on a running job; renewed every half of it while training yields. */
-  lockMs: number;
-  stalledIntervalMs: number;
   retentionSeconds: number;
   /** Jobs of one tenant trained at once, across all workers; more wait in the queue. */
   runningJobsPerTenant: number;
   /** Training time of one job before it is stopped (and fails, keeping its model). */
   trainingSeconds: number;
-  train: (ctx: JobContext) => Promise<JobOutcome>;
+  train: JobHandler;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
-/** Why a running job was aborted; 'stale' when another attempt owns it now. */
-type StopReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
+/** How long a job over its tenant's running limit waits before it is tried again. */
+const tenantLimitWaitMs = 2000;
 
-/**
- * The worker's side of the queue: takes jobs from BullMQ one at a time (by default), moves them
- * through the catalogue (running, then completed, failed or cancelled), publishes their events,
- * stops them on a cancel from any API replica, and on shutdown hands the running job back to the
- * queue so another worker starts it again.
- */
-export class TrainingWorker {
-  private readonly worker: Worker<QueuedJobData>;
+export class JobLifecycle {
   private readonly running = new Map<string, AbortController>();
-  private closing: Promise<void> | null = null;
-  private readonly flagPoll: NodeJS.Timeout;
 
-  constructor(private readonly o: TrainingWorkerOptions) {
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new Error(`concurrency must be a positive integer, not ${o.concurrency}`);
-    if (o.lockMs < 1000) throw new Error(`lockMs must be at least 1000, not ${o.lockMs}`);
-    if (o.stalledIntervalMs < 500) throw new Error(`stalledIntervalMs must be at least 500, not ${o.stalledIntervalMs}`);
-    this.worker = new Worker<QueuedJobData>(trainingQueueName, (job, token) => this.process(job, token), {
-      connection: o.connection,
-      prefix: o.keys.prefix,
-      concurrency: o.concurrency,
-      lockDuration: o.lockMs,
-      stalledInterval: o.stalledIntervalMs,
-      // A job whose worker died goes back to the queue this many times before it fails.
-      maxStalledCount: 2,
-      name: o.workerId,
-      autorun: false,
-    });
-    this.worker.on('error', (err) => o.log.error({ err: err.message, workerId: o.workerId }, 'queue error'));
-    this.worker.on('stalled', (jobId) => o.log.warn({ jobId, workerId: o.workerId }, 'job stalled; it goes back to the queue'));
-    // Pub/sub can miss a message across a reconnect; the flag itself is the truth.
-    this.flagPoll = setInterval(() => void this.pollCancelFlags(), 1000);
+  constructor(private readonly o: JobLifecycleOptions) {}
+
+  /** The ids of the jobs running here now. */
+  runningIds(): string[] {
+    return [...this.running.keys()];
   }
 
-  async start(): Promise<void> {
-    await this.o.cancels.listen(this.o.subscriber, (jobId) => this.stop(jobId, 'cancelled'));
-    void this.worker.run().catch((err: Error) => this.o.log.error({ err: err.message }, 'worker stopped'));
-    await this.worker.waitUntilReady();
-  }
-
-  /** Stops taking jobs, stops the running ones within an iteration, requeues them. Safe to call twice. */
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      clearInterval(this.flagPoll);
-      for (const id of this.running.keys()) this.stop(id, 'shutdown');
-      await this.worker.close();
-    })();
-    return this.closing;
-  }
-
-  private stop(jobId: string, reason: StopReason): void {
+  stop(jobId: string, reason: AbortReason): void {
     const controller = this.running.get(jobId);
     if (controller && !controller.signal.aborted) controller.abort(reason);
   }
 
-  private async pollCancelFlags(): Promise<void> {
+  /** Stops every running job (within an iteration); their runs answer 'requeue'. */
+  stopAll(reason: AbortReason): void {
+    for (const id of this.running.keys()) this.stop(id, reason);
+  }
+
+  /** Pub/sub can miss a message across a reconnect; the flag itself is the truth. */
+  async pollCancelFlags(): Promise<void> {
     for (const id of this.running.keys()) {
       if (await this.o.cancels.isRequested(id).catch(() => false)) this.stop(id, 'cancelled');
     }
   }
 
-  private async process(job: Job<QueuedJobData>, token?: string): Promise<void> {
+  async run(id: string): Promise<Verdict> {
     const { catalogue, workerId, log } = this.o;
-    const id = job.data.id;
-    const request = await catalogue.request(id);
-    if (!request) throw new UnrecoverableError(`job ${id} is not in the catalogue`);
+    const work = await catalogue.work(id);
+    if (!work) return { kind: 'fail', detail: `job ${id} is not in the catalogue` };
     const started = await catalogue.transition(
       id,
       ['queued', 'running'],
@@ -141,22 +112,15 @@ export class TrainingWorker {
       { startedAt: new Date().toISOString(), workerId, progress: null },
       { fence: 'take', runningLimit: this.o.runningJobsPerTenant },
     );
-    if (!started.ok && started.limited) {
-      // The tenant already has its most jobs running: wait, without counting as an attempt.
-      await job.moveToDelayed(Date.now() + 2000, token);
-      throw new DelayedError();
-    }
+    if (!started.ok && started.limited) return { kind: 'wait', untilMs: Date.now() + tenantLimitWaitMs };
     if (!started.ok) {
       log.info({ jobId: id, workerId, status: started.current }, 'job skipped: no longer queued');
-      return;
+      return { kind: 'done' };
     }
     // From here on every write names this attempt: once another attempt has taken the job, this one's are refused.
     const attempt = started.attempt;
     const tenant = (await catalogue.get(id))!.tenant;
-    if (await this.o.cancels.isRequested(id)) {
-      await this.finishCancelled(id, attempt);
-      return;
-    }
+    if (await this.o.cancels.isRequested(id)) return this.finishCancelled(id, attempt);
     const controller = new AbortController();
     this.running.set(id, controller);
     const record = async (fields: JobFields, event?: JobEvent) => {
@@ -166,11 +130,19 @@ export class TrainingWorker {
     log.info({ jobId: id, workerId, attempt }, 'job started');
 
     const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
+    const stopped = (): Promise<Verdict> | null => {
+      const reason = controller.signal.reason as AbortReason | undefined;
+      if (reason === 'stale') return Promise.resolve({ kind: 'done' });
+      if (reason === 'cancelled') return this.finishCancelled(id, attempt);
+      if (reason === 'shutdown') return this.handBack(id, attempt);
+      return null;
+    };
     try {
       const outcome = await this.o.train({
         id,
+        modelId: work.modelId,
         tenant,
-        request,
+        request: work.request,
         keepStoppedModel: () => controller.signal.reason === 'time-limit',
         attempt,
         signal: controller.signal,
@@ -182,11 +154,9 @@ export class TrainingWorker {
         publishProgress: (progress) => record({ progress }, { type: 'progress', ...progress }),
         setBackend: (name) => record({ backend: name }),
       });
-      const reason = controller.signal.reason as StopReason | undefined;
-      if (reason === 'stale') return;
-      if (reason === 'cancelled') return await this.finishCancelled(id, attempt);
-      if (reason === 'shutdown') return await this.requeue(job, token, id, attempt);
-      if (reason === 'time-limit') {
+      const early = stopped();
+      if (early) return await early;
+      if (controller.signal.reason === 'time-limit') {
         const error: JobError = {
           title: 'Training time limit reached',
           detail: `the job trained for ${this.o.trainingSeconds} s, the most allowed (MAX_TRAINING_SECONDS), and was stopped; the model trained so far is kept as ${outcome.modelId}`,
@@ -194,24 +164,22 @@ export class TrainingWorker {
         if (await this.finish(id, attempt, { error, modelId: outcome.modelId, metrics: outcome.metrics }, { type: 'failed', error })) {
           log.warn({ jobId: id, workerId, modelId: outcome.modelId }, 'job stopped at its training time limit');
         }
-        return;
+        return { kind: 'done' };
       }
       const completed: JobEvent = { type: 'completed', modelId: outcome.modelId, metrics: outcome.metrics };
       if (await this.finish(id, attempt, { modelId: outcome.modelId, metrics: outcome.metrics }, completed)) {
         log.info({ jobId: id, workerId, modelId: outcome.modelId, metrics: outcome.metrics }, 'job completed');
       }
+      return { kind: 'done' };
     } catch (err) {
-      if (err instanceof WaitingError || err instanceof DelayedError) throw err;
-      const reason = controller.signal.reason as StopReason | undefined;
-      if (reason === 'stale') return;
-      if (reason === 'cancelled') return await this.finishCancelled(id, attempt);
-      if (reason === 'shutdown') return await this.requeue(job, token, id, attempt);
+      const early = stopped();
+      if (early) return await early;
       // Only errors meant for users carry their message to the job; anything else is logged here.
       const error: JobError =
-        err instanceof JobFailure ? err.jobError : { title: 'Training failed', detail: `training failed unexpectedly on worker ${workerId}; its log has the details` };
-      if (!(await this.finish(id, attempt, { error }, { type: 'failed', error }))) return;
+        err instanceof UserProblem ? err.toJobError() : { title: 'Training failed', detail: `training failed unexpectedly on worker ${workerId}; its log has the details` };
+      if (!(await this.finish(id, attempt, { error }, { type: 'failed', error }))) return { kind: 'done' };
       log.warn({ jobId: id, workerId, error: error.detail, err: err instanceof Error ? { message: err.message, stack: err.stack } : err }, 'job failed');
-      throw new UnrecoverableError(error.detail);
+      return { kind: 'fail', detail: error.detail };
     } finally {
       clearTimeout(timeLimit);
       // With concurrency above 1, a later attempt of the same job may run on this worker too.
@@ -221,7 +189,7 @@ export class TrainingWorker {
 
   /**
    * A write of this attempt was refused: another attempt owns the job (this one's lock lapsed and
-   * BullMQ started it again). Stop training within an iteration and write nothing more.
+   * the queue started it again). Stop training within an iteration and write nothing more.
    */
   private stopStale(id: string, attempt: number, controller: AbortController): void {
     if (controller.signal.aborted && controller.signal.reason === 'stale') return;
@@ -243,17 +211,15 @@ export class TrainingWorker {
     return true;
   }
 
-  private async finishCancelled(id: string, attempt: number): Promise<void> {
+  private async finishCancelled(id: string, attempt: number): Promise<Verdict> {
     if (await this.finish(id, attempt, {}, { type: 'cancelled' })) this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job cancelled');
+    return { kind: 'done' };
   }
 
-  /** Hands a job stopped by shutdown back to the queue; another worker starts it from the beginning. */
-  private async requeue(job: Job<QueuedJobData>, token: string | undefined, id: string, attempt: number): Promise<void> {
+  /** Hands a job stopped by shutdown back in the catalogue; the queue delivers it again, from the beginning. */
+  private async handBack(id: string, attempt: number): Promise<Verdict> {
     const moved = await this.o.catalogue.transition(id, ['running'], 'queued', { workerId: null, progress: null }, { fence: attempt, event: { type: 'status', status: 'queued' } });
     // A stale attempt hands nothing back: the job is another attempt's now.
-    if (!moved.ok) return;
-    await job.moveToWait(token);
-    this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job handed back to the queue on shutdown');
-    throw new WaitingError();
+    return moved.ok ? { kind: 'requeue' } : { kind: 'done' };
   }
 }

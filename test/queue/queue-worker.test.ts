@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobContext } from '../../src/queue/training-worker.js';
-import { aborted, QueueHarness, stubMetrics, until } from '../helpers/queue.js';
+import type { JobContext } from '../../src/lifecycle/job-lifecycle.js';
+import { newJobId } from '../../src/queue/ids.js';
+import { aborted, QueueHarness, stubMetrics, stubRequest, until } from '../helpers/queue.js';
 
 let harness: QueueHarness;
 afterEach(() => harness.close());
 
 const statusOf = async (id: string) => (await harness.catalogue.get(id))?.status;
 
-describe('TrainingWorker branches', () => {
+describe('QueueWorker branches', () => {
   it("delayed: a job over its tenant's running limit waits in BullMQ's delayed set, not counted as an attempt, and runs when a slot frees", async () => {
     harness = await QueueHarness.start('worker-delayed');
     const release = new Map<string, () => void>();
@@ -91,5 +92,23 @@ describe('TrainingWorker branches', () => {
     expect(await harness.eventTypes(queued)).toEqual(['status:queued', 'cancelled']);
     expect(await harness.queue.cancel(running)).toMatchObject({ outcome: 'finished' });
     expect(started).toEqual([running]);
+  });
+
+  it('model id: the handler saves under the id recorded when the job was created, and the job ends naming it', async () => {
+    harness = await QueueHarness.start('worker-model-id');
+    const given: string[] = [];
+    await harness.worker('worker', async (ctx) => {
+      given.push(ctx.modelId);
+      return { modelId: ctx.modelId, metrics: stubMetrics };
+    });
+    const id = newJobId();
+    expect(await harness.catalogue.create(id, stubRequest, new Date(), 'alice', 100, 'model-of-the-job')).toMatchObject({ ok: true });
+    // Queued as the sweeper queues a recorded job that has none in BullMQ.
+    await harness.queue.sweepOrphans(0);
+    await until(async () => (await statusOf(id)) === 'completed');
+    expect(given).toEqual(['model-of-the-job']);
+    expect(await harness.catalogue.get(id)).toMatchObject({ modelId: 'model-of-the-job' });
+    // A record's planned model id is not one of its public fields.
+    expect(Object.keys((await harness.catalogue.get(id))!)).not.toContain('plannedModelId');
   });
 });

@@ -4,17 +4,11 @@
  */
 import os from 'node:os';
 import { pino } from 'pino';
+import { datasetCatalogue, jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
-import { initBackend } from '../src/nn/backend.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
-import { CancelFlags } from '../src/queue/cancel.js';
-import { JobCatalogue } from '../src/queue/catalogue.js';
-import { JobEvents } from '../src/queue/events.js';
-import { connect, Keys } from '../src/queue/redis.js';
-import { TrainingWorker } from '../src/queue/training-worker.js';
-import { ModelStore } from '../src/store/models.js';
-import { jobTrainer } from '../src/worker/train-job.js';
+import { trainingJobHandler } from '../src/job-handler/training-job-handler.js';
 
 let config;
 try {
@@ -26,31 +20,19 @@ try {
 const workerId = `${os.hostname()}-${process.pid}`;
 const log = pino({ level: config.logLevel, base: { workerId } });
 
-const backend = await initBackend(config.backend);
+const backend = await trainingBackend(config);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
 // Read the built-in digits now, not when the first job is waiting for them.
 await loadDigits();
 
-const connection = connect(config.redis.url);
-const subscriber = connect(config.redis.url);
-for (const c of [connection, subscriber]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
-const keys = new Keys(config.redis.prefix);
-const worker = new TrainingWorker({
-  connection,
+const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
+const connection = redisConnection(config, onRedisError);
+const subscriber = redisConnection(config, onRedisError);
+const worker = queueWorker(config, jobParts(config, connection), {
   subscriber,
-  keys,
-  catalogue: new JobCatalogue(connection, keys),
-  events: new JobEvents(connection, keys),
-  cancels: new CancelFlags(connection, keys, config.events.retentionSeconds),
   workerId,
-  concurrency: config.workers.concurrency,
-  lockMs: config.workers.lockMs,
-  stalledIntervalMs: config.workers.stalledIntervalMs,
-  retentionSeconds: config.events.retentionSeconds,
-  runningJobsPerTenant: config.limits.runningJobsPerTenant,
-  trainingSeconds: config.limits.trainingSeconds,
-  train: jobTrainer(config, backend, ModelStore.inDataDir(config.dataDir), () => {
-    // After the job's own failure is recorded (the queue's handler reads this job's outcome first), not before.
+  train: trainingJobHandler(config, { backend, models: modelStore(config), datasets: datasetCatalogue() }, () => {
+    // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),
   log,

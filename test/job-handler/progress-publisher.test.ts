@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProgressRecord } from '../../src/nn/train.js';
-import { ProgressPublisher } from '../../src/worker/progress-publisher.js';
+import { ProgressPublisher } from '../../src/job-handler/progress-publisher.js';
 
 const record = (iteration: number, extra: Partial<ProgressRecord> = {}): ProgressRecord => ({
   epoch: 1,
