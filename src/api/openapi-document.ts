@@ -13,7 +13,7 @@ import type { Services } from './services.js';
  */
 export async function generateOpenapi(config: Config): Promise<string> {
   const redis = connect(config.redis.url, { lazyConnect: true });
-  const registering: Pick<Services, 'config' | 'apiKeys' | 'redis'> = { config, apiKeys: await KeyRing.load(config), redis };
+  const registering: Pick<Services, 'config' | 'apiKeys' | 'rateLimitStore'> = { config, apiKeys: await KeyRing.load(config), rateLimitStore: redis };
   const fastify = Fastify(fastifyOptions(config.http));
   try {
     await fastify.register(app, { services: registering as Services });

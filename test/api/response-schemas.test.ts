@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFileName } from '../../src/store/models.js';
-import { Keys } from '../../src/queue/redis.js';
+import { connect, Keys } from '../../src/queue/redis.js';
 import { seedNetworkJson } from '../helpers/data.js';
 import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
@@ -26,9 +26,6 @@ beforeAll(async () => {
   await writeFile(file, JSON.stringify({ ...manifest, storagePath: '/srv/trainyard/models/schema-model', training: { ...(manifest['training'] as object), workerHost: 'gpu-7.internal' } }));
 });
 afterAll(async () => {
-  // The queue's keys under this test's own prefix; the job never ran (no worker), so nothing else holds it.
-  const leftover = await api.services.redis.keys(`${env.config.redis.prefix}:*`);
-  if (leftover.length > 0) await api.services.redis.del(...leftover);
   await api.close();
   await env.cleanup();
 });
@@ -59,7 +56,9 @@ describe('response schemas', () => {
     const submitted = await api.submit({ network: seedNetworkJson, dataset: 'digits' });
     expect(submitted.status).toBe(202);
     const id = submitted.body.id;
-    await api.services.redis.hset(new Keys(env.config.redis.prefix).job(id), 'leaseToken', JSON.stringify('worker-secret'));
+    const redis = connect(env.config.redis.url);
+    await redis.hset(new Keys(env.config.redis.prefix).job(id), 'leaseToken', JSON.stringify('worker-secret'));
+    await redis.quit();
     for (const url of [`/v1/jobs/${id}`, '/v1/jobs']) {
       const { body } = await api.json('GET', url);
       expect(JSON.stringify(body), url).not.toContain('worker-secret');
