@@ -57,7 +57,8 @@ export async function readImageHeader(bytes: Buffer, maxPixels: number): Promise
   }
   let meta: Metadata;
   try {
-    meta = await sharp(bytes).metadata();
+    // Only the header is read here; the cap is ours (below), so sharp's own must not pre-empt its wording.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
     throw new ImageSkip('not a readable image');
   }

@@ -72,14 +72,15 @@ export const isImageName = (name: string) => imageExtensions.has(extension(name)
 
 /**
  * The folder to strip from every name: the single top-level folder all entries share, unless
- * it is itself a split folder (then it is part of the layout).
+ * it is itself a split folder, or holds only loose images (then it is the one class folder).
  */
 export function wrappingFolder(names: readonly string[]): string {
   if (names.length === 0) return '';
   const tops = new Set(names.map((n) => (n.includes('/') ? n.slice(0, n.indexOf('/')) : null)));
   if (tops.size !== 1 || tops.has(null)) return '';
   const top = [...tops][0]!;
-  return splitFolders.has(top.toLowerCase()) ? '' : `${top}/`;
+  const wraps = names.some((n) => n.split('/').filter(Boolean).length >= 3 || n === `${top}/${labelsCsvName}` || idxImages.test(n));
+  return wraps && !splitFolders.has(top.toLowerCase()) ? `${top}/` : '';
 }
 
 /**
