@@ -1,3 +1,5 @@
+import { loadConfig, type Config } from '../../config.js';
+
 /**
  * Bounds on one archive's ingestion, passed in (from config.ts's `datasets` limits) so tests can
  * set small ones. They stop a zip bomb or a tar of millions of empty files before it costs memory,
@@ -22,11 +24,14 @@ export interface IngestLimits {
 /** The ratio guard looks only at entries larger than this: a tiny, very compressible file is no bomb. */
 export const ratioFloorBytes = 1 << 20;
 
-export const defaultIngestLimits: IngestLimits = {
-  entries: 2_000_000,
-  uncompressedBytes: 16 * 2 ** 30,
-  ratio: 200,
-  entryBytes: 512 * 2 ** 20,
-  images: 1_000_000,
-  imagePixels: 4_194_304,
-};
+/** One entry is read whole: bounded by a constant, not a setting (no image or IDX file nears it). */
+const entryBytes = 512 * 2 ** 20;
+
+/** The limits configured for this deployment. */
+export function ingestLimits(config: Pick<Config, 'datasets' | 'limits'>): IngestLimits {
+  const { images, uncompressedBytes, entries, ratio } = config.datasets;
+  return { entries, uncompressedBytes, ratio, entryBytes, images, imagePixels: config.limits.imagePixels };
+}
+
+/** The configuration's defaults, for tests and the bench. */
+export const defaultIngestLimits: IngestLimits = ingestLimits(loadConfig({}));
