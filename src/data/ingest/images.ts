@@ -84,8 +84,9 @@ function checkSize(declared: { width: number; height: number }, maxPixels: numbe
  * centre (augmentedImageDatastore's OutputSizeMode). Alpha is dropped; colour becomes grey by
  * luminance for one channel, grey is repeated for three.
  */
-export async function convertImage(bytes: Buffer, target: ConversionTarget, maxPixels: number): Promise<Buffer> {
-  const header = await readImageHeader(bytes, maxPixels);
+export async function convertImage(bytes: Buffer, target: ConversionTarget, maxPixels: number, knownHeader?: ImageHeader): Promise<Buffer> {
+  // A header read (and checked against the same cap) in an earlier pass over the same bytes is reused.
+  const header = knownHeader ?? (await readImageHeader(bytes, maxPixels));
   const input = header.format === 'bmp' ? bmpToRaw(bytes) : sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
   return convertPipeline(input, target);
 }

@@ -5,7 +5,7 @@ import { Random, deriveSeed, freshSeed } from '../../nn/random.js';
 import { measureImage, type ImageStatistics } from '../image-statistics.js';
 import { detectArchiveFile, readArchive, type ArchiveKind } from './archive.js';
 import { decodeIdxImages, decodeIdxLabels, idxBytes } from './idx.js';
-import { convertGrey, convertImage, ImageSkip, readImageHeader, type Channels, type ConversionTarget, type SizeMode } from './images.js';
+import { convertGrey, convertImage, ImageSkip, readImageHeader, type Channels, type ConversionTarget, type ImageHeader, type SizeMode } from './images.js';
 import { isImageName, labelsCsvName, planLayout, wrappingFolder, type IdxPlan, type ImagesPlan, type SplitName } from './layouts.js';
 import type { IngestLimits } from './limits.js';
 import { encodeShard, manifestName, sha256, shardName, type DatasetManifest, type ShardSink, type SplitManifest } from './shards.js';
@@ -50,7 +50,17 @@ interface Converted {
   imageBytes: number;
   labels: number[];
   splits: (SplitName | null)[];
+  /** Records not yet written, appended in one write per spillChunkBytes (not one per image). */
+  pending: Uint8Array[];
+  written: number;
 }
+
+const spillChunkBytes = 1 << 20;
+/**
+ * Shards gather images in random order: a spill up to this size is read back whole (one read
+ * instead of one per image); a larger one is read image by image, so memory stays bounded.
+ */
+const spillInMemoryBytes = 256 * 2 ** 20;
 
 export async function ingestArchive(archive: string, sink: ShardSink, options: IngestOptions): Promise<DatasetManifest> {
   const kind = await detectArchiveFile(archive, options.contentType);
@@ -81,7 +91,7 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
   const files: string[] = [];
   const folders: string[] = [];
   const csvTexts = new Map<string, string>();
-  const headers = new Map<string, { height: number; width: number; channels: Channels }>();
+  const headers = new Map<string, ImageHeader>();
   // Unsafe entries are recorded here, once; the later passes see them again and record nothing.
   await readArchive(archive, kind, limits, skips, async (entry) => {
     if (entry.kind === 'folder') return void folders.push(entry.name);
@@ -114,14 +124,14 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
 
   // Pass 2: convert each planned image, a few at a time, into the record file.
   const imageBytes = target.height * target.width * target.channels;
-  const converted: Converted = { file, imageBytes, labels: [], splits: [] };
+  const converted: Converted = { file, imageBytes, labels: [], splits: [], pending: [], written: 0 };
   const inFlight = new Set<Promise<void>>();
   let read = 0;
   await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
     const meta = entry.kind === 'file' ? planned.get(entry.name) : undefined;
     if (!meta) return;
     const bytes = await entry.read();
-    const job = convertImage(bytes, target, limits.imagePixels)
+    const job = convertImage(bytes, target, limits.imagePixels, headers.get(entry.name))
       .then(
         (pixels) => appendImage(converted, pixels, meta.label, meta.split),
         (err: unknown) => {
@@ -137,6 +147,7 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
     if (inFlight.size >= conversionsInFlight) await Promise.race(inFlight);
   });
   await Promise.all(inFlight);
+  await flushImages(converted);
   return writeDataset(converted, { layout: plan.kind, classes, emptyClasses: plan.emptyClasses, target, sizeGiven, sink, skips, seed, options });
 }
 
@@ -164,10 +175,19 @@ function chooseTarget(options: IngestOptions, headers: ({ height: number; width:
 }
 
 async function appendImage(converted: Converted, pixels: Uint8Array, label: number, split: SplitName | null): Promise<void> {
-  const index = converted.labels.length;
   converted.labels.push(label);
   converted.splits.push(split);
-  await converted.file.write(pixels, 0, pixels.length, index * converted.imageBytes);
+  converted.pending.push(pixels);
+  if (converted.pending.length * converted.imageBytes >= spillChunkBytes) await flushImages(converted);
+}
+
+async function flushImages(converted: Converted): Promise<void> {
+  const { pending, imageBytes } = converted;
+  if (pending.length === 0) return;
+  converted.pending = [];
+  const at = converted.written;
+  converted.written += pending.length;
+  await converted.file.write(Buffer.concat(pending), 0, pending.length * imageBytes, at * imageBytes);
 }
 
 async function ingestIdx(archive: string, kind: ArchiveKind, plan: IdxPlan, wrap: string, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
@@ -194,7 +214,7 @@ async function ingestIdx(archive: string, kind: ArchiveKind, plan: IdxPlan, wrap
   };
   const maxLabel = Math.max(...decoded.map((d) => d.labels.reduce((m, l) => Math.max(m, l), 0)));
   const classes = Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
-  const converted: Converted = { file, imageBytes: target.height * target.width * target.channels, labels: [], splits: [] };
+  const converted: Converted = { file, imageBytes: target.height * target.width * target.channels, labels: [], splits: [], pending: [], written: 0 };
   let read = 0;
   for (const { pair, images, labels } of decoded) {
     const per = images.rows * images.columns;
@@ -204,6 +224,7 @@ async function ingestIdx(archive: string, kind: ArchiveKind, plan: IdxPlan, wrap
       options.onProgress?.({ read: ++read, total });
     }
   }
+  await flushImages(converted);
   return writeDataset(converted, { layout: 'idx', classes, emptyClasses: [], target, sizeGiven: options.imageSize !== undefined, sink, skips, seed, options });
 }
 
@@ -276,6 +297,9 @@ function describeSkips(skips: SkipLog): string {
 
 async function writeSplit(converted: Converted, split: SplitName, order: number[], classCount: number, imagesPerShard: number, sink: ShardSink, statistics: StatisticsAccumulator | null): Promise<SplitManifest> {
   const { file, imageBytes } = converted;
+  const spillBytes = converted.labels.length * imageBytes;
+  const whole = spillBytes <= spillInMemoryBytes ? Buffer.alloc(spillBytes) : null;
+  if (whole) await file.read(whole, 0, spillBytes, 0);
   const perClass = new Array<number>(classCount).fill(0);
   const shards: SplitManifest['shards'] = [];
   const images = new Uint8Array(Math.min(imagesPerShard, Math.max(1, order.length)) * imageBytes);
@@ -284,7 +308,8 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
     const labels = new Uint16Array(count);
     for (let i = 0; i < count; i++) {
       const record = order[start + i]!;
-      await file.read(images, i * imageBytes, imageBytes, record * imageBytes);
+      if (whole) images.set(whole.subarray(record * imageBytes, (record + 1) * imageBytes), i * imageBytes);
+      else await file.read(images, i * imageBytes, imageBytes, record * imageBytes);
       labels[i] = converted.labels[record]!;
       perClass[labels[i]!]! += 1;
     }
