@@ -3,7 +3,7 @@
  * times, in class folders; floor: under 60 s on the 2-core machine), (2) 2,000 RGB JPEGs of about
  * 500x375 in one zip, resized to 64x64. The archives are generated first (not timed).
  *
- *   npx tsx bench/ingest.ts [--pngs 60000] [--jpegs 2000]
+ *   npm run bench:ingest -- [--pngs 60000] [--jpegs 2000]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

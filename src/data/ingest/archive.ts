@@ -205,9 +205,14 @@ async function readTar(file: string, gzipped: boolean, limits: IngestLimits, ski
         await visit({ kind: 'folder', name: checked.name, size: 0, read: () => Promise.resolve(Buffer.alloc(0)) });
         continue;
       }
-      const reason = 'reason' in checked ? checked.reason : tarTypeReason(header.type ?? 'file');
-      if (reason !== null || 'reason' in checked) {
-        skips.add(reason ?? 'unsafe path', header.name);
+      if ('reason' in checked) {
+        skips.add(checked.reason, header.name);
+        entry.resume();
+        continue;
+      }
+      const reason = tarTypeReason(header.type ?? 'file');
+      if (reason !== null) {
+        skips.add(reason, header.name);
         entry.resume();
         continue;
       }
