@@ -55,6 +55,14 @@ export interface Config {
     /** Pixels an image may declare before any decoder (predict's PNG, dataset ingestion) decodes it. */
     imagePixels: number;
   };
+  /** Bounds on one uploaded dataset (see src/data/ingest/limits.ts for what each guards against). */
+  datasets: {
+    archiveBytes: number;
+    images: number;
+    uncompressedBytes: number;
+    entries: number;
+    ratio: number;
+  };
 }
 
 interface Variable<K extends string> {
@@ -175,6 +183,11 @@ export const configVariables = [
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
   { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
+  { key: 'datasetArchiveBytes', name: 'DATASET_MAX_ARCHIVE_BYTES', default: '2147483648', parse: positiveInt, doc: 'largest dataset archive one upload may send' },
+  { key: 'datasetImages', name: 'DATASET_MAX_IMAGES', default: '1000000', parse: positiveInt, doc: 'most images one dataset may hold' },
+  { key: 'datasetUncompressedBytes', name: 'DATASET_MAX_UNCOMPRESSED_BYTES', default: '17179869184', parse: positiveInt, doc: "most bytes a dataset archive's files may add up to uncompressed (a zip-bomb guard)" },
+  { key: 'datasetEntries', name: 'DATASET_MAX_ENTRIES', default: '2000000', parse: positiveInt, doc: 'most entries (files, folders, links) a dataset archive may list' },
+  { key: 'datasetRatio', name: 'DATASET_MAX_COMPRESSION_RATIO', default: '200', parse: positiveInt, doc: 'largest uncompressed/compressed ratio of one zip entry (of the whole stream for .tar.gz) larger than 1 MiB; beyond it the archive is refused as a bomb' },
   { key: 'logLevel', name: 'LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'pino log level' },
 ] as const satisfies readonly Variable<string>[];
 
@@ -243,6 +256,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       predictBodyBytes: get('predictBodyBytes'),
       pngBodyBytes: get('pngBodyBytes'),
       imagePixels: get('imagePixels'),
+    },
+    datasets: {
+      archiveBytes: get('datasetArchiveBytes'),
+      images: get('datasetImages'),
+      uncompressedBytes: get('datasetUncompressedBytes'),
+      entries: get('datasetEntries'),
+      ratio: get('datasetRatio'),
     },
   };
 }
