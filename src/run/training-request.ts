@@ -1,7 +1,8 @@
 /**
  * @module The engine's request validator: the one check of a training request (network, options,
- * the dataset's shape, the memory it needs), run by the API before queueing and once by whoever
- * trains it (the worker's job handler, the command line), which then pass the validated value on.
+ * the dataset's shape, and at admission the memory it needs), run by the API before queueing and
+ * once by whoever trains it (the worker's job handler, the command line), which then pass the
+ * validated value on.
  */
 import type { Config } from '../config.js';
 import type { ResolvedDataset } from '../data/dataset-catalogue.js';
@@ -36,6 +37,21 @@ export function validateTrainingRequest(
   data: DataShape | null,
   config: Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>,
 ): Validated<ValidTrainingRequest> {
+  return validate(request, data, config, true);
+}
+
+/**
+ * The checks, with or without admission's memory estimate. The estimate is the API's admission
+ * policy, answered before queueing; whoever trains an admitted request does not refuse it again
+ * on an estimate (it may have been admitted under another configuration), and a run that still
+ * overflows fails with the out-of-memory sentence and recycles its process (out-of-memory.ts).
+ */
+function validate(
+  request: { network: unknown; options?: unknown },
+  data: DataShape | null,
+  config: Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>,
+  admission: boolean,
+): Validated<ValidTrainingRequest> {
   const problems: Problem[] = [];
   const network = validateNetwork(request.network, config.networkLimits);
   const prefixed = (p: Problem) => ({ path: p.path ? `network.${p.path}` : 'network', message: p.message });
@@ -43,7 +59,7 @@ export function validateTrainingRequest(
   const options = validateTrainingOptions(request.options, config.optionLimits);
   if (!options.ok) problems.push(...options.problems);
   if (network.ok && data) problems.push(...problemsWithData(network.value, data.size, data.classes, data.name).map(prefixed));
-  if (network.ok && options.ok) {
+  if (admission && network.ok && options.ok) {
     const memory = estimateTrainingMemory(network.value, options.value);
     const ceiling = memoryCeilingFor(config.backend);
     const limit = trainingMemoryLimit(config.limits.trainingMemoryBytes, ceiling);
@@ -59,13 +75,13 @@ export async function dataShape(dataset: ResolvedDataset): Promise<DataShape> {
   return { name: dataset.name, size, classes: classes.length };
 }
 
-/** validateTrainingRequest for a caller about to train on `dataset`: the valid request, or a ValidationError with every problem. */
+/** validateTrainingRequest, less the admission estimate, for a caller about to train on `dataset`: the valid request, or a ValidationError with every problem. */
 export async function requireValidTrainingRequest(
   request: { network: unknown; options?: unknown },
   dataset: ResolvedDataset,
   config: Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>,
 ): Promise<ValidTrainingRequest> {
-  const validated = validateTrainingRequest(request, await dataShape(dataset), config);
+  const validated = validate(request, await dataShape(dataset), config, false);
   if (!validated.ok) throw new ValidationError('invalid training request', validated.problems, 'Invalid training request');
   return validated.value;
 }
