@@ -4,7 +4,7 @@ import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
 import type { WasmBackendInternals } from '../../src/nn/wasm/heap.js';
 import { useTestBackend } from '../helpers/backend.js';
-import { digits, network, options } from '../helpers/data.js';
+import { digits, everyLayerNetworkJson, network, options } from '../helpers/data.js';
 
 beforeAll(useTestBackend);
 
@@ -159,31 +159,7 @@ describe('train', () => {
   });
 
   it('trains every layer type on wasm, including dilation, padding, pooling and dropout', async () => {
-    const json = {
-      layers: [
-        { type: 'imageInput', inputSize: [28, 28, 1], normalization: 'zscore' },
-        { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same', weightsInitializer: 'he' },
-        { type: 'batchNormalization' },
-        { type: 'relu' },
-        { type: 'convolution2d', filterSize: 3, numFilters: 4, dilationFactor: 2, padding: [1, 2, 0, 1], weightsInitializer: 'narrow-normal' },
-        { type: 'leakyRelu', scale: 0.1 },
-        { type: 'maxPooling2d', poolSize: 3, stride: 2, padding: [1, 1, 0, 1] },
-        { type: 'elu', learnable: false, alpha: 0.5 },
-        { type: 'averagePooling2d', poolSize: 2, padding: 'same' },
-        { type: 'clippedRelu', ceiling: 6 },
-        { type: 'convolution2d', filterSize: [2, 3], numFilters: 6, stride: [2, 1] },
-        { type: 'tanh' },
-        { type: 'globalAveragePooling2d' },
-        { type: 'dropout', probability: 0.2 },
-        { type: 'fullyConnected', outputSize: 12 },
-        { type: 'elu', perChannel: false },
-        { type: 'batchNormalization' },
-        { type: 'fullyConnected', outputSize: 10 },
-        { type: 'softmax' },
-        { type: 'classification' },
-      ],
-    };
-    const { result, records } = await run({ maxEpochs: 1 }, 64, undefined, json);
+    const { result, records } = await run({ maxEpochs: 1 }, 64, undefined, everyLayerNetworkJson);
     expect(records).toHaveLength(2);
     for (const r of records) expect(Number.isFinite(r.miniBatchLoss)).toBe(true);
     const before = tf.memory().numTensors;
