@@ -74,6 +74,7 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     };
     const gpu = await run();
     const cpu = await onCpu(run);
+    console.log(JSON.stringify({ l: [gpu.losses, cpu.losses], w: gpu.weights.map((w, k) => [worstMismatch(w, cpu.weights[k]!, 1e-4, 1e-3), w.length, Math.max(...w.map((v, i) => Math.abs(v - cpu.weights[k]![i]!)))]) }));
     expect(gpu.losses).toHaveLength(2);
     // Same formulas in float32, different summation orders (and the GPU's exp): about 1e-6
     // relative per value, carried through two steps. A wrong kernel moves them far more.

@@ -70,6 +70,7 @@ function eluDalpha(backend: WebGPUBackend, x: tf.TensorInfo, alpha: tf.TensorInf
     variableNames: ['X', 'DZ'],
     outputShape: alpha.shape,
     shaderKey: `trainyard_elu_dalpha_${perChannel}`,
+    size: true,
     uniforms: 'count : i32, stride : i32,',
     workgroupSize: [reduceThreads, 1, 1],
     dispatchLayout: { x: alpha.shape.map((_, i) => i) },
@@ -85,9 +86,9 @@ function eluDalpha(backend: WebGPUBackend, x: tf.TensorInfo, alpha: tf.TensorInf
         }
         partial[localId.x] = sum;
         workgroupBarrier();
-        for (var half = ${reduceThreads / 2}u; half > 0u; half = half / 2u) {
-          if (localId.x < half) {
-            partial[localId.x] = partial[localId.x] + partial[localId.x + half];
+        for (var width = ${reduceThreads / 2}u; width > 0u; width = width / 2u) {
+          if (localId.x < width) {
+            partial[localId.x] = partial[localId.x] + partial[localId.x + width];
           }
           workgroupBarrier();
         }
