@@ -25,6 +25,7 @@ console.log(
   JSON.stringify({
     impl: `trainyard-${backend.name}`,
     backend: backend.reason,
+    ...(backend.adapter ? { adapter: backend.adapter } : {}),
     epochs: result.epochs,
     iterations: result.iterations,
     seconds: Number(result.trainingSeconds.toFixed(3)),

@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { loadDigits } from '../src/data/digits.js';
+import { exportDigits } from './reference-data.js';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -38,23 +38,6 @@ interface RunResult {
   final_minibatch_loss: number;
   peak_rss_mb?: number;
   finalize_seconds?: number;
-}
-
-/** The raw files torch_seed.py reads: float32 images [N,28,28,1] and uint8 labels. */
-async function exportDigits(dir: string): Promise<Record<string, string>> {
-  await mkdir(dir, { recursive: true });
-  const { train, test } = await loadDigits();
-  const files = {
-    '--train-x': path.join(dir, 'train-x.f32'),
-    '--train-y': path.join(dir, 'train-y.u8'),
-    '--test-x': path.join(dir, 'test-x.f32'),
-    '--test-y': path.join(dir, 'test-y.u8'),
-  };
-  await writeFile(files['--train-x'], new Uint8Array(train.images.buffer, train.images.byteOffset, train.images.byteLength));
-  await writeFile(files['--train-y'], train.labels);
-  await writeFile(files['--test-x'], new Uint8Array(test.images.buffer, test.images.byteOffset, test.images.byteLength));
-  await writeFile(files['--test-y'], test.labels);
-  return files;
 }
 
 async function runOurs(): Promise<RunResult> {

@@ -57,10 +57,13 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
   });
 
   it.each([
-    ['every layer type, sgdm with L2 and a gradient threshold', everyLayerNetworkJson, { solver: 'sgdm', l2Regularization: 0.001, gradientThreshold: 1 }],
-    ['the seed network (learnable per-channel ELU, batch norm), adam', seedNetworkJson, { solver: 'adam' }],
-    ['the seed network, rmsprop', seedNetworkJson, { solver: 'rmsprop' }],
-  ])('trains %s to the cpu backend\'s losses and weights', async (_, json, overrides) => {
+    ['every layer type, sgdm with L2 and a gradient threshold', everyLayerNetworkJson, { solver: 'sgdm', l2Regularization: 0.001, gradientThreshold: 1 }, 1e-4],
+    // The conv bias before batch norm has a gradient of pure rounding noise (batch norm cancels
+    // it), which adam and rmsprop scale up to full steps of either sign: up to about 3x the
+    // learning rate (0.001) per step on either backend, so their weights get 1e-2 absolute.
+    ['the seed network (learnable per-channel ELU, batch norm), adam with a global norm threshold', seedNetworkJson, { solver: 'adam', gradientThreshold: 5, gradientThresholdMethod: 'global-l2norm' }, 1e-2],
+    ['the seed network, rmsprop', seedNetworkJson, { solver: 'rmsprop' }, 1e-2],
+  ] as const)('trains %s to the cpu backend\'s losses and weights', async (_, json, overrides, weightAtol) => {
     const data = await digits(32);
     const run = async () => {
       const losses: number[] = [];
@@ -74,11 +77,12 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     };
     const gpu = await run();
     const cpu = await onCpu(run);
-    console.log(JSON.stringify({ l: [gpu.losses, cpu.losses], w: gpu.weights.map((w, k) => [worstMismatch(w, cpu.weights[k]!, 1e-4, 1e-3), w.length, Math.max(...w.map((v, i) => Math.abs(v - cpu.weights[k]![i]!)))]) }));
     expect(gpu.losses).toHaveLength(2);
     // Same formulas in float32, different summation orders (and the GPU's exp): about 1e-6
-    // relative per value, carried through two steps. A wrong kernel moves them far more.
+    // relative per value, carried through two steps (seen: losses within 5e-7, sgdm's weights
+    // within 3e-6). The second loss follows the first update of every weight; a wrong kernel
+    // moves it by far more.
     expect(worstMismatch(gpu.losses, cpu.losses, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
-    gpu.weights.forEach((w, k) => expect(worstMismatch(w, cpu.weights[k]!, 1e-4, 1e-3), `weight ${k}`).toBeLessThanOrEqual(1));
+    gpu.weights.forEach((w, k) => expect(worstMismatch(w, cpu.weights[k]!, weightAtol, 1e-3), `weight ${k}`).toBeLessThanOrEqual(1));
   });
 });
