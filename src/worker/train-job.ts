@@ -28,6 +28,8 @@ export function jobTrainer(config: Config, backend: BackendInfo, models: ModelSt
       const { manifest } = await trainAndSave(config, backend, data, request, { id: ctx.id, folder: models.folder(ctx.id), jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel }, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
+        // Progress goes out at most this often, so the device is read no more often either.
+        readbackIntervalMs: config.events.progressIntervalMs,
       });
       await publisher.flush();
       return { modelId: manifest?.id ?? ctx.id, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };

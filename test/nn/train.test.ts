@@ -25,6 +25,23 @@ function trainableValues(result: Awaited<ReturnType<typeof run>>['result']): Flo
 }
 
 describe('train', () => {
+  it('reads the device at most every readbackIntervalMs and still reports every iteration, in order, with the same numbers', async () => {
+    const data = await digits(128);
+    const runWith = async (readbackIntervalMs: number) => {
+      const records: ProgressRecord[] = [];
+      const result = await train(network(), { train: data.train }, options({ ...small, miniBatchSize: 32, maxEpochs: 2, seed: 5 }), {
+        onProgress: (r) => void records.push(r),
+        readbackIntervalMs,
+      });
+      result.classifier.dispose();
+      return records;
+    };
+    const everyIteration = await runWith(0);
+    const batched = await runWith(3_600_000);
+    expect(batched.map((r) => r.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(batched.map((r) => [r.miniBatchLoss, r.miniBatchAccuracy, r.epoch])).toEqual(everyIteration.map((r) => [r.miniBatchLoss, r.miniBatchAccuracy, r.epoch]));
+  });
+
   it('drops the last partial mini-batch, as MATLAB does', async () => {
     const { result, records } = await run({ miniBatchSize: 128, maxEpochs: 2 }, 300);
     expect(result.iterationsPerEpoch).toBe(2);
