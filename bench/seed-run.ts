@@ -12,13 +12,15 @@ import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
 
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, seed: { type: 'string', default: '0' } } });
-const backend = await initBackend(loadConfig().backend);
+const config = loadConfig();
+const backend = await initBackend(config.backend);
 const { train: trainSet, test } = await loadDigits();
 const network = validateNetwork(JSON.parse(readFileSync(new URL('../examples/seed-elu.json', import.meta.url), 'utf8')));
 const options = validateTrainingOptions({ maxEpochs: Number(values.epochs), seed: Number(values.seed) });
 if (!network.ok || !options.ok) throw new Error('the seed network or options did not validate');
 
-const result = await train(network.value, { train: trainSet }, options.value);
+// Read the device as a worker does: at most every PROGRESS_INTERVAL_MS, not every iteration.
+const result = await train(network.value, { train: trainSet }, options.value, { readbackIntervalMs: config.events.progressIntervalMs });
 const evaluation = await result.classifier.evaluate(test);
 result.classifier.dispose();
 console.log(
