@@ -62,4 +62,4 @@ ENV NODE_ENV=production DATA_DIR=/data TRAINYARD_BACKEND=auto \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
     CUDA_CACHE_PATH=/cuda-cache CUDA_CACHE_MAXSIZE=4294967296
 USER trainyard
-CMD ["node", "dist/workers/train.js"]
+CMD ["node", "dist/workers/worker-process.js"]

@@ -8,12 +8,11 @@
  * Starts a private redis-server and `src/server.ts` (the API with one worker) on free ports.
  */
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { loadDigits } from '../src/data/digits.js';
 import { initBackend } from '../src/nn/backend.js';
-import { readModelFolder } from '../src/store/models.js';
+import { ModelStore } from '../src/store/models.js';
 import { startServiceProcess } from './service-process.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
@@ -39,7 +38,7 @@ try {
   const instance = Array.from(test.images.subarray(0, 784));
   const body = JSON.stringify({ instances: [instance] });
   await initBackend(process.env['TRAINYARD_BACKEND'] === 'cpu' ? 'cpu' : 'wasm');
-  const { classifier } = await readModelFolder(path.join(dataDir, 'models', modelId));
+  const { classifier } = (await ModelStore.inDataDir(dataDir).load(modelId))!;
   const pixels = Float32Array.from(instance);
   const inProcess = await load(1, async () => void (await classifier.predict(pixels, 1)));
   console.log('\npredict, one 28x28 image per request');

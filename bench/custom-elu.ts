@@ -12,15 +12,17 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
-import { ensureCustomLayersPass } from '../src/nn/custom/check.js';
+import { ensureCustomLayersPass } from '../src/nn/custom/check-runner.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
 
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, seed: { type: 'string', default: '0' } } });
-const backend = await initBackend(loadConfig().backend);
-const { train: trainSet, test } = await loadDigits();
+const config = loadConfig();
+const backend = await initBackend(config.backend);
+const source = InMemorySource.of(await loadDigits());
 const options = validateTrainingOptions({ maxEpochs: Number(values.epochs), seed: Number(values.seed) });
 if (!options.ok) throw new Error('the options did not validate');
 
@@ -28,9 +30,9 @@ const runs: { layer: string; testAccuracy: number; seconds: number; msPerIterati
 for (const [layer, file] of [['built-in elu', 'seed-elu.json'], ['custom ELU', 'seed-custom-elu.json']] as const) {
   const network = validateNetwork(JSON.parse(readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8')));
   if (!network.ok) throw new Error(`examples/${file} did not validate`);
-  await ensureCustomLayersPass(network.value);
-  const result = await train(network.value, { train: trainSet }, options.value);
-  const evaluation = await result.classifier.evaluate(test);
+  await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });
+  const result = await train(network.value, { source }, options.value);
+  const evaluation = await result.classifier.evaluate(source, 'test');
   result.classifier.dispose();
   runs.push({
     layer,

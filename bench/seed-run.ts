@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
+import { InMemorySource } from '../src/data/in-memory-source.js';
 import { initBackend } from '../src/nn/backend.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
@@ -14,14 +15,15 @@ import { train } from '../src/nn/train.js';
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, seed: { type: 'string', default: '0' } } });
 const config = loadConfig();
 const backend = await initBackend(config.backend);
-const { train: trainSet, test } = await loadDigits();
+// Read before the clock starts, as a worker has the digits when its first job arrives.
+const source = InMemorySource.of(await loadDigits());
 const network = validateNetwork(JSON.parse(readFileSync(new URL('../examples/seed-elu.json', import.meta.url), 'utf8')));
 const options = validateTrainingOptions({ maxEpochs: Number(values.epochs), seed: Number(values.seed) });
 if (!network.ok || !options.ok) throw new Error('the seed network or options did not validate');
 
 // Read the device as a worker does: at most every PROGRESS_INTERVAL_MS, not every iteration.
-const result = await train(network.value, { train: trainSet }, options.value, { readbackIntervalMs: config.events.progressIntervalMs });
-const evaluation = await result.classifier.evaluate(test);
+const result = await train(network.value, { source }, options.value, { readbackIntervalMs: config.events.progressIntervalMs });
+const evaluation = await result.classifier.evaluate(source, 'test');
 result.classifier.dispose();
 console.log(
   JSON.stringify({

@@ -11,11 +11,10 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { exportDigits } from './reference-data.js';
+import { exportDigits } from './raw-data.js';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');

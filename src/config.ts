@@ -28,9 +28,11 @@ export interface Config {
     maxRequestsPerSocket: number;
   };
   redis: { url: string; prefix: string; commandTimeoutMs: number };
-  workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number };
+  workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   predict: { maxInstances: number; cacheSize: number };
+  /** Bounds on one custom layer's check (POST /v1/layers/check and before a job trains); each runs in a thread of its own. */
+  layerCheck: { maxOperations: number; timeoutMs: number; heapMb: number; queue: number };
   logLevel: string;
   access: {
     /** `tenant:key` pairs from API_KEYS; keys themselves are hashed as soon as they are read. */
@@ -52,6 +54,14 @@ export interface Config {
     pngBodyBytes: number;
     /** Pixels an image may declare before any decoder (predict's PNG, dataset ingestion) decodes it. */
     imagePixels: number;
+  };
+  /** Bounds on one uploaded dataset (see src/data/ingest/limits.ts for what each guards against). */
+  datasets: {
+    archiveBytes: number;
+    images: number;
+    uncompressedBytes: number;
+    entries: number;
+    ratio: number;
   };
 }
 
@@ -149,11 +159,16 @@ export const configVariables = [
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
+  { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails (a job that kills every worker it meets must not loop for ever)' },
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
   { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
+  { key: 'layerCheckMaxOperations', name: 'LAYER_CHECK_MAX_OPERATIONS', default: '200000000', parse: positiveInt, doc: "element-operations (values x expression nodes, over every evaluation) one custom layer's check may spend; checks that would pass it are not run and the report says it was too expensive to check fully" },
+  { key: 'layerCheckTimeoutMs', name: 'LAYER_CHECK_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: "wall-clock limit of one custom layer's check; its thread is terminated past it and the report holds the checks that finished" },
+  { key: 'layerCheckHeapMb', name: 'LAYER_CHECK_HEAP_MB', default: '1024', parse: positiveInt, doc: "JavaScript heap of a layer check's thread, in MiB; a check that needs more answers 422 (out of memory) and the thread is discarded" },
+  { key: 'layerCheckQueue', name: 'LAYER_CHECK_QUEUE', default: '8', parse: count, doc: 'layer checks that may wait while one runs in an API process; more get 429' },
   { key: 'apiKeys', name: 'API_KEYS', default: '', parse: apiKeys, doc: 'tenant:key pairs, comma-separated; with no key at all the API binds to loopback only' },
   { key: 'adminKeys', name: 'ADMIN_API_KEYS', default: '', parse: adminKeys, doc: 'keys that see every tenant' },
   { key: 'keysFile', name: 'API_KEYS_FILE', default: '', parse: optionalPath, doc: 'JSON file of hashed keys (`npm run api-key` adds to it)' },
@@ -163,11 +178,16 @@ export const configVariables = [
   { key: 'runningJobsPerTenant', name: 'TENANT_MAX_RUNNING_JOBS', default: '2', parse: positiveInt, doc: 'jobs of one tenant trained at once; more wait in the queue' },
   { key: 'modelsPerTenant', name: 'TENANT_MAX_MODELS', default: '100', parse: positiveInt, doc: 'models a tenant may keep; new jobs are refused beyond it' },
   { key: 'trainingSeconds', name: 'MAX_TRAINING_SECONDS', default: '3600', parse: positiveInt, doc: 'training time of one job; beyond it the job fails and its model so far is kept' },
-  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, weights, gradients, solver state)' },
+  { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, custom-layer intermediates, weights, gradients, solver state); on the wasm backend (and auto) at most 3 GiB whatever this says' },
   { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
   { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
+  { key: 'datasetArchiveBytes', name: 'DATASET_MAX_ARCHIVE_BYTES', default: '2147483648', parse: positiveInt, doc: 'largest dataset archive one upload may send' },
+  { key: 'datasetImages', name: 'DATASET_MAX_IMAGES', default: '1000000', parse: positiveInt, doc: 'most images one dataset may hold' },
+  { key: 'datasetUncompressedBytes', name: 'DATASET_MAX_UNCOMPRESSED_BYTES', default: '17179869184', parse: positiveInt, doc: "most bytes a dataset archive's files may add up to uncompressed (a zip-bomb guard)" },
+  { key: 'datasetEntries', name: 'DATASET_MAX_ENTRIES', default: '2000000', parse: positiveInt, doc: 'most entries (files, folders, links) a dataset archive may list' },
+  { key: 'datasetRatio', name: 'DATASET_MAX_COMPRESSION_RATIO', default: '200', parse: positiveInt, doc: 'largest uncompressed/compressed ratio of one zip entry (of the whole stream for .tar.gz) larger than 1 MiB; beyond it the archive is refused as a bomb' },
   { key: 'logLevel', name: 'LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), doc: 'pino log level' },
 ] as const satisfies readonly Variable<string>[];
 
@@ -215,9 +235,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRequestsPerSocket: get('maxRequestsPerSocket'),
     },
     redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
-    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs') },
+    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs'), maxStalledCount: get('maxStalledCount') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
+    layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },
     logLevel: get('logLevel'),
     access: {
       keys: [...get<Config['access']['keys']>('apiKeys'), ...get<Config['access']['keys']>('adminKeys')],
@@ -235,6 +256,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       predictBodyBytes: get('predictBodyBytes'),
       pngBodyBytes: get('pngBodyBytes'),
       imagePixels: get('imagePixels'),
+    },
+    datasets: {
+      archiveBytes: get('datasetArchiveBytes'),
+      images: get('datasetImages'),
+      uncompressedBytes: get('datasetUncompressedBytes'),
+      entries: get('datasetEntries'),
+      ratio: get('datasetRatio'),
     },
   };
 }

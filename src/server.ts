@@ -10,7 +10,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { app, fastifyOptions } from './api/app.js';
 import { apiLogger } from './api/logging.js';
 import { createServices } from './api/services.js';
-import { initBackend } from './nn/backend.js';
+import { trainingBackend } from './composition.js';
+import { heapFaultExitCode } from './nn/out-of-memory.js';
 import { siblingModule } from './paths.js';
 import { redisAnswers } from './queue/redis.js';
 import { hasRedisServer, NoRedisError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
@@ -35,7 +36,7 @@ if (!(await redisAnswers(config.redis.url))) {
   log.info({ redis: config.redis.url, dir: `${config.dataDir}/redis` }, 'started a private redis-server (AOF on)');
 }
 
-const workerEntry = siblingModule(import.meta.url, '../workers/train.ts');
+const workerEntry = siblingModule(import.meta.url, '../workers/worker-process.ts');
 const workers = new Set<ChildProcess>();
 let stopping = false;
 
@@ -45,14 +46,16 @@ function startWorker(index: number): void {
   child.once('exit', (code, signal) => {
     workers.delete(child);
     if (stopping) return;
-    log.warn({ worker: index, code, signal }, 'worker exited; starting another in 1 s');
-    setTimeout(() => !stopping && startWorker(index), 1000).unref();
+    // A worker recycled after a memory fault has failed its job already: replace it at once. Any other exit waits a second, so a crash loop does not spin.
+    const recycled = code === heapFaultExitCode;
+    log.warn({ worker: index, code, signal }, recycled ? 'worker recycled after running out of memory; starting a fresh one' : 'worker exited; starting another in 1 s');
+    setTimeout(() => !stopping && startWorker(index), recycled ? 0 : 1000).unref();
   });
 }
 for (let i = 0; i < config.workers.count; i++) startWorker(i);
 
 // The API process predicts with the models itself, on the same kind of backend as the workers.
-const backend = await initBackend(config.backend);
+const backend = await trainingBackend(config);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
 const services = await createServices(config, (err) => log.warn({ err: err.message }, 'redis connection error'));
 await fastify.register(app, { services });

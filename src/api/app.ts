@@ -9,7 +9,7 @@ import { jobEventRoutes } from './jobs/events.js';
 import { jobRoutes } from './jobs/routes.js';
 import { layerRoutes } from './layers/routes.js';
 import { modelRoutes } from './models/routes.js';
-import { openapiRoute } from './openapi.js';
+import { describeRoutes, openapiRoute } from './openapi.js';
 import type { Config } from '../config.js';
 import { identifyCallers, isPublicRoute, rejectUnauthenticated, wsProtocol } from './auth.js';
 import { clientErrorProblem, HttpProblem, installErrorHandling, redisUnavailable, routeNotFound, routerErrorProblem } from './problem.js';
@@ -25,6 +25,8 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   // Beyond this Node drops new connections at once, before any of them can pin memory or a socket.
   fastify.server.maxConnections = config.http.maxConnections;
   installErrorHandling(fastify);
+  // Before any route: the OpenAPI document is built from the routes' schemas as they register.
+  await describeRoutes(fastify);
   // JSON (and PNG for predict) only: anything else is 415, not a string that fails validation.
   fastify.removeContentTypeParser('text/plain');
   await fastify.register(helmet, { global: true });
@@ -35,12 +37,12 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   identifyCallers(fastify, services.apiKeys);
   // With Redis down every non-public route would wait on it (the rate limiter first): answer 503 now.
   fastify.addHook('onRequest', async (request) => {
-    if (!isPublicRoute(request) && services.redis.status !== 'ready') throw redisUnavailable();
+    if (!isPublicRoute(request) && !services.readiness.connected()) throw redisUnavailable();
   });
   await fastify.register(rateLimit, {
     max: config.limits.requestsPerMinute,
     timeWindow: 60_000,
-    redis: services.redis,
+    redis: services.rateLimitStore,
     nameSpace: `${config.redis.prefix}:ratelimit:`,
     // Per tenant once authenticated (the same across API replicas), per address before.
     keyGenerator: (request) => (request.principal ? `tenant:${request.principal.tenant}` : `ip:${request.ip}`),

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Problem } from '../nn/problems.js';
+import { UserProblem, type Problem } from '../nn/problems.js';
 
 /**
  * RFC 9457 problem details. Every error the API sends is one of these, as
@@ -130,6 +130,12 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof HttpProblem) {
       reply.headers(error.headers);
       return sendProblem(reply, request, { type: problemType(error.slug), title: error.title, status: error.status, detail: error.message, ...error.extensions });
+    }
+    if (error instanceof UserProblem) {
+      // A user's problem raised below the routes (the engine's validators): 400 with each problem by path.
+      const report = error.report === undefined ? {} : { report: error.report };
+      const errors = error.problems.length > 0 ? { errors: error.problems } : {};
+      return sendProblem(reply, request, { type: problemType('validation'), title: error.title, status: 400, detail: error.message, ...errors, ...report });
     }
     if (error.validation) {
       const errors = error.validation.map((v) => {

@@ -1,26 +1,39 @@
+/**
+ * @module The API's parts, taken from the composition root (src/composition.ts) for one process.
+ */
 import { once } from 'node:events';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { datasetCatalogue, jobParts, modelStore, redisConnection, trainingQueue } from '../composition.js';
 import type { Config } from '../config.js';
-import { CancelFlags } from '../queue/cancel.js';
-import { JobCatalogue } from '../queue/catalogue.js';
-import { JobEvents } from '../queue/events.js';
-import { connect, Keys } from '../queue/redis.js';
-import { TrainingQueue } from '../queue/training-queue.js';
-import { ModelStore } from '../store/models.js';
+import type { DatasetCatalogue } from '../data/dataset-catalogue.js';
+import type { JobCatalogue } from '../queue/catalogue.js';
+import type { JobEvents } from '../queue/events.js';
+import type { TrainingQueue } from '../queue/training-queue.js';
+import type { ModelStore } from '../store/models.js';
 import { KeyRing } from './keys.js';
 import { ModelCache } from './models/predictor.js';
+
+/** Whether the API's Redis can serve requests: checked before every non-public request and by /readyz. */
+export interface Readiness {
+  /** Connected now (no round trip): a request is refused at once with 503 while not. */
+  connected(): boolean;
+  /** Redis's answer to PING. */
+  ping(): Promise<string>;
+}
 
 /** Everything the API's routes use, built once per process from the configuration. */
 export interface Services {
   config: Config;
   apiKeys: KeyRing;
-  redis: Redis;
+  readiness: Readiness;
+  /** Where the rate limiter counts requests (shared by every API replica). */
+  rateLimitStore: Redis;
   catalogue: JobCatalogue;
   events: JobEvents;
   queue: TrainingQueue;
   models: ModelStore;
   modelCache: ModelCache;
+  datasets: DatasetCatalogue;
   /** A new connection of its own, for a blocking read (one per followed event stream). */
   newReader(): Redis;
   close(): Promise<void>;
@@ -29,31 +42,25 @@ export interface Services {
 export async function createServices(config: Config, onRedisError: (err: Error) => void = () => {}): Promise<Services> {
   const apiKeys = await KeyRing.load(config);
   // The API's own commands wait a bounded time: a request fails with 503 rather than waiting out an outage.
-  const redis = connect(config.redis.url, { commandTimeout: config.redis.commandTimeoutMs });
-  redis.on('error', onRedisError);
+  const redis = redisConnection(config, onRedisError, { commandTimeout: config.redis.commandTimeoutMs });
   await ready(redis, config.redis.commandTimeoutMs);
-  const keys = new Keys(config.redis.prefix);
-  const catalogue = new JobCatalogue(redis, keys);
-  const events = new JobEvents(redis, keys);
-  const cancels = new CancelFlags(redis, keys, config.events.retentionSeconds);
-  const queue = new TrainingQueue({ connection: redis, keys, catalogue, events, cancels, retentionSeconds: config.events.retentionSeconds });
-  const models = new ModelStore(path.join(config.dataDir, 'models'));
+  const parts = jobParts(config, redis);
+  const queue = trainingQueue(config, parts);
+  const models = modelStore(config);
   const modelCache = new ModelCache(models, config.predict.cacheSize);
   let closed: Promise<void> | null = null;
   return {
     config,
     apiKeys,
-    redis,
-    catalogue,
-    events,
+    readiness: { connected: () => redis.status === 'ready', ping: () => redis.ping() },
+    rateLimitStore: redis,
+    catalogue: parts.catalogue,
+    events: parts.events,
     queue,
     models,
     modelCache,
-    newReader() {
-      const reader = connect(config.redis.url);
-      reader.on('error', onRedisError);
-      return reader;
-    },
+    datasets: datasetCatalogue(),
+    newReader: () => redisConnection(config, onRedisError),
     close() {
       closed ??= (async () => {
         modelCache.clear();

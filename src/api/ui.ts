@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { projectRoot } from '../paths.js';
 import { uiBuildDir } from '../ui/location.js';
 import { HttpProblem, notFound } from './problem.js';
+import { problemResponse, problemResponses } from './schemas/problem.js';
 
 /** A file of the page, held in memory with its gzip form: there are three and they are small. */
 interface Asset {
@@ -40,7 +41,41 @@ const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const AssetParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+const AssetParams = Type.Object(
+  { file: Type.String({ minLength: 1, maxLength: 64, description: assetSources.map((a) => a.name).join(', '), examples: ['app.js'] }) },
+  { additionalProperties: false },
+);
+
+const notModified = Type.Null({ description: 'Not modified (`If-None-Match` matched the `ETag`).' });
+const text = Type.String();
+
+const pageSchema = {
+  operationId: 'webPage',
+  summary: 'The web page - jobs, live training progress, models, and a pad to draw digits to predict.',
+  description:
+    'Built by `npm run build:ui` (`npm start` and `npm run build` run it). The page uses relative URLs only, so a proxy may serve it under ' +
+    'any path prefix that ends in `/`. Revalidated on every load (`Cache-Control: no-cache` with an `ETag`); gzip when the client accepts it.',
+  response: {
+    200: { description: 'The page.', content: { 'text/html': { schema: text } } },
+    304: notModified,
+    503: problemResponse(503, 'The page has not been built.'),
+  },
+};
+
+const assetSchema = {
+  operationId: 'webPageFile',
+  summary: "The page's script and stylesheet, and the seed network that prefills its job form.",
+  params: AssetParams,
+  response: {
+    200: {
+      description: 'The file.',
+      content: { 'text/javascript': { schema: text }, 'text/css': { schema: text }, 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } },
+    },
+    304: notModified,
+    ...problemResponses(400, 404),
+    503: problemResponse(503, 'The page has not been built.'),
+  },
+};
 
 /**
  * The web page: GET / and GET /ui/:file, from what `npm run build:ui` wrote to dist/ui (read once,
@@ -51,12 +86,12 @@ export const uiRoutes: FastifyPluginAsyncTypebox<{ dir?: string }> = async (app,
   const built = await loadAssets(dir);
   if (!built) app.log.warn(`the web page is not built (nothing in ${dir}); run npm run build:ui`);
 
-  app.get('/', { config: { public: true } }, async (request, reply) => {
+  app.get('/', { config: { public: true }, schema: pageSchema }, async (request, reply) => {
     if (!built) throw notBuilt();
     return send(request, reply.header('content-security-policy', contentSecurityPolicy).header('referrer-policy', 'no-referrer'), built.page);
   });
 
-  app.get('/ui/:file', { config: { public: true }, schema: { params: AssetParams } }, async (request, reply) => {
+  app.get('/ui/:file', { config: { public: true }, schema: assetSchema }, async (request, reply) => {
     const { file } = request.params;
     const asset = built?.assets.get(file);
     if (!asset && !assetSources.some((a) => a.name === file)) throw notFound('page file', file);

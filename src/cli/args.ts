@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { UserProblem } from '../nn/problems.js';
 
 /** Parses command-line flags, exiting with the usage text on a mistake. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(usage: string, options: T) {
@@ -35,4 +36,9 @@ export function intFlag(value: string | undefined, flag: string): number | undef
 export function fail(message: string): never {
   console.error(message);
   process.exit(2);
+}
+
+/** A user's problem as the command line prints it: the one place UserProblem becomes text. */
+export function problemText(problem: UserProblem): string {
+  return problem.problems.length > 0 ? `${problem.title}:\n  ${problem.problems.map((p) => `${p.path}: ${p.message}`).join('\n  ')}` : `${problem.title}: ${problem.message}`;
 }

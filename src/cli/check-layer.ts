@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
-import { initBackend } from '../nn/backend.js';
-import { checkCustomLayerSpec } from '../nn/custom/check.js';
+import { CheckOutOfMemoryError, checkInThread } from '../nn/custom/check-runner.js';
 import { validateCheckRequest } from '../nn/custom/check-request.js';
 import { fail, intFlag, parseFlags } from './args.js';
 
@@ -32,8 +31,8 @@ try {
   const request = validateCheckRequest({ layer, inputSize, ...(observations === undefined ? {} : { observations }) });
   if (!request.ok) fail(`invalid input:\n  ${request.problems.map((p) => p.message).join('\n  ')}`);
 
-  await initBackend(config.backend);
-  const report = await checkCustomLayerSpec(request.value.layer, { observations: request.value.observations });
+  // The same thread and bounds as the API's checks (LAYER_CHECK_MAX_OPERATIONS, LAYER_CHECK_TIMEOUT_MS).
+  const report = await checkInThread(request.value.layer, { observations: request.value.observations, backend: config.backend, ...config.layerCheck });
   if (flags.json) console.log(JSON.stringify(report, null, 2));
   else {
     console.log(`checking ${report.layer} on ${report.observations} x ${report.inputSize.join('x')} inputs`);
@@ -42,6 +41,6 @@ try {
   }
   process.exitCode = report.summary.ok ? 0 : 1;
 } catch (err) {
-  if (err instanceof ConfigError) fail(err.message);
+  if (err instanceof ConfigError || err instanceof CheckOutOfMemoryError) fail(err.message);
   throw err;
 }

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
-import { initBackend } from '../nn/backend.js';
-import { readModelFolder } from '../store/models.js';
+import { datasetCatalogue, trainingBackend } from '../composition.js';
+import { InvalidKey } from '../store/blob-store.js';
+import { ModelStore, ModelUnreadable } from '../store/models.js';
 import { fail, parseFlags } from './args.js';
 
 const usage = `Usage: npm run predict -- --model DIR [--dataset digits]
@@ -14,17 +13,20 @@ const flags = parseFlags(usage, { model: { type: 'string' }, dataset: { type: 's
 try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
-  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
-  const backend = await initBackend(config.backend);
-  const { classifier, manifest } = await readModelFolder(path.resolve(flags.model));
-  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
-  const evaluation = await classifier.evaluate(data.test);
+  const dataset = datasetCatalogue().resolve(flags.dataset!, 'cli');
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
+  const backend = await trainingBackend(config);
+  const folder = ModelStore.atFolder(flags.model);
+  const loaded = await folder.store.load(folder.id);
+  if (!loaded) fail(`no model at ${flags.model}`);
+  const { classifier, manifest } = loaded;
+  const evaluation = await classifier.evaluate(dataset.source, 'test');
   classifier.dispose();
   console.log(`model ${manifest.id}: trained ${manifest.createdAt} on ${manifest.training.backend.name}; predicting on ${backend.name}`);
   console.log(`test images: ${evaluation.count}, mean cross-entropy: ${evaluation.loss.toFixed(4)}`);
   console.log(`test accuracy: ${evaluation.accuracy.toFixed(4)}`);
 } catch (err) {
   if (err instanceof ConfigError) fail(err.message);
-  if ((err as NodeJS.ErrnoException).code === 'ENOENT') fail(`no model at ${flags.model}: ${(err as Error).message}`);
+  if (err instanceof ModelUnreadable || err instanceof InvalidKey) fail(err.message);
   throw err;
 }

@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtInDatasets, loadBuiltInDataset, type BuiltInDataset } from '../data/catalog.js';
-import { initBackend } from '../nn/backend.js';
-import { CustomLayerCheckError } from '../nn/custom/check-error.js';
-import { validateTrainingOptions } from '../nn/options.js';
-import { ValidationError } from '../nn/problems.js';
+import { datasetCatalogue, trainingBackend } from '../composition.js';
+import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { trainAndSave } from '../run/train-and-save.js';
-import { fail, intFlag, jsonFlag, parseFlags } from './args.js';
+import { requireValidTrainingRequest } from '../run/training-request.js';
+import { ModelStore } from '../store/models.js';
+import { fail, intFlag, jsonFlag, parseFlags, problemText } from './args.js';
 
 const usage = `Usage: npm run train -- --network FILE [--dataset digits] [--options JSON|@FILE] [--train-size N] [--out DIR]
 
@@ -26,28 +25,27 @@ const flags = parseFlags(usage, {
 try {
   const config = loadConfig();
   if (!flags.network) fail(`--network is required\n\n${usage}`);
-  if (!(builtInDatasets as readonly string[]).includes(flags.dataset!)) fail(`--dataset must be one of: ${builtInDatasets.join(', ')}`);
   const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
+  const dataset = datasetCatalogue().resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
+  if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
-  const backend = await initBackend(config.backend);
+  const backend = await trainingBackend(config);
   console.log(`backend: ${backend.name} (${backend.reason})`);
-  const data = await loadBuiltInDataset(flags.dataset as BuiltInDataset);
-  // The header is printed before training starts, so it reads the options itself.
-  const resolved = validateTrainingOptions(options, config.optionLimits);
-  const withValidation = resolved.ok && resolved.value.validationData !== null;
-  const trainCount = Math.min(trainSize ?? data.train.count, data.train.count);
+  const request = await requireValidTrainingRequest({ network, options }, dataset, config);
+  const withValidation = request.options.validationData !== null;
+  const trainCount = (await dataset.source.describe()).counts.train;
 
-  console.log(`Training on ${trainCount} ${data.name} images.`);
+  console.log(`Training on ${trainCount} ${dataset.name} images.`);
   console.log(verboseHeader(withValidation));
   const { result, manifest } = await trainAndSave(
     config,
     backend,
-    data,
-    { network, options, ...(trainSize ? { trainSize } : {}) },
-    { id: path.basename(out), folder: out, keepAborted: true },
+    dataset,
+    request,
+    { ...ModelStore.atFolder(out), keepAborted: true },
     {
       onProgress: (r) => {
         if (r.verbose) console.log(verboseRow(r, withValidation));
@@ -62,8 +60,7 @@ try {
   console.log(`model saved to ${out}`);
   console.log(`test accuracy: ${manifest?.metrics.testAccuracy?.toFixed(4) ?? 'n/a'}`);
 } catch (err) {
-  if (err instanceof ValidationError) fail(`invalid input:\n  ${err.problems.map((p) => p.message).join('\n  ')}`);
-  if (err instanceof CustomLayerCheckError) fail(err.message);
+  if (err instanceof UserProblem) fail(problemText(err));
   if (err instanceof ConfigError) fail(err.message);
   throw err;
 }

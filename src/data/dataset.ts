@@ -1,4 +1,4 @@
-import type { Size3 } from '../nn/spec.js';
+import type { Size3 } from '../nn/shapes.js';
 
 /**
  * Labelled images in memory: `images` holds `count` images of `size` (height, width, channels)

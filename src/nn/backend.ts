@@ -37,6 +37,17 @@ export function autoOrder<E extends BackendEntry>(entries: readonly E[]): E[] {
   return entries.filter((e) => e.auto !== null).sort((a, b) => b.auto!.priority - a.auto!.priority);
 }
 
+/**
+ * The heap ceiling training under `preference` may meet, or null where only the machine limits it.
+ * Auto can end on any entry it tries (wasm wherever no native package loads), so it gets the
+ * smallest of theirs: the API sizes jobs before it knows which worker takes them.
+ */
+export function memoryCeilingFor(preference: BackendPreference): number | null {
+  const candidates = preference === 'auto' ? autoOrder(backendEntries) : backendEntries.filter((e) => e.name === preference);
+  const ceilings = candidates.map((e): number | null => e.memoryCeilingBytes).filter((c): c is number => c !== null);
+  return ceilings.length > 0 ? Math.min(...ceilings) : null;
+}
+
 /** One line for the configuration docs, from the entries. */
 export function backendDoc(): string {
   const auto = autoOrder(backendEntries).map((e) => e.name);

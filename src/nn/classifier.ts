@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../data/dataset.js';
+import type { DatasetSource, Split } from './dataset-source.js';
+import { wholeDatasetBatchSize } from './memory.js';
 import type { Network, Size3 } from './spec.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -24,14 +25,19 @@ export class Classifier {
     return this.network.inputSize;
   }
 
-  /** Class probabilities of `count` images laid out as in a Dataset; `count * classes` values. */
-  async predict(images: Float32Array, count: number, batchSize = 256): Promise<Float32Array> {
+  /**
+   * Class probabilities of `count` images laid out as in a Batch (NHWC); `count * classes` values. At
+   * most `batchSize` images go through the network at once, whatever the count (memory.ts counts
+   * them); a signal stops it between batches, throwing its reason.
+   */
+  async predict(images: Float32Array, count: number, batchSize = wholeDatasetBatchSize, signal?: AbortSignal): Promise<Float32Array> {
     const [h, w, c] = this.inputSize;
     const per = h * w * c;
     if (images.length !== count * per) throw new Error(`expected ${count} images of ${h}x${w}x${c} (${count * per} values), got ${images.length}`);
     const k = this.classes.length;
     const out = new Float32Array(count * k);
     for (let start = 0; start < count; start += batchSize) {
+      signal?.throwIfAborted();
       const n = Math.min(batchSize, count - start);
       const probs = tf.tidy(() => {
         const x = tf.tensor4d(images.subarray(start * per, (start + n) * per), [n, h, w, c]);
@@ -44,9 +50,23 @@ export class Classifier {
     return out;
   }
 
-  async evaluate(data: Dataset): Promise<Evaluation> {
-    const probs = await this.predict(data.images, data.count);
-    return scoreProbabilities(probs, data.labels, this.classes.length);
+  /**
+   * Accuracy and loss on a split of a dataset, streamed in batches of wholeDatasetBatchSize images;
+   * null when the signal stopped it first.
+   */
+  evaluate(source: DatasetSource, split: Split): Promise<Evaluation>;
+  evaluate(source: DatasetSource, split: Split, signal: AbortSignal | undefined): Promise<Evaluation | null>;
+  async evaluate(source: DatasetSource, split: Split, signal?: AbortSignal): Promise<Evaluation | null> {
+    const score = new Score(this.classes.length);
+    try {
+      for await (const batch of source.batches(split, { batchSize: wholeDatasetBatchSize })) {
+        score.add(await this.predict(batch.images, batch.count, wholeDatasetBatchSize, signal), batch.labels);
+      }
+    } catch (err) {
+      if (signal?.aborted && err === signal.reason) return null;
+      throw err;
+    }
+    return score.result();
   }
 
   dispose(): void {
@@ -54,17 +74,28 @@ export class Classifier {
   }
 }
 
-/** Accuracy and mean cross-entropy of predicted probabilities against labels. */
-export function scoreProbabilities(probs: Float32Array, labels: ArrayLike<number>, numClasses: number): Evaluation {
-  const count = labels.length;
-  let correct = 0;
-  let loss = 0;
-  for (let i = 0; i < count; i++) {
-    const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
-    let best = 0;
-    for (let j = 1; j < numClasses; j++) if (row[j]! > row[best]!) best = j;
-    if (best === labels[i]) correct++;
-    loss -= Math.log(Math.max(row[labels[i]!]!, 1e-12));
+/** Accuracy and mean cross-entropy of predicted probabilities against labels, added up batch by batch. */
+export class Score {
+  private count = 0;
+  private correct = 0;
+  private loss = 0;
+
+  constructor(private readonly numClasses: number) {}
+
+  add(probs: Float32Array, labels: ArrayLike<number>): void {
+    const k = this.numClasses;
+    for (let i = 0; i < labels.length; i++) {
+      const row = probs.subarray(i * k, (i + 1) * k);
+      let best = 0;
+      for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
+      if (best === labels[i]) this.correct++;
+      this.loss -= Math.log(Math.max(row[labels[i]!]!, 1e-12));
+    }
+    this.count += labels.length;
   }
-  return { accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, count };
+
+  result(): Evaluation {
+    const { count, correct, loss } = this;
+    return { accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, count };
+  }
 }

@@ -16,12 +16,17 @@ export class Fields {
   ) {}
 
   has(key: string): boolean {
-    return this.obj[key] !== undefined;
+    return this.ownField(key) !== undefined;
   }
 
   raw(key: string): unknown {
     this.seen.add(key);
-    return this.obj[key];
+    return this.ownField(key);
+  }
+
+  /** Own fields only: what the object inherits (constructor, toString, ...) was never sent. */
+  private ownField(key: string): unknown {
+    return Object.hasOwn(this.obj, key) ? this.obj[key] : undefined;
   }
 
   problem(key: string | null, sentence: string): void {

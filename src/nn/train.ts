@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../data/dataset.js';
 import { buildLayers, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
+import type { DatasetDescription, DatasetSource } from './dataset-source.js';
 import { ImageInput } from './layers/image-input.js';
+import { wholeDatasetBatchSize } from './memory.js';
 import { normalizationStatistics } from './normalization.js';
+import { isMemoryFault } from './out-of-memory.js';
 import { Solver, type Learnable } from './optimizers.js';
 import type { TrainingOptions } from './options.js';
 import { ValidationError } from './problems.js';
@@ -31,9 +33,8 @@ export interface ProgressRecord {
 }
 
 export interface TrainData {
-  train: Dataset;
-  /** Held-out data for options.validationData; the caller resolves it. */
-  validation?: Dataset;
+  /** Trained on its 'train' split; validated on the split options.validationData names. */
+  source: DatasetSource;
   /** Used in error messages. */
   name?: string;
 }
@@ -78,27 +79,34 @@ export interface TrainResult {
  * caller's timers and sockets keep running. No tensor outlives it but the returned model's.
  */
 export async function train(network: Network, data: TrainData, options: TrainingOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const { train: trainSet, validation } = data;
-  const problems = problemsWithData(network, trainSet.size, trainSet.classes.length, data.name ?? 'training');
-  if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems);
-  if (options.validationData && !validation) throw new Error('options.validationData is set but no validation data was given');
-  if (trainSet.count === 0) throw new Error('the training set is empty');
+  const { source } = data;
+  const description = await source.describe();
+  const problems = problemsWithData(network, description.size, description.classes.length, data.name ?? 'training');
+  if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems, 'Invalid training request');
+  if (description.counts.train === 0) throw new Error('the training set is empty');
 
   const seed = options.seed ?? freshSeed();
-  const classes = network.classes ?? trainSet.classes;
+  const classes = network.classes ?? description.classes;
   const built = buildLayers(network, seed);
   const model = tfl.sequential({ name: 'trainyard', layers: built.flatMap((b) => b.tfLayers) });
   const classifier = new Classifier(model, network, classes);
   const solver = new Solver(options);
+  let faulted = false;
   try {
-    setNormalization(built, trainSet);
-    const loop = await runIterations(built, classifier, solver, data, options, seed, hooks);
+    await setNormalization(built, source);
+    const loop = await runIterations(built, classifier, solver, source, description, options, seed, hooks);
     const finalizeStart = performance.now();
-    const aborted = loop.stopReason === 'aborted';
-    if (!aborted && options.batchNormalizationStatistics === 'population') await setPopulationStatistics(built, trainSet);
-    const validationResult = !aborted && validation && options.validationData ? await classifier.evaluate(validation) : null;
+    // The signal (a time limit, a cancel) also stops the passes over the whole training set: a run stopped in them is 'aborted', like one stopped in an iteration.
+    let stopReason = loop.stopReason;
+    if (stopReason !== 'aborted' && options.batchNormalizationStatistics === 'population' && !(await setPopulationStatistics(built, source, hooks.signal))) stopReason = 'aborted';
+    let validationResult: Evaluation | null = null;
+    if (stopReason !== 'aborted' && options.validationData) {
+      validationResult = await classifier.evaluate(source, options.validationData, hooks.signal);
+      if (!validationResult) stopReason = 'aborted';
+    }
     return {
       ...loop,
+      stopReason,
       classifier,
       seed,
       backend: tf.getBackend(),
@@ -106,10 +114,12 @@ export async function train(network: Network, data: TrainData, options: Training
       validation: validationResult,
     };
   } catch (err) {
-    classifier.dispose();
+    faulted = isMemoryFault(err);
+    // After a memory fault the heap is not touched again, not even to free: the process is recycled (out-of-memory.ts).
+    if (!faulted) classifier.dispose();
     throw err;
   } finally {
-    solver.dispose();
+    if (!faulted) solver.dispose();
   }
 }
 
@@ -126,24 +136,23 @@ async function runIterations(
   built: BuiltLayer[],
   classifier: Classifier,
   solver: Solver,
-  data: TrainData,
+  source: DatasetSource,
+  description: DatasetDescription,
   options: TrainingOptions,
   seed: number,
   hooks: TrainHooks,
 ): Promise<LoopResult> {
-  const set = data.train;
-  const [h, w, c] = set.size;
-  const per = h * w * c;
+  const [h, w, c] = description.size;
+  const count = description.counts.train;
   const numClasses = classifier.classes.length;
-  const batchSize = Math.min(options.miniBatchSize, set.count);
-  const iterationsPerEpoch = Math.floor(set.count / batchSize);
+  const batchSize = Math.min(options.miniBatchSize, count);
+  const iterationsPerEpoch = Math.floor(count / batchSize);
   const shuffler = new Random(deriveSeed(seed, 1_000_001));
   const dropoutRng = new Random(deriveSeed(seed, 1_000_002));
   const learnables = learnablesOf(built);
   const varList = learnables.map((l) => l.variable);
-  const xs = new Float32Array(batchSize * per);
-  const ys = new Int32Array(batchSize);
-  let order = options.shuffle === 'never' ? Int32Array.from({ length: set.count }, (_, i) => i) : shuffler.permutation(set.count);
+  // 'never' reads the split in stored order (no order given); otherwise the same permutations, from the same seed, as always.
+  let order = options.shuffle === 'never' ? undefined : shuffler.permutation(count);
 
   const start = performance.now();
   let iteration = 0;
@@ -165,10 +174,10 @@ async function runIterations(
   let lastRead = performance.now();
   /**
    * Reads the loss and correct count of the iterations run since the last read, in one
-   * asynchronous read, and reports them in order; validates after the last when asked (the
-   * weights are that iteration's). Returns why training must stop, or null.
+   * asynchronous read, and reports them in order; validates the last on validationSplit when
+   * given (the weights are that iteration's). Returns why training must stop, or null.
    */
-  const reportPending = async (validateLast: boolean): Promise<StopReason | null> => {
+  const reportPending = async (validationSplit: TrainingOptions['validationData']): Promise<StopReason | null> => {
     if (pending.length === 0) return null;
     const batch = pending;
     pending = [];
@@ -187,8 +196,10 @@ async function runIterations(
         totalIterations,
         verbose: isVerboseIteration(p.iteration, options.verboseFrequency, totalIterations),
       };
-      if (validateLast && k === batch.length - 1) {
-        const v = await classifier.evaluate(data.validation!);
+      if (validationSplit && k === batch.length - 1) {
+        const v = await classifier.evaluate(source, validationSplit, hooks.signal);
+        // The signal stopped the validation: training stops without this iteration's record, as it did before reads were batched.
+        if (!v) return 'aborted';
         record.validationLoss = v.loss;
         record.validationAccuracy = v.accuracy;
         if (v.loss < bestValidationLoss) {
@@ -206,22 +217,18 @@ async function runIterations(
   };
 
   for (let epoch = 1; epoch <= options.maxEpochs; epoch++) {
-    if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffler.permutation(set.count);
+    if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffler.permutation(count);
     const lr = learnRate(options, epoch);
-    for (let b = 0; b < iterationsPerEpoch; b++) {
+    // Leaving the loop (a stop, an error) closes the stream, so the source lets go of what it holds.
+    for await (const batch of source.batches('train', { batchSize, ...(order ? { order } : {}), dropLast: true })) {
       if (hooks.signal?.aborted) {
-        await reportPending(false);
+        await reportPending(null);
         return stop('aborted', epoch);
       }
       iteration++;
-      for (let i = 0; i < batchSize; i++) {
-        const k = order[b * batchSize + i]!;
-        xs.set(set.images.subarray(k * per, (k + 1) * per), i * per);
-        ys[i] = set.labels[k]!;
-      }
       const stats = tf.tidy(() => {
-        const x = tf.tensor4d(xs, [batchSize, h, w, c]);
-        const labels = tf.tensor1d(ys, 'int32');
+        const x = tf.tensor4d(batch.images, [batchSize, h, w, c]);
+        const labels = tf.tensor1d(batch.labels, 'int32');
         let correct: tf.Tensor | null = null;
         const { value: loss, grads } = tf.variableGrads(() => {
           const logits = trainingLogits(built, x, dropoutRng);
@@ -234,10 +241,10 @@ async function runIterations(
         return both;
       });
       pending.push({ stats, epoch, iteration, timeElapsed: seconds(start), lr });
-      const validate = data.validation && options.validationData && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
+      const validate = options.validationData !== null && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
       // A read waits for the device to finish, so it happens only when a record must go out now.
       if (validate || iteration === totalIterations || performance.now() - lastRead >= readbackIntervalMs) {
-        const stopped = await reportPending(validate === true);
+        const stopped = await reportPending(validate ? options.validationData : null);
         if (stopped) return stop(stopped, epoch);
       }
       await yieldToEventLoop();
@@ -265,10 +272,8 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number
 function trainingLogits(built: BuiltLayer[], x: tf.Tensor, rng: Random): tf.Tensor {
   let h = x;
   for (const layer of built) {
-    if (layer.spec.type === 'softmax' || layer.spec.type === 'classification') break;
-    h = layer.trainForward
-      ? layer.trainForward(h, rng)
-      : layer.tfLayers.reduce((t, l) => l.apply(t, { training: true }) as tf.Tensor, h);
+    if (layer.afterLogits) break;
+    h = layer.trainForward(h, rng);
   }
   return h;
 }
@@ -286,34 +291,35 @@ function learnablesOf(built: BuiltLayer[]): Learnable[] {
   );
 }
 
-function setNormalization(built: BuiltLayer[], set: Dataset): void {
+async function setNormalization(built: BuiltLayer[], source: DatasetSource): Promise<void> {
   const input = built[0]!.tfLayers[0];
   if (!(input instanceof ImageInput)) throw new Error('the first layer must be an ImageInput');
-  const stats = normalizationStatistics(input.normalization, set);
+  const stats = await normalizationStatistics(input.normalization, source, 'train');
   if (!stats) return;
   tf.tidy(() => input.setStatistics(tf.tensor3d(stats.offset, stats.offsetShape), tf.tensor3d(stats.scale, [1, 1, stats.scale.length])));
 }
 
 /**
  * MATLAB's 'population' batch-norm statistics: after training, each batch-norm layer's mean and
- * variance over the whole training set (earlier layers in inference mode), summed in float64.
+ * variance over the whole training set (earlier layers in inference mode), summed in float64, in
+ * batches of wholeDatasetBatchSize images (memory.ts counts them). False when the signal stopped
+ * it; the layers not reached keep their moving statistics.
  */
-async function setPopulationStatistics(built: BuiltLayer[], set: Dataset, batchSize = 500): Promise<void> {
-  const [h, w, c] = set.size;
-  const per = h * w * c;
+async function setPopulationStatistics(built: BuiltLayer[], source: DatasetSource, signal?: AbortSignal): Promise<boolean> {
+  const [h, w, c] = (await source.describe()).size;
   for (let k = 0; k < built.length; k++) {
     const { spec, tfLayers } = built[k]!;
     if (spec.type !== 'batchNormalization') continue;
     const bn = tfLayers.at(-1)!;
-    const before = built.slice(0, k).concat({ spec, tfLayers: tfLayers.slice(0, -1) });
+    const before = built.slice(0, k).concat({ ...built[k]!, tfLayers: tfLayers.slice(0, -1) });
     const channels = spec.inputSize[2];
     const sum = new Float64Array(channels);
     const sumSq = new Float64Array(channels);
     let values = 0;
-    for (let startAt = 0; startAt < set.count; startAt += batchSize) {
-      const n = Math.min(batchSize, set.count - startAt);
+    for await (const { images, count: n } of source.batches('train', { batchSize: wholeDatasetBatchSize })) {
+      if (signal?.aborted) return false;
       const sums = tf.tidy(() => {
-        const x = tf.tensor4d(set.images.subarray(startAt * per, (startAt + n) * per), [n, h, w, c]);
+        const x = tf.tensor4d(images, [n, h, w, c]);
         const input = inferenceForward(before, x);
         const flat = tf.reshape(input, [-1, channels]);
         return tf.stack([tf.sum(flat, 0), tf.sum(tf.square(flat), 0)]);
@@ -335,4 +341,5 @@ async function setPopulationStatistics(built: BuiltLayer[], set: Dataset, batchS
       weight('moving_variance').write(tf.tensor1d(variance));
     });
   }
+  return true;
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ProgressRecord } from '../nn/train.js';
-import { jobStatuses, type JobError, type JobMetrics, type JobRecord, type JobRequest, type JobStatus } from './jobs.js';
+import { jobStatuses, type JobError, type JobEvent, type JobMetrics, type JobRecord, type JobRequest, type JobStatus } from './jobs.js';
 import type { Keys } from './redis.js';
 
 /**
@@ -10,12 +10,27 @@ import type { Keys } from './redis.js';
  * up. Every status change is one atomic script that checks the status it comes from (a worker can
  * never revive a cancelled job) and, when a job starts, the tenant's running-jobs limit.
  *
- * KEYS: job hash, overall list prefix, tenant list prefix.
- * ARGV: new status, allowed current statuses, job id, running limit (0: none), field/value pairs.
+ * Fencing: BullMQ delivers a job at least once, so an attempt whose lock lapsed (a blocked event
+ * loop, a long GC pause) can still be running when a second attempt starts. Taking a job increments
+ * its `attempts` in the same script, and that number is the attempt's fencing token: every write a
+ * worker makes for the job (status changes, progress, backend, its events) names its token and is
+ * refused ('fenced') unless the token is still the job's latest, so a stale attempt can never
+ * complete, fail or requeue a job, nor add to its history.
+ *
+ * KEYS: job hash, overall list prefix, tenant list prefix, the job's event stream.
+ * ARGV: new status, allowed current statuses, job id, running limit (0: none), fence ('' none,
+ * 'take' starts a new attempt, or the attempt number that must still hold), an event to append in
+ * the same step ('' none), field/value pairs.
  */
 const transitionScript = `
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {'missing'} end
+local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if ARGV[5] == 'take' then
+  attempt = attempt + 1
+elseif ARGV[5] ~= '' and tonumber(ARGV[5]) ~= attempt then
+  return {'fenced', current}
+end
 local allowed = false
 for s in string.gmatch(ARGV[2], '[^,]+') do if s == current then allowed = true end end
 if not allowed then return {'refused', current} end
@@ -25,19 +40,55 @@ local limit = tonumber(ARGV[4])
 if ARGV[1] == 'running' and current ~= 'running' and limit > 0 and redis.call('ZCARD', tenantList .. ':running') >= limit then
   return {'limited', current}
 end
-if #ARGV > 4 then redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 5)) else redis.call('HSET', KEYS[1], 'status', ARGV[1]) end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'attempts', attempt)
+if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
 if current ~= ARGV[1] then
   redis.call('ZREM', KEYS[2] .. ':' .. current, ARGV[3])
   redis.call('ZADD', KEYS[2] .. ':' .. ARGV[1], 0, ARGV[3])
   redis.call('ZREM', tenantList .. ':' .. current, ARGV[3])
   redis.call('ZADD', tenantList .. ':' .. ARGV[1], 0, ARGV[3])
 end
-return {'ok', current}
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[4], '*', 'e', ARGV[6]) end
+return {'ok', current, attempt}
+`;
+
+/**
+ * Creates a job unless its tenant already has `max` waiting: the count and the creation are one
+ * step, so concurrent submissions can never overshoot the quota.
+ *
+ * KEYS: job hash, overall list, overall queued list, tenant list, tenant queued list, event stream.
+ * ARGV: job id, the most queued jobs allowed, the queued event, field/value pairs.
+ */
+const createScript = `
+local queued = redis.call('ZCARD', KEYS[5])
+if queued >= tonumber(ARGV[2]) then return {'limited', queued} end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+for i = 2, 5 do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+redis.call('XADD', KEYS[6], '*', 'e', ARGV[3])
+return {'ok', queued}
+`;
+
+/** Whether an attempt still owns its job: the latest attempt, and the job still running. */
+const holdsScript = `
+local status, attempts = unpack(redis.call('HMGET', KEYS[1], 'status', 'attempts'))
+return (status == 'running' and tonumber(attempts) == tonumber(ARGV[1])) and 1 or 0
 `;
 
 export type TransitionResult =
-  | { ok: true; from: JobStatus }
-  | { ok: false; current: JobStatus | null; limited?: true };
+  | { ok: true; from: JobStatus; attempt: number }
+  | { ok: false; current: JobStatus | null; limited?: true; fenced?: true };
+
+export type CreateResult = { ok: true; record: JobRecord } | { ok: false; queued: number };
+
+/** How a transition is fenced and what it appends; see the catalogue's doc. */
+export interface TransitionOptions {
+  /** With a move to running, refused (limited) while the job's tenant already has this many running. */
+  runningLimit?: number;
+  /** 'take' starts a new attempt (its number is returned); a number is the attempt that must still hold. */
+  fence?: 'take' | number;
+  /** An event appended to the job's stream in the same step, only if the transition happens. */
+  event?: JobEvent;
+}
 
 /** Fields set alongside a status change or on their own. */
 export type JobFields = Partial<{
@@ -48,7 +99,6 @@ export type JobFields = Partial<{
   modelId: string;
   metrics: JobMetrics;
   error: JobError;
-  attempts: number;
   cancelRequested: boolean;
   progress: ProgressRecord | null;
 }>;
@@ -59,7 +109,12 @@ export class JobCatalogue {
     private readonly keys: Keys,
   ) {}
 
-  async create(id: string, request: JobRequest, createdAt: Date, tenant: string): Promise<JobRecord> {
+  /**
+   * Records a new queued job and its first event, unless the tenant already has `maxQueued` waiting.
+   * `modelId` is the id its model will be saved under, kept beside the request (the record's public
+   * `modelId` is set only once the model exists).
+   */
+  async create(id: string, request: JobRequest, createdAt: Date, tenant: string, maxQueued: number, modelId: string): Promise<CreateResult> {
     const record: JobRecord = {
       id,
       tenant,
@@ -77,15 +132,30 @@ export class JobCatalogue {
       attempts: 0,
       cancelRequested: false,
     };
-    await this.redis
-      .multi()
-      .hset(this.keys.job(id), { ...encode(record), request: JSON.stringify(request) })
-      .zadd(this.keys.jobs(), 0, id)
-      .zadd(this.keys.jobs('queued'), 0, id)
-      .zadd(this.keys.tenantJobs(tenant), 0, id)
-      .zadd(this.keys.tenantJobs(tenant, 'queued'), 0, id)
-      .exec();
-    return record;
+    const event: JobEvent = { type: 'status', status: 'queued' };
+    const fields = Object.entries({ ...encode(record), request: JSON.stringify(request), plannedModelId: modelId }).flat();
+    const [outcome, queued] = (await this.redis.eval(
+      createScript,
+      6,
+      this.keys.job(id),
+      this.keys.jobs(),
+      this.keys.jobs('queued'),
+      this.keys.tenantJobs(tenant),
+      this.keys.tenantJobs(tenant, 'queued'),
+      this.keys.events(id),
+      id,
+      String(maxQueued),
+      JSON.stringify(event),
+      ...fields,
+    )) as [string, number];
+    return outcome === 'ok' ? { ok: true, record } : { ok: false, queued };
+  }
+
+  /** Deletes a job that was recorded but never queued, with its history (the submit's undo). */
+  async remove(id: string, tenant: string): Promise<void> {
+    const pipeline = this.redis.multi().del(this.keys.job(id), this.keys.events(id)).zrem(this.keys.jobs(), id).zrem(this.keys.tenantJobs(tenant), id);
+    for (const status of jobStatuses) pipeline.zrem(this.keys.jobs(status), id).zrem(this.keys.tenantJobs(tenant, status), id);
+    await pipeline.exec();
   }
 
   async get(id: string): Promise<JobRecord | null> {
@@ -93,35 +163,54 @@ export class JobCatalogue {
     return hash['status'] ? decode(hash) : null;
   }
 
-  async request(id: string): Promise<JobRequest | null> {
-    const text = await this.redis.hget(this.keys.job(id), 'request');
-    return text ? (JSON.parse(text) as JobRequest) : null;
+  /** What a worker needs to run the job: its request and the id its model is saved under. */
+  async work(id: string): Promise<{ request: JobRequest; modelId: string } | null> {
+    const [text, modelId] = await this.redis.hmget(this.keys.job(id), 'request', 'plannedModelId');
+    // A record written before jobs carried their model id saved its model under the job's id.
+    return text ? { request: JSON.parse(text) as JobRequest, modelId: modelId ?? id } : null;
   }
 
-  /**
-   * Moves a job to `to` if its status is one of `from`, setting the given fields in the same step.
-   * With `runningLimit`, a move to running is refused (limited) while the job's tenant already has
-   * that many running.
-   */
-  async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, runningLimit = 0): Promise<TransitionResult> {
+  /** Moves a job to `to` if its status is one of `from`, setting the given fields in the same step; see TransitionOptions. */
+  async transition(id: string, from: readonly JobStatus[], to: JobStatus, fields: JobFields = {}, options: TransitionOptions = {}): Promise<TransitionResult> {
     const args = Object.entries(encode(fields)).flat();
-    const [outcome, current] = (await this.redis.eval(
+    const [outcome, current, attempt] = (await this.redis.eval(
       transitionScript,
-      3,
+      4,
       this.keys.job(id),
       this.keys.jobs(),
       this.keys.tenantPrefix,
+      this.keys.events(id),
       to,
       from.join(','),
       id,
-      String(runningLimit),
+      String(options.runningLimit ?? 0),
+      options.fence === undefined ? '' : String(options.fence),
+      options.event ? JSON.stringify(options.event) : '',
       ...args,
-    )) as [string, string | undefined];
-    if (outcome === 'ok') return { ok: true, from: current as JobStatus };
-    return { ok: false, current: (current as JobStatus | undefined) ?? null, ...(outcome === 'limited' ? { limited: true as const } : {}) };
+    )) as [string, string | undefined, number | undefined];
+    if (outcome === 'ok') return { ok: true, from: current as JobStatus, attempt: attempt! };
+    return {
+      ok: false,
+      current: (current as JobStatus | undefined) ?? null,
+      ...(outcome === 'limited' ? { limited: true as const } : {}),
+      ...(outcome === 'fenced' ? { fenced: true as const } : {}),
+    };
   }
 
-  /** Sets fields without a status change (progress, the cancel request). */
+  /**
+   * Sets fields of a running job (progress, backend), and appends an event with them, only while
+   * `attempt` still owns it; false when it does not (a stale attempt).
+   */
+  async record(id: string, attempt: number, fields: JobFields, event?: JobEvent): Promise<boolean> {
+    return (await this.transition(id, ['running'], 'running', fields, { fence: attempt, ...(event ? { event } : {}) })).ok;
+  }
+
+  /** Whether `attempt` is still the job's latest and the job still runs: asked just before a model is put in place. */
+  async holds(id: string, attempt: number): Promise<boolean> {
+    return (await this.redis.eval(holdsScript, 1, this.keys.job(id), String(attempt))) === 1;
+  }
+
+  /** Sets fields without a status change or a fence (the API's cancel request). */
   async update(id: string, fields: JobFields): Promise<void> {
     await this.redis.hset(this.keys.job(id), encode(fields));
   }
@@ -148,7 +237,7 @@ export class JobCatalogue {
   }
 }
 
-/** Fields the transition script reads, stored raw; every other field is stored as JSON. */
+/** Fields the scripts read, stored raw; every other field is stored as JSON (a number's JSON is its raw form). */
 const rawFields = new Set(['status', 'tenant']);
 
 function encode(fields: JobFields | JobRecord): Record<string, string> {

@@ -5,17 +5,15 @@ import type { Keys } from './redis.js';
 /**
  * Each job's events live in a Redis stream; the stream entry id is the event id. Readers replay
  * with XRANGE after a given id (exclusive) and then follow with XREAD BLOCK, which gives late
- * joiners, reconnects and any number of API replicas the same history for free.
+ * joiners, reconnects and any number of API replicas the same history for free. Events are written
+ * only by the catalogue's scripts, in the same step as the change they report and fenced by the
+ * job's attempt (see JobCatalogue); this class reads them.
  */
 export class JobEvents {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {}
-
-  async append(jobId: string, event: JobEvent): Promise<string> {
-    return (await this.redis.xadd(this.keys.events(jobId), '*', 'e', JSON.stringify(event)))!;
-  }
 
   /** Every event after `since` (exclusive), or from the start. */
   async range(jobId: string, since?: string): Promise<StoredEvent[]> {

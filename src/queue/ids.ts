@@ -19,6 +19,13 @@ export function newJobId(now = Date.now()): string {
   return time + rest;
 }
 
+/** The creation time in milliseconds that a job id carries (its first ten characters). */
+export function jobIdTime(id: string): number {
+  let t = 0;
+  for (const char of id.slice(0, 10)) t = t * 32 + alphabet.indexOf(char);
+  return t;
+}
+
 export const jobIdPattern = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export function isJobId(id: string): boolean {

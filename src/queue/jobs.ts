@@ -5,7 +5,7 @@ export const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancell
 export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-import type { DatasetRef } from '../data/catalog.js';
+import type { DatasetRef } from '../data/dataset-catalogue.js';
 import type { ModelMetrics } from '../store/models.js';
 
 /** What a user submits: validated by the API before queueing and again by the worker. */

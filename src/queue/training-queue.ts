@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { CancelFlags } from './cancel.js';
 import type { JobCatalogue } from './catalogue.js';
 import type { JobEvents } from './events.js';
-import { newJobId } from './ids.js';
+import { jobIdTime, newJobId } from './ids.js';
 import { terminalStatuses, type JobRecord, type JobRequest } from './jobs.js';
 import type { Keys } from './redis.js';
 
@@ -18,7 +18,9 @@ export interface QueuedJobData {
 export type SubmitResult =
   | { record: JobRecord; created: boolean }
   | { conflict: 'idempotency-key-reused' }
-  | { limited: 'queued-jobs'; queued: number };
+  | { limited: 'queued-jobs'; queued: number }
+  /** Recording or queueing failed, and nothing was kept: the caller may retry. */
+  | { unavailable: string };
 
 export interface SubmitOptions {
   tenant: string;
@@ -38,14 +40,20 @@ export interface TrainingQueueDeps {
   events: JobEvents;
   cancels: CancelFlags;
   retentionSeconds: number;
+  /** How often this process queues jobs recorded but never queued (see submit); 0: never. */
+  orphanSweepMs?: number;
 }
 
 /** The API's side of the queue: submit, cancel, and how deep the queue is. */
 export class TrainingQueue {
   private readonly queue: Queue<QueuedJobData>;
+  private readonly sweeper: NodeJS.Timeout | null;
 
   constructor(private readonly deps: TrainingQueueDeps) {
     this.queue = new Queue<QueuedJobData>(trainingQueueName, { connection: deps.connection, prefix: deps.keys.prefix });
+    const every = deps.orphanSweepMs ?? 30_000;
+    // A failed sweep (Redis away) is retried at the next tick; the orphans wait in the catalogue.
+    this.sweeper = every > 0 ? setInterval(() => void this.sweepOrphans(every).catch(() => {}), every).unref() : null;
   }
 
   /**
@@ -54,9 +62,9 @@ export class TrainingQueue {
    */
   async submit(request: JobRequest, { tenant, idempotencyKey, maxQueued }: SubmitOptions): Promise<SubmitResult> {
     const id = newJobId();
-    if (idempotencyKey) {
+    const key = idempotencyKey ? this.deps.keys.idempotency(tenant, idempotencyKey) : null;
+    if (key) {
       const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-      const key = this.deps.keys.idempotency(tenant, idempotencyKey);
       const claimed = await this.deps.connection.set(key, `${id} ${fingerprint}`, 'EX', 86_400, 'NX');
       if (!claimed) {
         const [existingId, existingPrint] = ((await this.deps.connection.get(key)) ?? '').split(' ');
@@ -65,19 +73,57 @@ export class TrainingQueue {
         if (record) return { record, created: false };
       }
     }
-    const queued = (await this.deps.catalogue.counts(tenant)).queued;
-    if (queued >= maxQueued) return { limited: 'queued-jobs', queued };
-    const record = await this.deps.catalogue.create(id, request, new Date(), tenant);
-    await this.deps.events.append(id, { type: 'status', status: 'queued' });
-    try {
-      await this.queue.add('train', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true, attempts: 1 });
-    } catch (err) {
-      await this.deps.catalogue
-        .transition(id, ['queued'], 'failed', { finishedAt: new Date().toISOString(), error: { title: 'Not queued', detail: 'the job could not be queued' } })
-        .catch(() => {});
-      throw err;
+    // The model is saved under the job's id: one id to follow from a job to its model.
+    const created = await this.deps.catalogue.create(id, request, new Date(), tenant, maxQueued, id);
+    // A request that left no job frees its idempotency key, so a retry with the key can succeed.
+    const release = async () => {
+      if (key) await this.deps.connection.del(key).catch(() => 0);
+    };
+    if (!created.ok) {
+      await release();
+      return { limited: 'queued-jobs', queued: created.queued };
     }
-    return { record, created: true };
+    // Record first, then queue: a worker handed the id must find the record. The two cannot be one
+    // Redis step (BullMQ's add is its own script), so a failed add undoes the record and the caller
+    // answers 503 with nothing kept. If the undo fails as well (Redis went away between the steps),
+    // the record stays queued and sweepOrphans, which every API process runs, queues it later:
+    // the job id is BullMQ's job id, so adding it again is a no-op once it is in the queue, and the
+    // job is never lost.
+    try {
+      await this.enqueue(id);
+    } catch (err) {
+      const undone = await this.deps.catalogue.remove(id, tenant).then(
+        () => true,
+        () => false,
+      );
+      if (undone) {
+        await release();
+        return { unavailable: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    return { record: created.record, created: true };
+  }
+
+  /**
+   * Queues every job the catalogue holds as queued for longer than `minAgeMs` (ids carry their
+   * creation time) that has no job in BullMQ: the ones whose submit failed between recording and
+   * queueing. Returns the ids queued again.
+   */
+  async sweepOrphans(minAgeMs: number, now = Date.now()): Promise<string[]> {
+    const ids = await this.deps.connection.zrange(this.deps.keys.jobs('queued'), 0, -1);
+    const requeued: string[] = [];
+    for (const id of ids) {
+      if (now - jobIdTime(id) < minAgeMs || (await this.queue.getJob(id))) continue;
+      // A cancel may have moved it on since the listing; only a job still queued goes back.
+      if ((await this.deps.catalogue.get(id))?.status !== 'queued') continue;
+      await this.enqueue(id);
+      requeued.push(id);
+    }
+    return requeued;
+  }
+
+  private async enqueue(id: string): Promise<void> {
+    await this.queue.add('train', { id }, { jobId: id, removeOnComplete: true, removeOnFail: true, attempts: 1 });
   }
 
   /**
@@ -86,11 +132,10 @@ export class TrainingQueue {
    */
   async cancel(id: string): Promise<CancelResult> {
     const { catalogue, cancels, events } = this.deps;
-    const moved = await catalogue.transition(id, ['queued'], 'cancelled', { finishedAt: new Date().toISOString() });
+    const moved = await catalogue.transition(id, ['queued'], 'cancelled', { finishedAt: new Date().toISOString() }, { event: { type: 'cancelled' } });
     if (moved.ok) {
       await cancels.request(id);
       await this.queue.remove(id).catch(() => 0);
-      await events.append(id, { type: 'cancelled' });
       await events.expire(id, this.deps.retentionSeconds);
       return { outcome: 'cancelled', record: (await catalogue.get(id))! };
     }
@@ -113,6 +158,7 @@ export class TrainingQueue {
   }
 
   async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     await this.queue.close();
   }
 

@@ -1,22 +1,13 @@
 import type { Config } from '../config.js';
-import { take } from '../data/dataset.js';
+import type { ResolvedDataset } from '../data/dataset-catalogue.js';
 import { imageStatistics } from '../data/image-statistics.js';
-import type { DatasetSplits } from '../data/catalog.js';
 import type { BackendInfo } from '../nn/backend.js';
-import { ensureCustomLayersPass } from '../nn/custom/check.js';
-import { validateTrainingOptions } from '../nn/options.js';
-import { ValidationError } from '../nn/problems.js';
-import { problemsWithData, validateNetwork, type Layer, type Size3 } from '../nn/spec.js';
+import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
+import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
+import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
-import { writeModelFolder, type ModelManifest } from '../store/models.js';
-
-export interface TrainingRequest {
-  /** The network as submitted (validated here). */
-  network: unknown;
-  options?: unknown;
-  /** Train on the first N training images only. */
-  trainSize?: number;
-}
+import type { ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
+import type { ValidTrainingRequest } from './training-request.js';
 
 export interface TrainedAndSaved {
   result: TrainResult;
@@ -25,44 +16,45 @@ export interface TrainedAndSaved {
 }
 
 /**
- * One whole training run, as the command line and the worker both do it: validate the network and
- * options, check its custom layers, train on the dataset, measure test accuracy, write the model
- * folder. The classifier is disposed before returning; what remains is on disk.
+ * One whole training run of a validated request (src/run/training-request.ts), as the command line
+ * and the worker both do it: check its custom layers, train on the dataset, measure test accuracy,
+ * publish the model in the target's store. The classifier is disposed before returning; what
+ * remains is in the store.
  */
 export async function trainAndSave(
   config: Config,
   backend: BackendInfo,
-  data: DatasetSplits,
-  request: TrainingRequest,
-  target: { id: string; folder: string; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean) },
+  dataset: ResolvedDataset,
+  request: ValidTrainingRequest,
+  target: { id: string; store: ModelStore; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
-  const network = validateNetwork(request.network, config.networkLimits);
-  const options = validateTrainingOptions(request.options, config.optionLimits);
-  const problems = [...(network.ok ? [] : network.problems), ...(options.ok ? [] : options.problems)];
-  if (network.ok) problems.push(...problemsWithData(network.value, data.train.size, data.train.classes.length, data.name));
-  if (!network.ok || !options.ok || problems.length > 0) throw new ValidationError('invalid training request', problems);
+  const { network, options } = request;
+  const { name, source } = dataset;
+  const description = await source.describe();
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
-  await ensureCustomLayersPass(network.value);
+  // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
+  await ensureCustomLayersPass(network, { backend: config.backend, ...config.layerCheck });
 
-  const trainSet = request.trainSize ? take(data.train, request.trainSize) : data.train;
-  const validation = options.value.validationData === 'test' ? data.test : undefined;
-  const result = await train(network.value, { train: trainSet, validation, name: data.name }, options.value, hooks);
+  const result = await failingOutOfMemory('training', () => train(network, { source, name }, options, hooks));
+  let faulted = false;
   try {
-    const aborted = result.stopReason === 'aborted';
+    // The time limit covers the test evaluation too: stopped in it, the run is 'aborted' without test metrics, as the job says.
+    const test = result.stopReason === 'aborted' ? null : await failingOutOfMemory('evaluating on the test set', () => result.classifier.evaluate(source, 'test', hooks.signal));
+    // A stop that arrives after the last pass still makes the run 'aborted': the job will say it was stopped, and so must the manifest.
+    if (!test || hooks.signal?.aborted) result.stopReason = 'aborted';
     const keep = typeof target.keepAborted === 'function' ? target.keepAborted() : target.keepAborted;
-    if (aborted && !keep) return { result, manifest: null };
-    const test = aborted ? null : await result.classifier.evaluate(data.test);
+    if (result.stopReason === 'aborted' && !keep) return { result, manifest: null };
     const manifest: Omit<ModelManifest, 'files'> = {
       formatVersion: 1,
       id: target.id,
       createdAt: new Date().toISOString(),
-      network: request.network,
+      network: request.source,
       classes: result.classifier.classes,
-      inputSize: network.value.inputSize,
-      normalization: normalizationOf(network.value.layers[0]!),
-      inputStatistics: imageStatistics(trainSet.images, trainSet.count, trainSet.size),
-      training: trainingRecord(result, { options: options.value, dataset: data.name, trainImages: trainSet.count, backend }),
+      inputSize: network.inputSize,
+      normalization: normalizationOf(network.layers[0]!),
+      inputStatistics: await imageStatistics(source, 'train'),
+      training: trainingRecord(result, { options, dataset: name, trainImages: description.counts.train, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,
         miniBatchAccuracy: result.last?.miniBatchAccuracy ?? null,
@@ -72,9 +64,22 @@ export async function trainAndSave(
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
     };
-    return { result, manifest: await writeModelFolder(target.folder, result.classifier, manifest) };
+    return { result, manifest: await failingOutOfMemory('saving the model', () => target.store.publish(result.classifier, manifest, target.fence)) };
+  } catch (err) {
+    faulted = err instanceof OutOfMemoryError;
+    throw err;
   } finally {
-    result.classifier.dispose();
+    // After a memory fault the heap is not to be touched again, not even to free: the process is recycled.
+    if (!faulted) result.classifier.dispose();
+  }
+}
+
+/** Runs a step of the run, turning a backend's memory fault into an OutOfMemoryError that says so. */
+async function failingOutOfMemory<T>(during: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw isMemoryFault(err) && !(err instanceof OutOfMemoryError) ? new OutOfMemoryError(during, err) : err;
   }
 }
 

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageStatistics } from '../data/image-statistics.js';
 import type { Classifier } from '../nn/classifier.js';
 import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.js';
 import type { Normalization, Size3 } from '../nn/spec.js';
 import { validateNetwork } from '../nn/spec.js';
+import { InvalidKey, isKeySegment, joinKey, readBlob, type BlobStore, type BlobStream, type PublicationFence } from './blob-store.js';
+import { FileBlobStore } from './file-blob-store.js';
+
+export { PublicationRefused, type PublicationFence } from './blob-store.js';
 
 /** How a model did: the last mini-batch, the validation data and the test split. */
 export interface ModelMetrics {
@@ -82,130 +84,222 @@ export class ModelStoreError extends Error {
   }
 }
 
+/** A model whose manifest is there but whose files are missing or unreadable; the sentence is for a user. */
+export class ModelUnreadable extends Error {
+  constructor(
+    readonly id: string,
+    reason: string,
+    remedy = 'delete it and train it again',
+  ) {
+    super(`model '${id}' cannot be loaded: ${reason}; ${remedy}`);
+    this.name = 'ModelUnreadable';
+  }
+}
+
 export const manifestFileName = 'manifest.json';
 export const modelJsonFileName = 'model.json';
-const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const modelFileNames = [modelJsonFileName, weightsFileName];
 
-/**
- * Writes a model folder. Everything goes into a temporary sibling folder first and is renamed into
- * place at the end, so a reader never sees half a model. A file-system failure becomes a
- * ModelStoreError, and the temporary folder is removed.
- */
-export async function writeModelFolder(dir: string, classifier: Classifier, manifest: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
-  const files = await toModelFiles(classifier, manifest.inputStatistics ? { inputStatistics: manifest.inputStatistics } : {});
-  const parent = path.dirname(path.resolve(dir));
-  const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${randomUUID()}`);
-  try {
-    await mkdir(parent, { recursive: true });
-    await mkdir(tmp);
-    await writeFile(path.join(tmp, weightsFileName), files.weights);
-    await writeFile(path.join(tmp, modelJsonFileName), JSON.stringify(files.modelJson));
-    const full: ModelManifest = { ...manifest, files: [modelJsonFileName, weightsFileName] };
-    await writeFile(path.join(tmp, manifestFileName), JSON.stringify(full, null, 2));
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-    return full;
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    const code = (err as NodeJS.ErrnoException).code;
-    throw code ? new ModelStoreError(code) : err;
-  }
-}
-
-export async function readManifest(dir: string): Promise<ModelManifest> {
-  return JSON.parse(await readFile(path.join(dir, manifestFileName), 'utf8')) as ModelManifest;
-}
-
-/** Loads a model folder for prediction; no tfjs-node file:// handler needed. */
-export async function readModelFolder(dir: string): Promise<{ classifier: Classifier; manifest: ModelManifest }> {
-  const manifest = await readManifest(dir);
-  const network = validateNetwork(manifest.network);
-  if (!network.ok) throw new Error(`model ${dir}: its network no longer validates: ${network.problems.map((p) => p.message).join('; ')}`);
-  const [modelJson, weights] = await Promise.all([
-    readFile(path.join(dir, modelJsonFileName), 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>),
-    readFile(path.join(dir, weightsFileName)),
-  ]);
-  const classifier = await fromModelFiles({ modelJson, weights }, network.value, manifest.classes);
-  return { classifier, manifest };
+export interface LoadedModel {
+  classifier: Classifier;
+  manifest: ModelManifest;
+  /** The manifest's etag when loaded: a republished or deleted model has another (or none). */
+  version: string;
 }
 
 /**
- * Models by id under one root folder (DATA_DIR/models). Manifests are cached by the identity of
- * their folder (device and inode): a folder is never changed in place, only replaced by a rename,
- * so listing many models costs a stat each rather than a read and a parse.
+ * Models by id in a BlobStore, each a set `<prefix>/<id>` of model.json, weights.bin and
+ * manifest.json (the layout DATA_DIR/models has always had). It hands out manifests, loaded models
+ * and streams of a model's files, never where they are kept. Manifests are cached by their etag: a
+ * model is never changed in place, only replaced whole, so listing costs a head per model rather
+ * than a read and a parse; and the tenant of every model is kept in an index that a listing of ids
+ * brings up to date, so counting a tenant's models reads only manifests it has not seen.
  */
 export class ModelStore {
-  private readonly cache = new Map<string, { identity: string; manifest: ModelManifest }>();
+  private readonly manifests = new Map<string, { etag: string; manifest: ModelManifest }>();
+  /** Each known model's tenant ('' for none), and how many models each tenant has. */
+  private readonly tenantOf = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+  private refreshing: Promise<void> | null = null;
 
-  constructor(readonly root: string) {}
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly prefix = 'models',
+  ) {}
 
-  static isValidId(id: string): boolean {
-    return idPattern.test(id);
+  /** The models of a data directory: DATA_DIR/models. */
+  static inDataDir(dataDir: string): ModelStore {
+    return new ModelStore(new FileBlobStore(dataDir));
   }
 
-  folder(id: string): string {
-    if (!ModelStore.isValidId(id)) throw new Error(`invalid model id '${id}'`);
-    return path.join(this.root, id);
+  /** One model folder named by a user (the command line's --out and --model), and its id (the folder's name). */
+  static atFolder(dir: string): { store: ModelStore; id: string } {
+    const resolved = path.resolve(dir);
+    return { store: new ModelStore(new FileBlobStore(path.dirname(resolved)), ''), id: path.basename(resolved) };
   }
 
-  save(classifier: Classifier, manifest: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
-    return writeModelFolder(this.folder(manifest.id), classifier, manifest);
+  /**
+   * Writes a model all-or-nothing: a reader never sees half of it. A failure of the store becomes
+   * a ModelStoreError. Fenced by the job's attempt (the worker), a stale attempt's model is never
+   * published over a later one's (PublicationRefused); unfenced (the command line), it replaces
+   * whatever model had the id.
+   */
+  async publish(classifier: Classifier, manifest: Omit<ModelManifest, 'files'>, fence?: PublicationFence): Promise<ModelManifest> {
+    const set = this.setOf(manifest.id);
+    if (!set) throw new InvalidKey(manifest.id);
+    const files = await toModelFiles(classifier, manifest.inputStatistics ? { inputStatistics: manifest.inputStatistics } : {});
+    const full: ModelManifest = { ...manifest, files: modelFileNames };
+    try {
+      await this.blobs.putSet(
+        set,
+        [
+          { name: weightsFileName, body: files.weights },
+          { name: modelJsonFileName, body: JSON.stringify(files.modelJson) },
+          { name: manifestFileName, body: JSON.stringify(full, null, 2) },
+        ],
+        fence ? { fence } : {},
+      );
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw code ? new ModelStoreError(code) : err;
+    }
+    this.indexed(full.id, full.tenant);
+    return full;
   }
 
-  /** The manifest, or null when there is no such model. */
+  /** The manifest, or null when there is no such model (or its manifest is unreadable: ModelUnreadable). */
   async manifest(id: string): Promise<ModelManifest | null> {
-    if (!ModelStore.isValidId(id)) return null;
+    const key = this.keyOf(id, manifestFileName);
+    const head = key ? await this.blobs.head(key) : null;
+    if (!key || !head) {
+      this.forget(id);
+      return null;
+    }
+    const cached = this.manifests.get(id);
+    if (cached?.etag === head.etag) return cached.manifest;
+    const stream = await this.blobs.get(key);
+    if (!stream) {
+      this.forget(id);
+      return null;
+    }
+    const manifest = await this.parseManifest(id, stream);
+    this.manifests.set(id, { etag: stream.etag, manifest });
+    this.indexed(id, manifest.tenant);
+    return manifest;
+  }
+
+  /** What changes whenever the model is republished, or null once it is gone: for caches of loaded models. */
+  async version(id: string): Promise<string | null> {
+    const key = this.keyOf(id, manifestFileName);
+    return key ? ((await this.blobs.head(key))?.etag ?? null) : null;
+  }
+
+  /** The model for prediction, or null when there is none; ModelUnreadable when its files are missing or corrupt. */
+  async load(id: string): Promise<LoadedModel | null> {
+    const key = this.keyOf(id, manifestFileName);
+    const stream = key ? await this.blobs.get(key) : null;
+    if (!stream) return null;
+    const manifest = await this.parseManifest(id, stream);
+    const network = validateNetwork(manifest.network);
+    if (!network.ok) throw new ModelUnreadable(id, `its network no longer validates (${network.problems.map((p) => p.message).join('; ')})`);
+    const [modelJson, weights] = await Promise.all([this.readFile(id, modelJsonFileName), this.readFile(id, weightsFileName)]);
+    let parsed: Record<string, unknown>;
     try {
-      const folder = await stat(this.folder(id));
-      const identity = `${folder.dev}:${folder.ino}`;
-      const cached = this.cache.get(id);
-      if (cached?.identity === identity) return cached.manifest;
-      const manifest = await readManifest(this.folder(id));
-      this.cache.set(id, { identity, manifest });
-      return manifest;
+      parsed = JSON.parse(modelJson.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new ModelUnreadable(id, `its ${modelJsonFileName} is not JSON`);
+    }
+    try {
+      return { classifier: await fromModelFiles({ modelJson: parsed, weights }, network.value, manifest.classes), manifest, version: stream.etag };
     } catch (err) {
-      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) {
-        this.cache.delete(id);
-        return null;
-      }
-      throw err;
+      throw new ModelUnreadable(id, `its files do not make a model (${(err as Error).message})`);
     }
   }
 
-  load(id: string): Promise<{ classifier: Classifier; manifest: ModelManifest }> {
-    return readModelFolder(this.folder(id));
-  }
-
-  /** Manifests of every complete model, newest first. */
+  /** Manifests of every complete model, newest first (unreadable ones left out). */
   async list(): Promise<ModelManifest[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.root);
-    } catch (err) {
-      // No folder yet, or something else in its place (saving then fails with a clear reason).
-      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
-      throw err;
-    }
-    const manifests = await Promise.all(names.filter((n) => ModelStore.isValidId(n)).map((n) => this.manifest(n)));
+    const manifests = await Promise.all((await this.blobs.list(this.prefix)).map((id) => this.manifest(id).catch(() => null)));
     return manifests.filter((m): m is ModelManifest => m !== null).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** How many models a tenant keeps: one listing of ids, and a read only of manifests not seen before. */
+  async countFor(tenant: string): Promise<number> {
+    this.refreshing ??= this.refreshIndex().finally(() => {
+      this.refreshing = null;
+    });
+    await this.refreshing;
+    return this.counts.get(tenant) ?? 0;
   }
 
   /** Removes a model; false when there was none. */
   async delete(id: string): Promise<boolean> {
-    if (!(await this.manifest(id))) return false;
-    // Rename first so a concurrent reader sees the model either whole or gone.
-    const doomed = path.join(this.root, `.deleting-${id}-${randomUUID()}`);
-    await rename(this.folder(id), doomed);
-    this.cache.delete(id);
-    await rm(doomed, { recursive: true, force: true });
-    return true;
+    const set = this.setOf(id);
+    const deleted = set ? await this.blobs.deleteSet(set) : false;
+    this.forget(id);
+    return deleted;
   }
 
-  /** Path of one of a model's files, or null when the model or the file does not exist. */
-  async file(id: string, name: string): Promise<string | null> {
+  /** One of a model's listed files as a stream, or null when the model or the file does not exist. */
+  async file(id: string, name: string): Promise<BlobStream | null> {
     const manifest = await this.manifest(id);
-    if (!manifest || !manifest.files.includes(name)) return null;
-    const file = path.join(this.folder(id), name);
-    return (await stat(file).catch(() => null))?.isFile() ? file : null;
+    const key = this.keyOf(id, name);
+    if (!manifest || !key || !manifest.files.includes(name)) return null;
+    return this.blobs.get(key);
+  }
+
+  /** The attempt that published a model: 0 for an unfenced one, or none there. */
+  publishedAttempt(id: string): Promise<number> {
+    const set = this.setOf(id);
+    return set ? this.blobs.publishedAttempt(set) : Promise.resolve(0);
+  }
+
+  private async refreshIndex(): Promise<void> {
+    const ids = new Set(await this.blobs.list(this.prefix));
+    for (const id of [...this.tenantOf.keys()]) if (!ids.has(id)) this.forget(id);
+    const unseen = [...ids].filter((id) => !this.tenantOf.has(id));
+    // manifest() indexes what it reads; an unreadable model counts for no one until it is readable.
+    await Promise.all(unseen.map((id) => this.manifest(id).catch(() => null)));
+  }
+
+  private indexed(id: string, tenant: string | undefined): void {
+    const now = tenant ?? '';
+    const before = this.tenantOf.get(id);
+    if (before === now) return;
+    if (before !== undefined) this.counts.set(before, (this.counts.get(before) ?? 1) - 1);
+    this.tenantOf.set(id, now);
+    this.counts.set(now, (this.counts.get(now) ?? 0) + 1);
+  }
+
+  private forget(id: string): void {
+    this.manifests.delete(id);
+    const tenant = this.tenantOf.get(id);
+    if (tenant === undefined) return;
+    this.tenantOf.delete(id);
+    this.counts.set(tenant, (this.counts.get(tenant) ?? 1) - 1);
+  }
+
+  private async parseManifest(id: string, stream: BlobStream): Promise<ModelManifest> {
+    try {
+      return JSON.parse((await readBlob(stream)).toString('utf8')) as ModelManifest;
+    } catch {
+      // Without its manifest the model's owner is unknown, so no tenant can delete it through the API.
+      throw new ModelUnreadable(id, `its ${manifestFileName} is not JSON`, 'an operator must remove it from the model store');
+    }
+  }
+
+  private async readFile(id: string, name: string): Promise<Buffer> {
+    const stream = await this.blobs.get(this.keyOf(id, name)!);
+    if (!stream) throw new ModelUnreadable(id, `its ${name} is missing`);
+    return readBlob(stream);
+  }
+
+  /** The model's set, or null for an id that cannot name one ('../etc', 'a/b'). */
+  private setOf(id: string): string | null {
+    return isKeySegment(id) ? joinKey(this.prefix, id) : null;
+  }
+
+  private keyOf(id: string, name: string): string | null {
+    const set = this.setOf(id);
+    return set ? joinKey(set, name) : null;
   }
 }

@@ -155,8 +155,8 @@ describe('limits', () => {
     const res = await api.submit({ ...request, network: big, options: { miniBatchSize: 256 } }, as(bobKey));
     expect(res.status).toBe(400);
     const error = (res.body as unknown as { errors: { path: string; message: string }[] }).errors[0]!;
-    expect(error.path).toBe('network');
-    expect(error.message).toMatch(/^training this network needs about [\d.]+ GiB \(activations [\d.]+ GiB for mini-batches of 256, learnables [\d.]+ MiB\); the limit is 64 MiB$/);
+    expect(error.path).toBe('network.layers[1]');
+    expect(error.message).toMatch(/^training this network needs about [\d.]+ GiB \(activations [\d.]+ GiB for mini-batches of 256, learnables with gradients and solver state [\d.]+ MiB\), more than the 64 MiB a worker has \(MAX_TRAINING_MEMORY_BYTES, and the backend's [\d.]+ GiB heap\); layer 'conv_1' needs the most/);
   });
 });
 

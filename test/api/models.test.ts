@@ -1,4 +1,4 @@
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { crc32, deflateSync } from 'node:zlib';
@@ -227,6 +227,36 @@ describe('POST /v1/models/:id/predict', () => {
     expect(res.body.input.training).toBeNull();
     expect(res.body.predictions[0]!.warnings).toEqual([]);
     expect((await api.json('DELETE', '/v1/models/old-model')).status).toBe(204);
+  });
+
+  it('answers a model whose files are missing or corrupt with a 409 saying so, and one removed behind its back with a 404, never from memory', async () => {
+    const models = path.join(env.dataDir, 'models');
+    const copy = async (to: string) => {
+      await cp(path.join(models, id), path.join(models, to), { recursive: true });
+      const manifestFile = path.join(models, to, 'manifest.json');
+      await writeFile(manifestFile, JSON.stringify({ ...(JSON.parse(await readFile(manifestFile, 'utf8')) as object), id: to }));
+    };
+    await copy('no-weights');
+    await rm(path.join(models, 'no-weights', 'weights.bin'));
+    const missing = await api.json<Problem>('POST', '/v1/models/no-weights/predict', { instances: [image(0)] });
+    expect(missing.status).toBe(409);
+    expect(missing.body.detail).toBe("model 'no-weights' cannot be loaded: its weights.bin is missing; delete it and train it again");
+    await writeFile(path.join(models, 'no-weights', 'weights.bin'), Buffer.alloc(10));
+    const corrupt = await api.json<Problem>('POST', '/v1/models/no-weights/predict', { instances: [image(0)] });
+    expect(corrupt.status).toBe(409);
+    expect(corrupt.body.detail).toMatch(/^model 'no-weights' cannot be loaded: its files do not make a model/);
+    await writeFile(path.join(models, 'no-weights', 'manifest.json'), '{"truncated');
+    const unknownOwner = await api.json<Problem>('GET', '/v1/models/no-weights');
+    expect(unknownOwner.status).toBe(409);
+    expect(unknownOwner.body.detail).toBe("model 'no-weights' cannot be loaded: its manifest.json is not JSON; an operator must remove it from the model store");
+    expect((await api.json('DELETE', '/v1/models/no-weights')).status).toBe(409);
+    await rm(path.join(models, 'no-weights'), { recursive: true });
+
+    await copy('vanishing');
+    expect((await api.json('POST', '/v1/models/vanishing/predict', { instances: [image(0)] })).status).toBe(200);
+    // removed by another process (another API replica): the loaded copy is not served
+    await rm(path.join(models, 'vanishing'), { recursive: true });
+    expect((await api.json<Problem>('POST', '/v1/models/vanishing/predict', { instances: [image(0)] })).status).toBe(404);
   });
 
   it('deletes a model; it is gone from the list, its files and predict', async () => {

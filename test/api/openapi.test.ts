@@ -4,6 +4,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { generateOpenapi } from '../../src/api/openapi-document.js';
+import { openapiPath } from '../../src/api/openapi.js';
+import { loadConfig } from '../../src/config.js';
 import { seedNetworkJson } from '../helpers/data.js';
 import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
@@ -14,7 +17,8 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { schema?: unknown }> } | { $ref: string }>;
 }
 
-const document = YAML.parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {
+const committed = readFileSync(openapiPath, 'utf8');
+const document = YAML.parse(committed) as {
   paths: Record<string, Record<string, Operation> & { parameters?: Operation['parameters'] }>;
   components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
 };
@@ -85,6 +89,29 @@ async function replay(method: string, route: string, op: Operation, body: unknow
 }
 
 describe('openapi.yaml', () => {
+  it('is what the routes generate (run npm run openapi after changing a route)', async () => {
+    expect(committed === (await generateOpenapi(loadConfig({}))), 'openapi.yaml is stale: run npm run openapi').toBe(true);
+  });
+
+  it('is served at GET /openapi.yaml, with this server\'s limits', async () => {
+    const res = await fetch(`${api.base}/openapi.yaml`);
+    expect(res.headers.get('content-type')).toMatch(/^application\/yaml/);
+    const served = YAML.parse(await res.text()) as typeof document;
+    expect(Object.keys(served.paths)).toEqual(Object.keys(document.paths));
+    const predict = served.paths['/v1/models/{id}/predict']!['post']!.requestBody!.content['application/json'] as unknown as { schema: { properties: { instances: { maxItems: number } } } };
+    expect(predict.schema.properties.instances.maxItems).toBe(env.config.predict.maxInstances);
+  });
+
+  it('documents every route the API registers, public ones without security and the others with the bearer scheme', () => {
+    const security = (op: Operation & { security?: unknown[] }) => op.security;
+    for (const route of ['/', '/ui/{file}', '/healthz', '/readyz', '/openapi.yaml']) expect(security(document.paths[route]!['get']!), route).toEqual([]);
+    for (const { method, route, op } of operations()) if (route.startsWith('/v1/')) expect(security(op), `${method} ${route}`).toBeUndefined();
+    expect((document as unknown as { security: unknown }).security).toEqual([{ apiKey: [] }]);
+    const events = document.paths['/v1/jobs/{id}/events']!['get']! as Operation & { description: string };
+    expect(Object.keys(events.responses)).toContain('101');
+    expect(events.description).toMatch(/4404.*4400.*4401.*4429.*4503/s);
+  });
+
   it('is a valid OpenAPI 3.1 document (checked by a third-party validator)', async () => {
     const result = await new Validator().validate(document as unknown as Parameters<Validator['validate']>[0]);
     expect(result.errors).toBeUndefined();
@@ -123,8 +150,12 @@ describe('openapi.yaml', () => {
       const name = `${method.toUpperCase()} ${route}`;
       expect(res.status, name).toBeGreaterThanOrEqual(400);
       expect(Object.keys(op.responses), `${name} answered ${res.status}`).toContain(String(res.status));
-      const validate = ajv.compile({ $ref: 'openapi#/components/schemas/Problem' });
-      expect(validate(await res.json()), name).toBe(true);
+      const schema = schemaFor(method, route, op, res.status, res.headers.get('content-type') ?? '');
+      expect(schema, `${name}: no problem+json schema for ${res.status}`).toContain('application~1problem+json');
+      const validate = ajv.compile({ $ref: schema });
+      const problem = (await res.json()) as { type: string };
+      expect(validate(problem), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      expect(problem.type).toMatch(/^urn:trainyard:problem:/);
     }
   });
 });

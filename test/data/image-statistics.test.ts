@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { imageStatistics, measureImage, unlikeTraining } from '../../src/data/image-statistics.js';
-import { loadDigits } from '../../src/data/digits.js';
+import { digitsSource, loadDigits } from '../../src/data/digits.js';
+import { InMemorySource } from '../../src/data/in-memory-source.js';
 
-describe('image statistics', () => {
+describe('image statistics', async () => {
   // Two 3x3 "digits": a light centre on a dark border.
   const images = Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 0, 0, 0, 0]);
-  const stats = imageStatistics(images, 2, [3, 3, 1]);
+  const twoDigits = { images, labels: new Uint8Array(2), count: 2, size: [3, 3, 1] as [number, number, number], classes: ['0'] };
+  const stats = await imageStatistics(InMemorySource.of({ train: twoDigits, test: twoDigits }), 'train');
 
   it('records range, brightness and a light-on-dark polarity', () => {
     expect(stats).toMatchObject({ min: 0, max: 1, background: 0, polarity: 'light-on-dark' });
@@ -23,8 +25,8 @@ describe('image statistics', () => {
   });
 
   it('warns about almost none of the digits test images, and about every inverted one', async () => {
-    const { train, test } = await loadDigits();
-    const digits = imageStatistics(train.images, train.count, train.size);
+    const { test } = await loadDigits();
+    const digits = await imageStatistics(digitsSource, 'train');
     expect(digits).toMatchObject({ min: 0, max: 1, polarity: 'light-on-dark' });
     const inverted = test.images.map((v) => 1 - v);
     let warned = 0;

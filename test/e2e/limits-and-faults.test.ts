@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/queue/jobs.js';
 import { PrivateRedis } from '../helpers/redis.js';
-import { seedNetwork } from '../helpers/service.js';
+import { seedNetwork, WorkerProcess } from '../helpers/service.js';
 import { Stack } from '../helpers/stack.js';
 
 let redis: PrivateRedis;
@@ -71,6 +71,35 @@ describe('the training time limit', () => {
 });
 
 describe('faults', () => {
+  it("recycles a worker whose wasm heap overflowed: that job fails saying it ran out of memory, the process exits, a fresh one trains the next job right", async () => {
+    const stack = await Stack.start('oom', redis.url);
+    try {
+      // Past the API's estimate on purpose, straight onto the queue: 700 x 28x28x2048 float32 is more than the 4 GiB heap, and overflows in the first iteration.
+      const overflowing = {
+        name: 'overflows',
+        network: { layers: [seedNetwork.layers[0], { type: 'convolution2d', filterSize: [3, 3], numFilters: 2048, padding: 'same' }, ...seedNetwork.layers.slice(-3)] },
+        dataset: { id: 'digits', trainImages: 700 },
+        options: { maxEpochs: 1, miniBatchSize: 700, seed: 1 },
+      };
+      const submitted = await stack.api.services.queue.submit(overflowing as never, { tenant: 'local', maxQueued: 10 });
+      if (!('record' in submitted)) throw new Error('not queued');
+      const failed = await stack.api.waitFor(submitted.record.id, (j) => j.status !== 'queued' && j.status !== 'running');
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toMatchObject({ title: 'Out of memory', detail: expect.stringMatching(/^training ran out of memory while training: .*smaller miniBatchSize/) });
+      expect(await stack.workers[0]!.exited).toBe(75);
+
+      stack.workers.push(await WorkerProcess.start(stack.env.env));
+      const next = await stack.api.submit(job(3000, 2, 'after-oom'));
+      expect(next.status).toBe(202);
+      const done = await stack.api.waitFor(next.body.id, (j) => j.status !== 'queued' && j.status !== 'running');
+      expect(done.status).toBe('completed');
+      expect(done.metrics?.miniBatchLoss).toEqual(expect.any(Number));
+      expect(done.metrics?.testAccuracy).toBeGreaterThan(0.8);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it('survives a Redis restart (AOF): queued and running jobs all finish; API and worker reconnect by themselves', async () => {
     const stack = await Stack.start('redis-restart', redis.url, { JOB_LOCK_MS: '30000' });
     try {

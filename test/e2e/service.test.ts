@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/queue/jobs.js';
 import { digits } from '../helpers/data.js';
+import { until } from '../helpers/queue.js';
 import { PrivateRedis } from '../helpers/redis.js';
 import { Api, seedNetwork, serviceEnv, WorkerProcess, type ServiceEnv } from '../helpers/service.js';
 
@@ -88,8 +89,10 @@ describe('the training service end to end', () => {
     const watcher = api.watch(submitted.body.id);
     await watcher.until((e) => e.type === 'status' && (e as { status: string }).status === 'running');
     // five lock periods (JOB_LOCK_MS 2000) of training, with stalled checks every second
-    await new Promise((r) => setTimeout(r, 5 * 2000));
+    await watcher.until((e) => e.type === 'progress' && (e as { timeElapsed: number }).timeElapsed >= 5 * 2);
     expect(await api.job(submitted.body.id)).toMatchObject({ status: 'running', attempts: 1 });
+    // Started once: a stalled job would have gone back to the queue and started again.
+    expect(watcher.events.filter((e) => e.type === 'status' && (e as { status: string }).status === 'running')).toHaveLength(1);
     expect(worker.log).not.toMatch(/stalled|could not renew lock/);
     await api.json('DELETE', `/v1/jobs/${submitted.body.id}`);
     await watcher.closed;
@@ -113,7 +116,11 @@ describe('the training service end to end', () => {
     expect(lastIteration).toBeLessThanOrEqual(seenAtCancel + 2);
     expect(await api.job(running.body.id)).toMatchObject({ status: 'cancelled', modelId: null });
     expect((await api.json('DELETE', `/v1/jobs/${running.body.id}`)).status).toBe(409);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the queue holds nothing (the freed worker took the cancelled job and skipped it), it can no longer start.
+    await until(async () => {
+      const { queue } = (await api.json<{ queue: { waiting: number; active: number } }>('GET', '/readyz')).body;
+      return queue.waiting === 0 && queue.active === 0;
+    });
     expect(await api.job(queued.body.id)).toMatchObject({ status: 'cancelled', attempts: 0, startedAt: null });
   });
 

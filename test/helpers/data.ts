@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { take, type Dataset } from '../../src/data/dataset.js';
 import { loadDigits } from '../../src/data/digits.js';
+import { InMemorySource } from '../../src/data/in-memory-source.js';
 import { validateTrainingOptions, type TrainingOptions } from '../../src/nn/options.js';
 import { validateNetwork, type Network } from '../../src/nn/spec.js';
 
@@ -46,7 +47,10 @@ export function options(overrides: Record<string, unknown> = {}): TrainingOption
   return result.value;
 }
 
-export async function digits(trainSize: number, testSize = 500): Promise<{ train: Dataset; test: Dataset }> {
-  const { train, test } = await loadDigits();
-  return { train: take(train, trainSize), test: take(test, testSize) };
+/** The first images of the digits' splits, and a dataset source over them (what train() reads). */
+export async function digits(trainSize: number, testSize = 500): Promise<{ train: Dataset; test: Dataset; source: InMemorySource }> {
+  const all = await loadDigits();
+  const train = take(all.train, trainSize);
+  const test = take(all.test, testSize);
+  return { train, test, source: InMemorySource.of({ train, test }) };
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { imageStatistics } from '../../src/data/image-statistics.js';
 import { train } from '../../src/nn/train.js';
 import { trainingRecord } from '../../src/run/train-and-save.js';
@@ -21,9 +20,9 @@ export async function saveTestModel(
   }: { trainImages?: number; maxEpochs?: number; seed?: number; networkJson?: unknown } & Partial<Pick<ModelManifest, 'tenant' | 'jobId'>> = {},
 ): Promise<ModelManifest> {
   const data = await digits(trainImages, 10);
-  const result = await train(network(networkJson), { train: data.train }, options({ miniBatchSize: 32, maxEpochs, seed }));
+  const result = await train(network(networkJson), { source: data.source }, options({ miniBatchSize: 32, maxEpochs, seed }));
   try {
-    return await new ModelStore(path.join(dataDir, 'models')).save(result.classifier, {
+    return await ModelStore.inDataDir(dataDir).publish(result.classifier, {
       formatVersion: 1,
       id,
       createdAt: new Date().toISOString(),
@@ -31,7 +30,7 @@ export async function saveTestModel(
       classes: result.classifier.classes,
       inputSize: [28, 28, 1],
       normalization: { type: 'zerocenter', offsetShape: [28, 28, 1] },
-      inputStatistics: imageStatistics(data.train.images, data.train.count, data.train.size),
+      inputStatistics: await imageStatistics(data.source, 'train'),
       training: trainingRecord(result, {
         options: {},
         dataset: 'digits',

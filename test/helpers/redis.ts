@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { redisAnswers } from '../../src/queue/redis.js';
 
 export async function freePort(): Promise<number> {
@@ -20,6 +21,25 @@ export async function freePort(): Promise<number> {
 /** A key prefix of its own, so tests can share a Redis without seeing each other's keys. */
 export function uniquePrefix(name: string): string {
   return `test-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes every key under the prefix (a test's own); a Redis that is gone (a private one, stopped) has nothing left to delete. */
+export async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Unreachable: nothing to clean there.
+  } finally {
+    client.disconnect();
+  }
 }
 
 /**

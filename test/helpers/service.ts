@@ -10,7 +10,7 @@ import { createServices, type Services } from '../../src/api/services.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { initBackend } from '../../src/nn/backend.js';
 import type { JobRecord, StoredEvent } from '../../src/queue/jobs.js';
-import { uniquePrefix } from './redis.js';
+import { deletePrefix, uniquePrefix } from './redis.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -19,6 +19,7 @@ export interface ServiceEnv {
   env: Record<string, string>;
   config: Config;
   dataDir: string;
+  /** Deletes its data folder and every Redis key under its prefix. */
   cleanup(): Promise<void>;
 }
 
@@ -33,7 +34,23 @@ export async function serviceEnv(name: string, redisUrl: string, extra: Record<s
     PROGRESS_INTERVAL_MS: '50',
     ...extra,
   };
-  return { env, config: loadConfig(env), dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+  const config = loadConfig(env);
+  return {
+    env,
+    config,
+    dataDir,
+    cleanup: async () => {
+      await deletePrefix(redisUrl, config.redis.prefix);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A route as the app registered it: its method, URL pattern and whether it is declared public. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  public: boolean;
 }
 
 /** The real API, in this process, on a free port. */
@@ -42,16 +59,22 @@ export class Api {
     readonly fastify: FastifyInstance,
     readonly services: Services,
     readonly base: string,
+    /** Every route the app registered (HEAD routes Fastify adds included), in order. */
+    readonly routes: RegisteredRoute[],
   ) {}
 
   static async start(config: Config): Promise<Api> {
     await initBackend('wasm');
     const services = await createServices(config);
     const fastify = Fastify({ ...fastifyOptions(config.http), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+    const routes: RegisteredRoute[] = [];
+    fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url, public: (route.config as { public?: boolean } | undefined)?.public === true });
+    });
     await fastify.register(app, { services });
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     const { port } = fastify.server.address() as { port: number };
-    return new Api(fastify, services, `http://127.0.0.1:${port}`);
+    return new Api(fastify, services, `http://127.0.0.1:${port}`, routes);
   }
 
   async close(): Promise<void> {
@@ -117,7 +140,7 @@ export class Watcher {
   }
 }
 
-/** A real worker process (workers/train.ts), as `npm run worker` starts it. */
+/** A real worker process (workers/worker-process.ts), as `npm run worker` starts it. */
 export class WorkerProcess {
   readonly exited: Promise<number | null>;
   private output = '';
@@ -129,7 +152,7 @@ export class WorkerProcess {
   }
 
   static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/train.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker-process.ts'], {
       cwd: root,
       env: { ...process.env, ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ beforeAll(useTestBackend);
 async function run() {
   const data = await digits(160);
   const records: ProgressRecord[] = [];
-  const result = await train(network(), { train: data.train }, options({ miniBatchSize: 32, maxEpochs: 2, seed: 7, batchNormalizationStatistics: 'moving' }), {
+  const result = await train(network(), { source: data.source }, options({ miniBatchSize: 32, maxEpochs: 2, seed: 7, batchNormalizationStatistics: 'moving' }), {
     onProgress: (r) => void records.push(r),
   });
   const weights = result.classifier.model.weights.map((w) => w.read().dataSync() as Float32Array);

@@ -83,9 +83,37 @@ describe('validateNetwork', () => {
       message: 'layers[1] (convolution2d): filterSize must be an integer, not 2.5',
     });
     const huge = problems(withLayers({ type: 'fullyConnected', outputSize: 100_000 }, { type: 'fullyConnected', outputSize: 10 }));
-    expect(huge.at(-1)).toEqual({ path: 'layers', message: 'the network has 79,500,010 learnable parameters; the limit is 50,000,000' });
-    const capped = validateNetwork(seed, { maxLearnables: 1000, maxLayers: 200, maxImageSide: 4096 });
-    expect(capped.ok).toBe(false);
+    expect(huge.at(-1)).toEqual({
+      path: 'layers[1]',
+      message: 'layers[1] (fullyConnected): its 78,500,000 learnable parameters bring the network to 78,500,000 (79,500,010 in all); the limit is 50,000,000',
+    });
+  });
+
+  it('names the layer that takes the learnable count over the limit, with the count and the limit', () => {
+    const limits = { maxLayers: 200, maxImageSide: 4096 };
+    // The seed: conv 520, batch norm 40, ELU 20, fully connected 115,210 learnables.
+    const overAtConv = validateNetwork(seed, { ...limits, maxLearnables: 519 });
+    expect(overAtConv.ok ? [] : overAtConv.problems).toEqual([
+      { path: 'layers[1]', message: 'layers[1] (convolution2d): its 520 learnable parameters bring the network to 520 (115,790 in all); the limit is 519' },
+    ]);
+    const overAtElu = validateNetwork(seed, { ...limits, maxLearnables: 570 });
+    expect(overAtElu.ok ? [] : overAtElu.problems).toEqual([
+      { path: 'layers[3]', message: 'layers[3] (elu): its 20 learnable parameters bring the network to 580 (115,790 in all); the limit is 570' },
+    ]);
+    const overAtLast = validateNetwork(seed, { ...limits, maxLearnables: 115_789 });
+    expect(overAtLast.ok ? [] : overAtLast.problems).toEqual([
+      { path: 'layers[4]', message: 'layers[4] (fullyConnected): its 115,210 learnable parameters bring the network to 115,790; the limit is 115,789' },
+    ]);
+    expect(validateNetwork(seed, { ...limits, maxLearnables: 115_790 }).ok).toBe(true);
+  });
+
+  it('answers "unknown layer type" for names an object inherits', () => {
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expect(problems(withLayers({ type }))).toContainEqual({
+        path: 'layers[1].type',
+        message: expect.stringMatching(/^layers\[1\]: unknown layer type "\w+" \(known types: /),
+      });
+    }
   });
 
   it('rejects unknown fields by name, so a typo is not silently ignored', () => {

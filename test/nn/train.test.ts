@@ -13,7 +13,7 @@ const small = { miniBatchSize: 32, maxEpochs: 2, seed: 42 };
 async function run(overrides: Record<string, unknown>, trainSize = 256, signal?: AbortSignal, json?: unknown) {
   const data = await digits(trainSize);
   const records: ProgressRecord[] = [];
-  const result = await train(network(json), { train: data.train, validation: data.test }, options({ ...small, ...overrides }), {
+  const result = await train(network(json), { source: data.source }, options({ ...small, ...overrides }), {
     onProgress: (r) => void records.push(r),
     signal,
   });
@@ -26,10 +26,12 @@ function trainableValues(result: Awaited<ReturnType<typeof run>>['result']): Flo
 
 describe('train', () => {
   it('reads the device at most every readbackIntervalMs and still reports every iteration, in order, with the same numbers', async () => {
-    const data = await digits(128);
+    const data = await digits(128, 64);
     const runWith = async (readbackIntervalMs: number) => {
       const records: ProgressRecord[] = [];
-      const result = await train(network(), { train: data.train }, options({ ...small, miniBatchSize: 32, maxEpochs: 2, seed: 5 }), {
+      // Validation at iterations 1, 3, 6 and 8 forces reads between the batched ones.
+      const settings = { ...small, miniBatchSize: 32, maxEpochs: 2, seed: 5, validationData: 'test', validationFrequency: 3 };
+      const result = await train(network(), { source: data.source }, options(settings), {
         onProgress: (r) => void records.push(r),
         readbackIntervalMs,
       });
@@ -39,7 +41,9 @@ describe('train', () => {
     const everyIteration = await runWith(0);
     const batched = await runWith(3_600_000);
     expect(batched.map((r) => r.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(batched.map((r) => [r.miniBatchLoss, r.miniBatchAccuracy, r.epoch])).toEqual(everyIteration.map((r) => [r.miniBatchLoss, r.miniBatchAccuracy, r.epoch]));
+    const numbers = (r: ProgressRecord) => [r.miniBatchLoss, r.miniBatchAccuracy, r.epoch, r.validationLoss, r.validationAccuracy];
+    expect(batched.map(numbers)).toEqual(everyIteration.map(numbers));
+    expect(batched.filter((r) => r.validationLoss !== undefined).map((r) => r.iteration)).toEqual([1, 3, 6, 8]);
   });
 
   it('drops the last partial mini-batch, as MATLAB does', async () => {
@@ -55,7 +59,7 @@ describe('train', () => {
     const first = records.slice(0, 3).reduce((s, r) => s + r.miniBatchLoss, 0) / 3;
     const last = records.slice(-3).reduce((s, r) => s + r.miniBatchLoss, 0) / 3;
     expect(last).toBeLessThan(first / 2);
-    expect((await result.classifier.evaluate(data.test)).accuracy).toBeGreaterThan(0.6);
+    expect((await result.classifier.evaluate(data.source, 'test')).accuracy).toBeGreaterThan(0.6);
     for (const r of records) {
       expect(r.miniBatchAccuracy).toBeGreaterThanOrEqual(0);
       expect(r.miniBatchAccuracy).toBeLessThanOrEqual(1);
@@ -80,7 +84,7 @@ describe('train', () => {
     const controller = new AbortController();
     const data = await digits(256);
     const records: ProgressRecord[] = [];
-    const result = await train(network(), { train: data.train }, options(small), {
+    const result = await train(network(), { source: data.source }, options(small), {
       onProgress: (r) => {
         records.push(r);
         if (r.iteration === 3) controller.abort();
@@ -96,7 +100,7 @@ describe('train', () => {
 
   it('leaks no tensors: the count returns to its baseline after every run', async () => {
     const data = await digits(128);
-    const once = async () => (await train(network(), { train: data.train }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
+    const once = async () => (await train(network(), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
     await once(); // tfjs caches a few constants on first use
     const baseline = tf.memory();
     for (let i = 0; i < 3; i++) {
@@ -106,20 +110,36 @@ describe('train', () => {
     }
   });
 
-  it("keeps a worker's memory flat over 10 jobs: tensors back to baseline, no growth in bytes or the wasm heap", async () => {
-    const data = await digits(256);
-    const job = async () => (await train(network(), { train: data.train }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
-    await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
-    const baseline = tf.memory();
-    const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
-    const heapAfterFirst = heap();
-    for (let i = 0; i < 10; i++) {
-      await job();
-      expect(tf.memory().numTensors).toBe(baseline.numTensors);
-      expect(tf.memory().numBytes).toBeLessThanOrEqual(baseline.numBytes);
-    }
-    expect(heap()).toBe(heapAfterFirst);
-  });
+  /** Every wasm training kernel: pooling gradients, strided, padded and dilated convolution gradients. */
+  const everyKernel = {
+    layers: [
+      { type: 'imageInput', inputSize: [28, 28, 1] },
+      { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same' },
+      { type: 'maxPooling2d', poolSize: 2 },
+      { type: 'convolution2d', filterSize: 3, numFilters: 6, dilationFactor: 2, padding: 'same' },
+      { type: 'averagePooling2d', poolSize: 3, stride: 2, padding: 1 },
+      { type: 'convolution2d', filterSize: 3, numFilters: 8, stride: 2, padding: 'same' },
+      { type: 'fullyConnected', outputSize: 10 },
+      { type: 'softmax' },
+      { type: 'classification' },
+    ],
+  };
+  for (const [name, json] of [['the seed network', undefined], ['a network using every wasm training kernel', everyKernel]] as const) {
+    it(`keeps a worker's memory flat over 10 jobs of ${name}: tensors back to baseline, no growth in bytes or the wasm heap`, async () => {
+      const data = await digits(256);
+      const job = async () => (await train(network(json), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
+      await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
+      const baseline = tf.memory();
+      const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
+      const heapAfterFirst = heap();
+      for (let i = 0; i < 10; i++) {
+        await job();
+        expect(tf.memory().numTensors).toBe(baseline.numTensors);
+        expect(tf.memory().numBytes).toBeLessThanOrEqual(baseline.numBytes);
+      }
+      expect(heap()).toBe(heapAfterFirst);
+    });
+  }
 
   it('validates on held-out data and stops when validation loss stops improving', async () => {
     // A tiny learning rate leaves the weights unchanged in float32, so the validation loss never improves.
@@ -187,6 +207,6 @@ describe('train', () => {
   it('refuses a network that does not fit the data', async () => {
     const data = await digits(64);
     const json = { layers: [{ type: 'imageInput', inputSize: [32, 32, 1] }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] };
-    await expect(train(network(json), { train: data.train }, options(small))).rejects.toBeInstanceOf(ValidationError);
+    await expect(train(network(json), { source: data.source }, options(small))).rejects.toBeInstanceOf(ValidationError);
   });
 });

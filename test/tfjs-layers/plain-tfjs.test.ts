@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import customNetwork from '../../examples/seed-custom-elu.json' with { type: 'json' };
-import { readModelFolder } from '../../src/store/models.js';
+import { ModelStore } from '../../src/store/models.js';
 import { buildTfjsLayers } from '../../src/tfjs-layers/build.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { digits, seedNetworkJson } from '../helpers/data.js';
@@ -74,7 +74,7 @@ describe('trainyard/tfjs-layers', () => {
       probabilities: number[];
     };
 
-    const { classifier } = await readModelFolder(folder);
+    const { classifier } = (await ModelStore.inDataDir(dataDir).load(id))!;
     try {
       const service = await classifier.predict(test.images, test.count);
       expect(plain.probabilities).toHaveLength(service.length);

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sendProblem, problemType } from '../problem.js';
+import { HttpProblem } from '../problem.js';
+import { Health, Readiness } from '../schemas/health.js';
+import { jsonResponse, problemResponse } from '../schemas/problem.js';
 import type { Services } from '../services.js';
 
 /**
@@ -7,16 +9,21 @@ import type { Services } from '../services.js';
  * Both are open (probes carry no key) and say nothing about any tenant's jobs.
  */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true }, schema: { operationId: 'health', summary: 'The process is up.', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
+  const readySchema = {
+    operationId: 'ready',
+    summary: "Redis answers; queue depth and live workers (nothing about any tenant's jobs).",
+    response: { 200: jsonResponse(Readiness, 'Ready.'), 503: problemResponse(503, 'Redis does not answer within 2 s.') },
+  };
+  app.get('/readyz', { config: { public: true }, schema: readySchema }, async (request) => {
     try {
-      const ping = await withTimeout(services.redis.ping(), 2000);
+      const ping = await withTimeout(services.readiness.ping(), 2000);
       const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount()]), 2000);
-      return { status: 'ready', redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
+      return { status: 'ready' as const, redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'not ready');
-      return sendProblem(reply, request, { type: problemType('not-ready'), title: 'Service Unavailable', status: 503, detail: 'Redis does not answer', redis: 'unreachable' });
+      throw new HttpProblem(503, 'not-ready', 'Service Unavailable', 'Redis does not answer', { redis: 'unreachable' });
     }
   });
 };

@@ -1,11 +1,14 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { isEventId } from '../../queue/events.js';
 import { isJobId } from '../../queue/ids.js';
 import type { WebSocket } from 'ws';
 import { canSee } from '../auth.js';
+import { HttpProblem } from '../problem.js';
 import type { Services } from '../services.js';
-import { EventsQuery, JobParams } from './schemas.js';
+import { EventsQuery, JobEvent, JobParams } from '../schemas/jobs.js';
+import { authenticatedProblems, problemResponses } from '../schemas/problem.js';
 
 /** WebSocket close codes beyond the standard ones. */
 export const closeCodes = { normal: 1000, badRequest: 4400, unauthorized: 4401, notFound: 4404, tooMany: 4429, unavailable: 4503 } as const;
@@ -58,7 +61,30 @@ class SocketCounts {
 export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const counts = new SocketCounts(services.config.events.socketsPerTenant);
 
-  app.get('/v1/jobs/:id/events', { websocket: true, schema: { params: JobParams, querystring: EventsQuery } }, async (socket, request) => {
+  // A plain GET (or HEAD) of the route would get @fastify/websocket's empty 404; every error is a problem.
+  const upgradeRequired = async (request: FastifyRequest) => {
+    if (!request.ws) throw new HttpProblem(426, 'upgrade-required', 'Upgrade Required', 'this route is a WebSocket: connect with "Upgrade: websocket"', {}, { upgrade: 'websocket' });
+  };
+
+  const schema = {
+    operationId: 'jobEvents',
+    summary: "WebSocket stream of a job's events.",
+    description:
+      'Upgrade to a WebSocket. The server sends every event of the job after `since` (all of them without it), then live events, ' +
+      'then one terminal event (`completed`, `failed` or `cancelled`), then closes with 1000 (at once, sending nothing, when `since` ' +
+      'is at or past the terminal event). Each message is one JSON `Event`. Close codes: ' +
+      `${closeCodes.notFound} unknown job (or another tenant's), ${closeCodes.badRequest} malformed \`since\` (not a stream id \`<ms>-<seq>\` of two 64-bit numbers), ` +
+      `${closeCodes.unauthorized} no valid key, ${closeCodes.tooMany} the tenant already holds TENANT_MAX_EVENT_SOCKETS sockets on this API process, ` +
+      `${closeCodes.unavailable} event store unavailable (reconnect with \`since\`).`,
+    params: JobParams,
+    querystring: EventsQuery,
+    response: {
+      101: { description: 'Switching to the WebSocket protocol; each message is one event.', content: { 'application/json': { schema: JobEvent } } },
+      ...problemResponses(404, 426, ...authenticatedProblems),
+    },
+  };
+
+  app.get('/v1/jobs/:id/events', { websocket: true, preHandler: upgradeRequired, schema }, async (socket, request) => {
     const { id } = request.params;
     const { since } = request.query;
     // Registered before the first await: a socket that drops while we look things up is noticed.

@@ -1,9 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { builtInDatasets, builtInShapes, resolveDatasetRef } from '../../data/catalog.js';
-import { estimateTrainingMemory, formatBytes } from '../../nn/memory.js';
-import { validateTrainingOptions } from '../../nn/options.js';
 import type { Problem } from '../../nn/problems.js';
-import { problemsWithData, validateNetwork } from '../../nn/spec.js';
+import { dataShape, validateTrainingRequest } from '../../run/training-request.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
@@ -11,7 +8,8 @@ import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
-import { CreateJobBody, CreateJobHeaders, JobParams, ListJobsQuery } from './schemas.js';
+import { CreateJobHeaders, Job, JobPage, JobParams, JobRequest as JobRequestBody, ListJobsQuery } from '../schemas/jobs.js';
+import { authenticatedProblems, jsonResponse, problemResponse, problemResponses } from '../schemas/problem.js';
 
 /** A job with links to itself, its events and, once it completed, its model (only what exists). */
 export function jobView(record: JobRecord, link: LinkTo) {
@@ -21,39 +19,15 @@ export function jobView(record: JobRecord, link: LinkTo) {
 }
 
 /**
- * Every problem with the submitted network, options and dataset, with paths from the body's root:
- * the same validators the worker runs, plus the dataset's image size and classes and the memory
- * the job would need.
+ * Every problem with the submitted request: the dataset's, then the engine's validator (the
+ * worker's too) with the dataset's image size and classes.
  */
-export function requestProblems(services: Services, body: JobRequest): Problem[] {
-  const { networkLimits, optionLimits, limits } = services.config;
-  const problems: Problem[] = [];
-  const network = validateNetwork(body.network, networkLimits);
-  const prefixed = (p: Problem) => ({ path: p.path ? `network.${p.path}` : 'network', message: p.message });
-  if (!network.ok) problems.push(...network.problems.map(prefixed));
-  const options = validateTrainingOptions(body.options, optionLimits);
-  if (!options.ok) problems.push(...options.problems);
-  const dataset = resolveDatasetRef(body.dataset);
-  if (!dataset) {
-    const id = typeof body.dataset === 'string' ? body.dataset : body.dataset.id;
-    const path = typeof body.dataset === 'string' ? 'dataset' : 'dataset.id';
-    problems.push({ path, message: `${path}: dataset ${JSON.stringify(id)} does not exist (built-in datasets: ${builtInDatasets.join(', ')})` });
-  } else if (network.ok) {
-    const shape = builtInShapes[dataset.name];
-    problems.push(...problemsWithData(network.value, shape.size, shape.classes, dataset.name).map(prefixed));
-  }
-  if (network.ok && options.ok) {
-    const memory = estimateTrainingMemory(network.value, options.value.miniBatchSize);
-    if (memory.bytes > limits.trainingMemoryBytes) {
-      problems.push({
-        path: 'network',
-        message:
-          `training this network needs about ${formatBytes(memory.bytes)} (activations ${formatBytes(memory.activationBytes)} for mini-batches of ` +
-          `${options.value.miniBatchSize}, learnables ${formatBytes(memory.learnableBytes)}); the limit is ${formatBytes(limits.trainingMemoryBytes)}`,
-      });
-    }
-  }
-  return problems;
+export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
+  const dataset = services.datasets.resolve(body.dataset, tenant);
+  const shape = 'problem' in dataset ? null : await dataShape(dataset);
+  const validated = validateTrainingRequest(body, shape, services.config);
+  const problems = validated.ok ? [] : validated.problems;
+  return 'problem' in dataset ? [...problems, dataset.problem] : problems;
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
@@ -66,69 +40,137 @@ export async function visibleJob(services: Services, principal: Principal, id: s
 export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { limits } = services.config;
 
-  app.post('/v1/jobs', { schema: { body: CreateJobBody, headers: CreateJobHeaders }, bodyLimit: limits.jobBodyBytes }, async (request, reply) => {
-    const principal = request.principal!;
-    const body = request.body as JobRequest;
-    const problems = requestProblems(services, body);
-    if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
-    const models = (await services.models.list()).filter((m) => m.tenant === principal.tenant).length;
-    if (models >= limits.modelsPerTenant) {
-      throw new HttpProblem(403, 'quota-exceeded', 'Model quota reached', `tenant '${principal.tenant}' keeps ${models} models, the most allowed (TENANT_MAX_MODELS); delete one to train another`);
-    }
-    const result = await services.queue.submit(body, {
-      tenant: principal.tenant,
-      maxQueued: limits.queuedJobsPerTenant,
-      ...(request.headers['idempotency-key'] ? { idempotencyKey: request.headers['idempotency-key'] } : {}),
-    });
-    if ('conflict' in result) {
-      throw new HttpProblem(422, 'idempotency-key-reused', 'Idempotency key reused', 'this Idempotency-Key was used for a different request');
-    }
-    if ('limited' in result) {
-      throw new HttpProblem(
-        429,
-        'too-many-queued-jobs',
-        'Too Many Requests',
-        `tenant '${principal.tenant}' already has ${result.queued} jobs waiting, the most allowed (TENANT_MAX_QUEUED_JOBS); retry when some have started`,
-        {},
-        { 'retry-after': '30' },
-      );
-    }
-    request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
-    const link = linksFor(request);
-    return reply.code(202).header('location', link(`/v1/jobs/${result.record.id}`)).send(jobView(result.record, link));
-  });
+  app.post(
+    '/v1/jobs',
+    {
+      schema: {
+        operationId: 'createJob',
+        summary: 'Validate and queue a training job.',
+        description:
+          'The network, options and dataset are validated before anything is queued; a 400 lists every problem with its path ' +
+          '(e.g. `network.layers[3].numChannels`). With an `Idempotency-Key` header a repeated request returns the job the first one created (for 24 hours).',
+        body: JobRequestBody,
+        headers: CreateJobHeaders,
+        response: {
+          202: {
+            ...jsonResponse(Job, 'Queued (or, for a repeated Idempotency-Key, the job the first request created).'),
+            headers: { location: { type: 'string', description: 'the job' } },
+          },
+          ...problemResponses(400, 413, 415, 422, ...authenticatedProblems),
+          403: problemResponse(403, 'The tenant keeps the most models allowed (TENANT_MAX_MODELS).'),
+          503: problemResponse(503, 'Redis is down, or the job could not be queued and was not kept: retry it (`Retry-After`).'),
+        },
+      },
+      bodyLimit: limits.jobBodyBytes,
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const body = request.body as JobRequest;
+      const problems = await requestProblems(services, body, principal.tenant);
+      if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
+      const models = await services.models.countFor(principal.tenant);
+      if (models >= limits.modelsPerTenant) {
+        throw new HttpProblem(403, 'quota-exceeded', 'Model quota reached', `tenant '${principal.tenant}' keeps ${models} models, the most allowed (TENANT_MAX_MODELS); delete one to train another`);
+      }
+      const result = await services.queue.submit(body, {
+        tenant: principal.tenant,
+        maxQueued: limits.queuedJobsPerTenant,
+        ...(request.headers['idempotency-key'] ? { idempotencyKey: request.headers['idempotency-key'] } : {}),
+      });
+      if ('conflict' in result) {
+        throw new HttpProblem(422, 'idempotency-key-reused', 'Idempotency key reused', 'this Idempotency-Key was used for a different request');
+      }
+      if ('limited' in result) {
+        throw new HttpProblem(
+          429,
+          'too-many-queued-jobs',
+          'Too Many Requests',
+          `tenant '${principal.tenant}' already has ${result.queued} jobs waiting, the most allowed (TENANT_MAX_QUEUED_JOBS); retry when some have started`,
+          {},
+          { 'retry-after': '30' },
+        );
+      }
+      if ('unavailable' in result) {
+        request.log.warn({ tenant: principal.tenant, err: result.unavailable }, 'job not queued');
+        throw new HttpProblem(503, 'queue-unavailable', 'Service Unavailable', 'the job could not be queued and was not kept; retry it', {}, { 'retry-after': '5' });
+      }
+      request.log.info({ jobId: result.record.id, tenant: principal.tenant, created: result.created }, 'job submitted');
+      const link = linksFor(request);
+      return reply.code(202).header('location', link(`/v1/jobs/${result.record.id}`)).send(jobView(result.record, link));
+    },
+  );
 
-  app.get('/v1/jobs', { schema: { querystring: ListJobsQuery } }, async (request) => {
-    const principal = request.principal!;
-    const { status, limit = 20, cursor } = request.query;
-    if (cursor !== undefined && !isJobId(cursor)) throw invalid('cursor is not a job id', [{ path: 'querystring.cursor', message: 'cursor must be the nextCursor of a previous page' }]);
-    const page = await services.catalogue.list({
-      ...(principal.admin ? {} : { tenant: principal.tenant }),
-      ...(status ? { status } : {}),
-      limit,
-      ...(cursor ? { cursor } : {}),
-    });
-    const link = linksFor(request);
-    return { jobs: page.jobs.map((job) => jobView(job, link)), nextCursor: page.nextCursor };
-  });
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        operationId: 'listJobs',
+        summary: 'Jobs, newest first.',
+        querystring: ListJobsQuery,
+        response: { 200: jsonResponse(JobPage, 'A page of jobs.'), ...problemResponses(400, ...authenticatedProblems) },
+      },
+    },
+    async (request) => {
+      const principal = request.principal!;
+      const { status, limit = 20, cursor } = request.query;
+      if (cursor !== undefined && !isJobId(cursor)) throw invalid('cursor is not a job id', [{ path: 'querystring.cursor', message: 'cursor must be the nextCursor of a previous page' }]);
+      const page = await services.catalogue.list({
+        ...(principal.admin ? {} : { tenant: principal.tenant }),
+        ...(status ? { status } : {}),
+        limit,
+        ...(cursor ? { cursor } : {}),
+      });
+      const link = linksFor(request);
+      return { jobs: page.jobs.map((job) => jobView(job, link)), nextCursor: page.nextCursor };
+    },
+  );
 
-  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (request) => jobView(await visibleJob(services, request.principal!, request.params.id), linksFor(request)));
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        operationId: 'getJob',
+        summary: "A job's status, last progress record and result.",
+        params: JobParams,
+        response: { 200: jsonResponse(Job, 'The job.'), ...problemResponses(404, ...authenticatedProblems) },
+      },
+    },
+    async (request) => jobView(await visibleJob(services, request.principal!, request.params.id), linksFor(request)),
+  );
 
-  app.delete('/v1/jobs/:id', { schema: { params: JobParams } }, async (request, reply) => {
-    const { id } = request.params;
-    await visibleJob(services, request.principal!, id);
-    const result = await services.queue.cancel(id);
-    switch (result.outcome) {
-      case 'not-found':
-        throw notFound('job', id);
-      case 'finished':
-        throw new HttpProblem(409, 'job-finished', 'Conflict', `job '${id}' has already ${result.record.status === 'cancelled' ? 'been cancelled' : result.record.status}`, {
-          jobStatus: result.record.status,
-        });
-      case 'cancelled':
-        return jobView(result.record, linksFor(request));
-      case 'requested':
-        return reply.code(202).send(jobView(result.record, linksFor(request)));
-    }
-  });
+  app.delete(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        operationId: 'cancelJob',
+        summary: 'Cancel a job.',
+        description:
+          'A queued job is cancelled at once and never starts (200). A running job is asked to stop, on whichever worker runs it; ' +
+          'it stops within one iteration and ends `cancelled` (202, with `cancelRequested: true`). A finished job cannot be cancelled (409).',
+        params: JobParams,
+        response: {
+          200: jsonResponse(Job, 'Cancelled.'),
+          202: jsonResponse(Job, 'Cancellation requested; the job ends cancelled within one iteration.'),
+          ...problemResponses(404, 409, ...authenticatedProblems),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await visibleJob(services, request.principal!, id);
+      const result = await services.queue.cancel(id);
+      switch (result.outcome) {
+        case 'not-found':
+          throw notFound('job', id);
+        case 'finished':
+          throw new HttpProblem(409, 'job-finished', 'Conflict', `job '${id}' has already ${result.record.status === 'cancelled' ? 'been cancelled' : result.record.status}`, {
+            jobStatus: result.record.status,
+          });
+        case 'cancelled':
+          return jobView(result.record, linksFor(request));
+        case 'requested':
+          return reply.code(202).send(jobView(result.record, linksFor(request)));
+      }
+    },
+  );
 };

@@ -1,44 +1,56 @@
-import type { Classifier } from '../../nn/classifier.js';
-import type { ModelManifest, ModelStore } from '../../store/models.js';
+import type { LoadedModel, ModelStore } from '../../store/models.js';
 
-interface Loaded {
-  classifier: Classifier;
-  manifest: ModelManifest;
+interface Entry {
+  version: string;
+  loaded: Promise<LoadedModel | null>;
 }
 
 /**
  * Loaded models for predict, at most `capacity` of them, least recently used evicted (and its
- * tensors freed). Concurrent first requests for a model share one load.
+ * tensors freed). Concurrent first requests for a model share one load. Every get asks the store
+ * for the model's version (its manifest's etag), so a model deleted or republished by another
+ * process (an API replica, a retried job's worker) is never served from memory.
  */
 export class ModelCache {
-  private readonly entries = new Map<string, Promise<Loaded>>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly store: ModelStore,
+    private readonly store: Pick<ModelStore, 'version' | 'load'>,
     private readonly capacity: number,
   ) {}
 
-  /** The loaded model, or null when there is no such model. */
-  async get(id: string): Promise<Loaded | null> {
+  /** The loaded model, or null when there is no such model; ModelUnreadable when its files are missing or corrupt. */
+  async get(id: string): Promise<LoadedModel | null> {
+    const version = await this.store.version(id);
     const cached = this.entries.get(id);
-    if (cached) {
+    if (version === null) {
+      if (cached) this.evict(id);
+      return null;
+    }
+    if (cached?.version === version) {
       this.entries.delete(id);
       this.entries.set(id, cached);
-      return cached;
+      return cached.loaded;
     }
-    if (!(await this.store.manifest(id))) return null;
-    const loading = this.store.load(id);
-    this.entries.set(id, loading);
-    loading.catch(() => this.entries.delete(id));
+    if (cached) this.evict(id);
+    // Kept under the version just read: if the model is replaced while it loads, the next get
+    // sees another version and loads again.
+    const loaded = this.store.load(id);
+    const entry: Entry = { version, loaded };
+    this.entries.set(id, entry);
+    const drop = () => {
+      if (this.entries.get(id) === entry) this.entries.delete(id);
+    };
+    loaded.then((model) => model ?? drop(), drop);
     this.evictBeyondCapacity();
-    return loading;
+    return loaded;
   }
 
   /** Forgets a model (deleted, or replaced by a retried job) and frees its tensors. */
   evict(id: string): void {
     const entry = this.entries.get(id);
     this.entries.delete(id);
-    void entry?.then((m) => m.classifier.dispose()).catch(() => {});
+    void entry?.loaded.then((m) => m?.classifier.dispose()).catch(() => {});
   }
 
   clear(): void {

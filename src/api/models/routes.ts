@@ -1,18 +1,21 @@
-import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ModelManifest } from '../../store/models.js';
+import { Type } from '@sinclair/typebox';
+import { ModelUnreadable, type ModelManifest } from '../../store/models.js';
 import { canSee } from '../auth.js';
 import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
-import { notFound } from '../problem.js';
+import { HttpProblem, notFound } from '../problem.js';
 import type { Services } from '../services.js';
 import { jsonInput, pngInput, predictions } from './predict.js';
-import { ModelFileParams, ModelParams, predictBody } from './schemas.js';
+import { Model, ModelFileParams, ModelList, ModelParams, predictBody, Predictions } from '../schemas/models.js';
+import { authenticatedProblems, jsonResponse, problemResponses } from '../schemas/problem.js';
 
 function modelView(manifest: ModelManifest, link: LinkTo) {
   const self = link(`/v1/models/${manifest.id}`);
   return {
     ...manifest,
+    // Saved from the validated trainingOptions: always an object.
+    training: { ...manifest.training, options: manifest.training.options as Record<string, unknown> },
     links: {
       self,
       predict: `${self}/predict`,
@@ -27,41 +30,113 @@ function summary(manifest: ModelManifest, link: LinkTo) {
   return { ...rest, backend: training.backend.name, links: { self: link(`/v1/models/${manifest.id}`) } };
 }
 
+const predictDescription = `JSON: \`{"instances": [...], "scale"?: number}\`, each image as nested \`[h][w][c]\` arrays,
+\`[h][w]\` for one channel, or \`h*w*c\` numbers (row-major, channels last), values as the
+training data (digits: 0 to 1). Values outside the training images' range (the model's
+\`inputStatistics\`) are a 400 naming the instance and the range; \`"scale": 255\` divides
+every value by 255 first (for 0-255 pixels). Or a raw \`image/png\` body (at most
+PNG_BODY_LIMIT_BYTES): one grey or colour image of exactly the model's input size, scaled
+to 0..1, transparency over black; its header is checked before decoding (another size, or
+more than MAX_IMAGE_PIXELS pixels: 400). Images must look like the training images
+(digits: white on black): each prediction carries \`warnings\` when its image does not
+(background on the other side, mean brightness far off), and \`input\` says what the
+network was fed. Models saved before statistics were recorded skip the range check and
+the warnings.`;
+
 const fileTypes = new Map([
   ['model.json', 'application/json'],
   ['weights.bin', 'application/octet-stream'],
 ]);
+
+/** A model whose files are missing or corrupt is a state for its owner to resolve (delete it), not a server error. */
+async function readable<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof ModelUnreadable) throw new HttpProblem(409, 'model-unreadable', 'Model unreadable', err.message);
+    throw err;
+  }
+}
 
 export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { models, modelCache, config } = services;
 
   /** The manifest of a model the caller may see, or 404 (also for another tenant's: no existence leak). */
   async function visibleModel(principal: Principal, id: string): Promise<ModelManifest> {
-    const manifest = await models.manifest(id);
+    const manifest = await readable(models.manifest(id));
     if (!manifest || !canSee(principal, manifest.tenant)) throw notFound('model', id);
     return manifest;
   }
 
-  app.get('/v1/models', async (request) => ({
-    models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map((m) => summary(m, linksFor(request))),
-  }));
+  app.get(
+    '/v1/models',
+    { schema: { operationId: 'listModels', summary: 'Trained models, newest first.', response: { 200: jsonResponse(ModelList, 'Model summaries.'), ...problemResponses(...authenticatedProblems) } } },
+    async (request) => ({
+      models: (await models.list()).filter((m) => canSee(request.principal!, m.tenant)).map((m) => summary(m, linksFor(request))),
+    }),
+  );
 
-  app.get('/v1/models/:id', { schema: { params: ModelParams } }, async (request) => modelView(await visibleModel(request.principal!, request.params.id), linksFor(request)));
+  app.get(
+    '/v1/models/:id',
+    {
+      schema: {
+        operationId: 'getModel',
+        summary: "A model's manifest.",
+        params: ModelParams,
+        response: { 200: jsonResponse(Model, 'The manifest, with links to its files and predict.'), ...problemResponses(400, 404, 409, ...authenticatedProblems) },
+      },
+    },
+    async (request) => modelView(await visibleModel(request.principal!, request.params.id), linksFor(request)),
+  );
 
-  app.delete('/v1/models/:id', { schema: { params: ModelParams } }, async (request, reply) => {
-    await visibleModel(request.principal!, request.params.id);
-    modelCache.evict(request.params.id);
-    if (!(await models.delete(request.params.id))) throw notFound('model', request.params.id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/v1/models/:id',
+    {
+      schema: {
+        operationId: 'deleteModel',
+        summary: 'Delete a model.',
+        params: ModelParams,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 409, ...authenticatedProblems) },
+      },
+    },
+    async (request, reply) => {
+      await visibleModel(request.principal!, request.params.id);
+      modelCache.evict(request.params.id);
+      if (!(await models.delete(request.params.id))) throw notFound('model', request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get('/v1/models/:id/files/:file', { schema: { params: ModelFileParams } }, async (request, reply) => {
-    const { id, file } = request.params;
-    await visibleModel(request.principal!, id);
-    const found = await models.file(id, file);
-    if (!found) throw notFound('model file', `${id}/${file}`);
-    return reply.type(fileTypes.get(file) ?? 'application/octet-stream').send(createReadStream(found));
-  });
+  app.get(
+    '/v1/models/:id/files/:file',
+    {
+      schema: {
+        operationId: 'getModelFile',
+        summary: "The model in tfjs's layers-model format.",
+        description:
+          "`tf.loadLayersModel('<base>/v1/models/<id>/files/model.json')` loads it in TensorFlow.js, after registering the layer classes " +
+          "listed in model.json's `userDefinedMetadata.customLayers`.",
+        params: ModelFileParams,
+        response: {
+          200: {
+            description: 'The file (streamed as stored: never re-serialized).',
+            content: { 'application/json': { schema: Type.Object({}, { additionalProperties: true }) }, 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } },
+          },
+          ...problemResponses(400, 404, 409, ...authenticatedProblems),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id, file } = request.params;
+      await visibleModel(request.principal!, id);
+      const found = await models.file(id, file);
+      if (!found) throw notFound('model file', `${id}/${file}`);
+      return reply
+        .type(fileTypes.get(file) ?? 'application/octet-stream')
+        .header('content-length', found.size)
+        .send(found.body);
+    },
+  );
 
   // Each body type keeps its own limit: a route-wide bodyLimit would override both parsers' limits.
   // This scope is encapsulated, so its parsers serve predict only.
@@ -71,9 +146,17 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     predict.removeContentTypeParser('application/json');
     predict.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.limits.predictBodyBytes }, predict.getDefaultJsonParser('error', 'error'));
 
-    predict.post('/v1/models/:id/predict', { schema: { params: ModelParams, body: predictBody(config.predict.maxInstances) } }, async (request) => {
+    const schema = {
+      operationId: 'predict',
+      summary: 'Classify images.',
+      description: predictDescription,
+      params: ModelParams,
+      body: predictBody(config.predict.maxInstances),
+      response: { 200: jsonResponse(Predictions, 'One prediction per image.'), ...problemResponses(400, 404, 409, 413, 415, ...authenticatedProblems) },
+    };
+    predict.post('/v1/models/:id/predict', { schema }, async (request) => {
       await visibleModel(request.principal!, request.params.id);
-      const loaded = await modelCache.get(request.params.id);
+      const loaded = await readable(modelCache.get(request.params.id));
       if (!loaded) throw notFound('model', request.params.id);
       const { classifier, manifest } = loaded;
       const input = Buffer.isBuffer(request.body)

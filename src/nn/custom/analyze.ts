@@ -36,7 +36,7 @@ export function analyze(tree: Node, scope: Scope): Analyzed {
       case 'name': {
         const shape = scope.names.get(node.name);
         if (shape) return { kind: 'input', name: node.name, shape };
-        const fn = functions[node.name];
+        const fn = functions.get(node.name);
         const message = fn
           ? `'${node.name}' at column ${node.column} is a function: call it as ${usage(node.name, fn)}`
           : `unknown name '${node.name}' at column ${node.column} (known: ${known()})`;
@@ -55,11 +55,11 @@ export function analyze(tree: Node, scope: Scope): Analyzed {
   };
 
   const call = (node: Node & { kind: 'call' }): Expr | null => {
-    const fn = functions[node.name];
+    const fn = functions.get(node.name);
     if (!fn) {
       const message = scope.names.has(node.name)
         ? `'${node.name}' at column ${node.column} is not a function`
-        : `unknown function '${node.name}' at column ${node.column} (known: ${Object.keys(functions).join(', ')})`;
+        : `unknown function '${node.name}' at column ${node.column} (known: ${[...functions.keys()].join(', ')})`;
       errors.push(expressionError('name', message, node.column));
       node.args.forEach(walk);
       return null;

@@ -1,10 +1,11 @@
+import { UserProblem } from '../problems.js';
 import type { CheckReport } from './check.js';
 
 /**
  * A network's custom layer failed its check before training. It carries the reports, so the
  * worker can store them as the job's error (a failed job with the report in it).
  */
-export class CustomLayerCheckError extends Error {
+export class CustomLayerCheckError extends UserProblem {
   readonly reports: CheckReport[];
 
   constructor(reports: CheckReport[]) {
@@ -12,7 +13,7 @@ export class CustomLayerCheckError extends Error {
       const failed = r.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.message}`);
       return `custom layer ${r.layer} failed its check (${failed.join('; ')})`;
     });
-    super(failures.join('; '));
+    super({ title: 'Custom layer check failed', detail: failures.join('; '), report: reports });
     this.name = 'CustomLayerCheckError';
     this.reports = reports;
   }

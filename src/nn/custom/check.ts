@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../random.js';
-import type { Network, Size3 } from '../spec.js';
-import { CustomLayerCheckError } from './check-error.js';
+import type { Size3 } from '../spec.js';
 import { compileLayer, type LayerFunction } from './compile.js';
 import type { Expr } from './evaluate.js';
 import type { Array64 } from './float64.js';
@@ -41,6 +40,19 @@ export interface CheckOptions {
   observations?: number;
   /** Seeds the inputs, dL/dZ and the learnables' initial values, so a report can be repeated. */
   seed?: number;
+  /** Element-operations (values x expression nodes, summed over every evaluation) all the checks together may spend; a check that would overrun it is not run. */
+  maxOperations?: number;
+  /** Called with each result as it is decided, so a caller that stops the check early still has the part that finished. */
+  onResult?: (result: CheckResult) => void;
+}
+
+/** The default of CheckOptions.maxOperations (LAYER_CHECK_MAX_OPERATIONS): a few seconds of one core. */
+export const defaultMaxOperations = 200_000_000;
+
+/** The entry a report ends with when not every check could run: the sentence says why (cost, time, memory). */
+export const notCheckedFully = 'checkedFully';
+export function tooExpensiveResult(reason: string): CheckResult {
+  return { name: notCheckedFully, status: 'fail', message: `too expensive to check fully: ${reason}` };
 }
 
 /**
@@ -51,9 +63,9 @@ export interface CheckOptions {
  */
 export const gradientTolerance = { relative: 1e-3, floor: 1e-3 };
 
-/** Entries of each tensor differentiated numerically: at most this many, fewer on big inputs (see sampleCount). */
+/** Entries of each tensor differentiated numerically: at most this many, fewer on big inputs (see sampleIndices). */
 const maxSamplesPerTensor = 48;
-/** Element-operations (values x expression nodes) the float64 finite differences may spend. */
+/** Element-operations the float64 finite differences may spend at most, whatever the whole check's budget leaves. */
 const numericalBudget = 3e7;
 /** Inputs of every magnitude up to 1e4, and exact zeros, for the finiteness check. */
 const extremeInputs = [0, 1e-4, -1e-4, 1, -1, 10, -10, 88, -88, 100, -100, 1e3, -1e3, 1e4, -1e4];
@@ -71,15 +83,6 @@ export async function checkCustomLayer(layer: unknown, inputSize: Size3, options
   return report(name, inputSize, options.observations ?? 2, null, [definition, ...skipped('the definition is invalid')]);
 }
 
-/** Checks every custom layer of a network (on its input size there) and throws CustomLayerCheckError with the reports of those that fail. */
-export async function ensureCustomLayersPass(network: Network, options: CheckOptions = {}): Promise<CheckReport[]> {
-  const reports: CheckReport[] = [];
-  for (const layer of network.layers) if (layer.type === 'custom') reports.push(await checkCustomLayerSpec(layer, options));
-  const failed = reports.filter((r) => !r.summary.ok);
-  if (failed.length > 0) throw new CustomLayerCheckError(failed);
-  return reports;
-}
-
 /** The checks after the definition's, in order, each with the checks it needs to have run. */
 const checkNeeds = {
   forwardOneObservation: [],
@@ -92,10 +95,10 @@ const checkNeeds = {
   finiteForLargeInputs: ['backwardSizes'],
 } as const satisfies Record<string, readonly string[]>;
 type CheckName = keyof typeof checkNeeds;
-const checkNames = Object.keys(checkNeeds) as CheckName[];
+export const checkNames = Object.keys(checkNeeds) as CheckName[];
 
-function skipped(reason: string): CheckResult[] {
-  return checkNames.map((name) => ({ name, status: 'skip', message: `skipped: ${reason}` }));
+export function skipped(reason: string, names: readonly string[] = checkNames): CheckResult[] {
+  return names.map((name) => ({ name, status: 'skip', message: `skipped: ${reason}` }));
 }
 
 export async function checkCustomLayerSpec(spec: CustomLayerSpec, options: CheckOptions = {}): Promise<CheckReport> {
@@ -111,23 +114,40 @@ export async function checkCustomLayerSpec(spec: CustomLayerSpec, options: Check
     const x = normalValues(observations * h * w * c, rng);
     const [oh, ow, oc] = program.outputSize;
     const dLdZ = Float32Array.from({ length: observations * oh * ow * oc }, () => 2 * rng.next() - 1);
-    const results: CheckResult[] = [
-      {
-        name: 'definition',
-        status: 'pass',
-        message: `the expressions parse and use only known names; output ${program.outputSize.join('x')}, ${spec.learnables} learnable values, ${gradients === 'backward' ? 'hand-written backward' : 'gradients by autodiff'}`,
-      },
-    ];
-    const checks = new LayerChecks(program, run, learnables, { x, dLdZ, observations }, rng);
-    // A check that fails blocks those that need it, and so on down.
+    const results: CheckResult[] = [];
+    const record = (result: CheckResult) => {
+      results.push(result);
+      options.onResult?.(result);
+    };
+    record({
+      name: 'definition',
+      status: 'pass',
+      message: `the expressions parse and use only known names; output ${program.outputSize.join('x')}, ${spec.learnables} learnable values, ${gradients === 'backward' ? 'hand-written backward' : 'gradients by autodiff'}`,
+    });
+    const budget = new OperationBudget(options.maxOperations ?? defaultMaxOperations);
+    const checks = new LayerChecks(program, run, learnables, { x, dLdZ, observations }, rng, budget);
+    // A check that fails blocks those that need it, and so on down; one the budget cannot pay for is not run.
     const blocked = new Set<string>();
+    const unaffordable: string[] = [];
     for (const name of checkNames) {
       const missing = checkNeeds[name].filter((n) => blocked.has(n));
-      const result = missing.length > 0 ? { name, status: 'skip' as const, message: `skipped: ${missing.join(' and ')} did not pass` } : checks.run(name);
-      if (result.status === 'fail' || missing.length > 0) blocked.add(name);
-      results.push(result);
+      const cost = missing.length > 0 ? 0 : checks.cost(name);
+      let result: CheckResult;
+      if (missing.length > 0) result = { name, status: 'skip', message: `skipped: ${missing.join(' and ')} did not pass` };
+      else if (!budget.affords(cost)) {
+        unaffordable.push(name);
+        result = { name, status: 'skip', message: `skipped: too expensive: it needs about ${formatCount(cost)} element-operations and ${formatCount(budget.left)} are left` };
+      } else {
+        result = checks.run(name);
+        budget.spend(cost);
+      }
+      if (result.status === 'fail' || missing.length > 0 || unaffordable.includes(name)) blocked.add(name);
+      record(result);
       // The checks are synchronous tfjs work; let a server's other requests through between them.
       await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (unaffordable.length > 0) {
+      record(tooExpensiveResult(`${unaffordable.join(', ')} would pass the budget of ${formatCount(budget.limit)} element-operations (values x expression nodes, LAYER_CHECK_MAX_OPERATIONS); check a smaller inputSize or fewer observations`));
     }
     return report(spec.name, spec.inputSize, observations, gradients, results);
   } finally {
@@ -136,12 +156,31 @@ export async function checkCustomLayerSpec(spec: CustomLayerSpec, options: Check
   }
 }
 
-function report(layer: string, inputSize: Size3, observations: number, gradients: CheckReport['gradients'], checks: CheckResult[]): CheckReport {
+export function report(layer: string, inputSize: Size3, observations: number, gradients: CheckReport['gradients'], checks: CheckResult[]): CheckReport {
   const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length;
   const [passed, failed, skippedCount] = [count('pass'), count('fail'), count('skip')];
   const failing = checks.filter((c) => c.status === 'fail').map((c) => c.name);
   const text = `${checks.length} checks: ${passed} passed, ${failed} failed${failing.length ? ` (${failing.join(', ')})` : ''}, ${skippedCount} skipped`;
   return { layer, inputSize, observations, gradients, checks, summary: { ok: failed === 0, passed, failed, skipped: skippedCount, text } };
+}
+
+/** The element-operations a check may still spend. */
+class OperationBudget {
+  private spent = 0;
+  constructor(readonly limit: number) {}
+  get left(): number {
+    return Math.max(0, this.limit - this.spent);
+  }
+  affords(cost: number): boolean {
+    return cost <= this.left;
+  }
+  spend(cost: number): void {
+    this.spent += cost;
+  }
+}
+
+function formatCount(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
 }
 
 interface CheckInputs {
@@ -162,8 +201,45 @@ class LayerChecks {
     private readonly learnables: tf.Tensor[],
     private readonly inputs: CheckInputs,
     private readonly rng: Random,
+    private readonly budget: OperationBudget,
   ) {
     this.tensorNames = ['x', ...program.learnables.map((l) => l.name)];
+  }
+
+  /** Element-operations of one forward on the batch: its values times the forward's nodes. */
+  private get forwardCost(): number {
+    const [h, w, c] = this.program.inputSize;
+    const [oh, ow, oc] = this.program.outputSize;
+    return this.inputs.observations * Math.max(h * w * c, oh * ow * oc) * countNodes(this.program.forward);
+  }
+
+  /** One forward and the gradients of every tensor: autodiff costs about two forwards more, a hand-written backward its own nodes. */
+  private get gradientCost(): number {
+    const backward = this.program.backward;
+    if (!backward) return 3 * this.forwardCost;
+    const perNode = this.forwardCost / countNodes(this.program.forward);
+    return this.forwardCost + perNode * [backward.x, ...backward.learnables].reduce((n, e) => n + countNodes(e), 0);
+  }
+
+  /** What a check will spend, in element-operations, before it runs (the numerical check: its smallest useful sample). */
+  cost(name: CheckName): number {
+    switch (name) {
+      case 'forwardOneObservation':
+        return this.forwardCost / this.inputs.observations;
+      case 'forwardSeveralObservations':
+        return this.forwardCost;
+      case 'outputSize':
+      case 'outputDtype':
+        return 0;
+      case 'backwardSizes':
+        return this.gradientCost;
+      case 'gradientsNumericallyCorrect':
+        return this.forwardCost * (1 + 2 * this.tensorNames.length);
+      case 'backwardMatchesAutodiff':
+        return this.program.backward ? 3 * this.forwardCost : 0;
+      case 'finiteForLargeInputs':
+        return this.forwardCost + this.gradientCost;
+    }
   }
 
   private get xShape(): [number, number, number, number] {
@@ -230,10 +306,14 @@ class LayerChecks {
   }
 
   gradientsNumericallyCorrect(): Omit<CheckResult, 'name'> {
+    // Every sampled entry costs two forwards in float64; the samples share what the budget leaves (cost() already counts one each).
+    const evaluations = Math.floor((Math.min(numericalBudget, this.budget.left) / this.forwardCost - 1) / 2);
+    const samplesPerTensor = Math.max(1, Math.min(maxSamplesPerTensor, Math.floor(evaluations / this.tensorNames.length)));
     const samples = {
-      x: this.sampleIndices(this.inputs.x.length),
-      learnables: this.learnables.map((t) => this.sampleIndices(t.size)),
+      x: this.sampleIndices(this.inputs.x.length, samplesPerTensor),
+      learnables: this.learnables.map((t) => this.sampleIndices(t.size, samplesPerTensor)),
     };
+    this.budget.spend(this.forwardCost * 2 * (samples.x.length + samples.learnables.reduce((n, s) => n + s.length, 0) - this.tensorNames.length));
     const numerical = numericalGradients(this.program, this.float64Inputs(), samples);
     const perTensor = [numerical.x, ...numerical.learnables].map((n, i) => ({
       tensor: this.tensorNames[i]!,
@@ -331,11 +411,9 @@ class LayerChecks {
     };
   }
 
-  /** Distinct entries to differentiate: all when few, else a random sample sized to the budget. */
-  private sampleIndices(size: number): number[] {
-    const perEvaluation = this.inputs.x.length * countNodes(this.program.forward);
-    const tensors = 1 + this.learnables.length;
-    const count = Math.min(size, maxSamplesPerTensor, Math.max(4, Math.floor(numericalBudget / (2 * perEvaluation * tensors))));
+  /** Distinct entries to differentiate: all when few, else `wanted` of them at random. */
+  private sampleIndices(size: number, wanted: number): number[] {
+    const count = Math.min(size, wanted);
     const order = Array.from({ length: size }, (_, i) => i);
     for (let i = 0; i < count; i++) {
       const j = i + Math.floor(this.rng.next() * (size - i));
@@ -348,7 +426,8 @@ class LayerChecks {
 /** Worst relative error of tfjs's gradient against a reference, over the reference's entries (kinks, NaN, left out). */
 function agreement(actual: Float32Array, reference: NumericalGradient): { worstRelativeError: number; worstAt: number } {
   const usable = reference.indices.map((index, k) => ({ index, ref: reference.values[k]! })).filter((e) => !Number.isNaN(e.ref));
-  const scale = Math.max(0, ...usable.map((e) => Math.abs(e.ref)));
+  // A loop, not Math.max(...spread): a whole tensor's entries overflow the call stack as arguments.
+  const scale = usable.reduce((m, e) => Math.max(m, Math.abs(e.ref)), 0);
   let worst = { worstRelativeError: 0, worstAt: usable[0]?.index ?? 0 };
   for (const { index, ref } of usable) {
     const error = Math.abs(actual[index]! - ref) / (Math.abs(ref) + gradientTolerance.floor * scale || 1);

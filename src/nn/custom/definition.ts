@@ -38,7 +38,9 @@ export interface CustomLayerDefinition {
 export const inputName = 'x';
 export const outputName = 'z';
 export const outputGradientName = 'dz';
-const reservedNames = new Set([inputName, outputName, outputGradientName, ...Object.keys(functions)]);
+const reservedNames = new Set([inputName, outputName, outputGradientName, ...functions.keys()]);
+/** constructor, toString, __proto__, ...: as keys they would find what every object inherits. */
+const builtInObjectNames = new Set(Object.getOwnPropertyNames(Object.prototype));
 const learnableNamePattern = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
 const maxLearnablesPerLayer = 16;
 
@@ -82,6 +84,7 @@ function readLearnable(f: Fields, name: string, raw: unknown): LearnableDefiniti
   };
   if (!learnableNamePattern.test(name)) problem(null, `learnable name '${name}' must be a letter or _ followed by up to 31 letters, digits or _`);
   else if (reservedNames.has(name)) problem(null, `'${name}' is reserved (x, z, dz and the function names); name the learnable otherwise`);
+  else if (builtInObjectNames.has(name)) problem(null, `'${name}' is the name of a built-in of JavaScript objects, which weights and saved models are keyed by; name the learnable otherwise`);
   if (!isPlainObject(raw)) {
     problem(null, `${key} must be an object {"shape": ..., "initializer": ...}, not ${describe(raw)}`);
     return undefined;
@@ -124,7 +127,8 @@ function readBackward(f: Fields, learnables: string[] | null): Record<string, st
       ok = false;
     }
   }
-  const missing = wanted.filter((name) => raw[name] === undefined);
+  // Object.hasOwn: a learnable named "constructor" must not find Object's constructor in a backward that lacks it.
+  const missing = wanted.filter((name) => !Object.hasOwn(raw, name));
   if (missing.length > 0) {
     f.problem('backward', `backward has no expression for ${missing.join(', ')} (it needs one for each of: ${wanted.join(', ')})`);
     ok = false;

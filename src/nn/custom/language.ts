@@ -22,24 +22,25 @@ export type FunctionInfo = { params: readonly string[] } & ({ op: ElementwiseOp 
 
 const unary = (op: ElementwiseOp): FunctionInfo => ({ params: ['v'], op });
 
-export const functions: Readonly<Record<string, FunctionInfo>> = {
-  exp: unary('exp'),
-  log: unary('log'),
-  log1p: unary('log1p'),
-  sqrt: unary('sqrt'),
-  abs: unary('abs'),
-  sign: unary('sign'),
-  tanh: unary('tanh'),
-  sigmoid: unary('sigmoid'),
-  softplus: unary('softplus'),
-  relu: unary('relu'),
-  min: { params: ['a', 'b'], op: 'min' },
-  max: { params: ['a', 'b'], op: 'max' },
-  pow: { params: ['a', 'b'], op: 'pow' },
-  clip: { params: ['v', 'lo', 'hi'], op: 'clip' },
-  sum: { params: ['v', '"axes"'], reduce: 'sum' },
-  mean: { params: ['v', '"axes"'], reduce: 'mean' },
-};
+/** A Map, not an object: a user's name ("constructor", "__proto__") must find nothing it did not define. */
+export const functions: ReadonlyMap<string, FunctionInfo> = new Map<string, FunctionInfo>([
+  ['exp', unary('exp')],
+  ['log', unary('log')],
+  ['log1p', unary('log1p')],
+  ['sqrt', unary('sqrt')],
+  ['abs', unary('abs')],
+  ['sign', unary('sign')],
+  ['tanh', unary('tanh')],
+  ['sigmoid', unary('sigmoid')],
+  ['softplus', unary('softplus')],
+  ['relu', unary('relu')],
+  ['min', { params: ['a', 'b'], op: 'min' }],
+  ['max', { params: ['a', 'b'], op: 'max' }],
+  ['pow', { params: ['a', 'b'], op: 'pow' }],
+  ['clip', { params: ['v', 'lo', 'hi'], op: 'clip' }],
+  ['sum', { params: ['v', '"axes"'], reduce: 'sum' }],
+  ['mean', { params: ['v', '"axes"'], reduce: 'mean' }],
+]);
 
 export function usage(name: string, info: FunctionInfo): string {
   return `${name}(${info.params.join(', ')})`;
@@ -52,15 +53,22 @@ export type Axis = 0 | 1 | 2 | 3;
  * The axes of sum and mean are a string of words joined by "+": batch, height, width, channel,
  * spatial (height+width) and all. The seed's dAlpha sums over "spatial+batch".
  */
-const axisWords: Readonly<Record<string, readonly Axis[]>> = { batch: [0], height: [1], width: [2], channel: [3], spatial: [1, 2], all: [0, 1, 2, 3] };
-export const axisWordList = Object.keys(axisWords);
+const axisWords: ReadonlyMap<string, readonly Axis[]> = new Map<string, readonly Axis[]>([
+  ['batch', [0]],
+  ['height', [1]],
+  ['width', [2]],
+  ['channel', [3]],
+  ['spatial', [1, 2]],
+  ['all', [0, 1, 2, 3]],
+]);
+export const axisWordList = [...axisWords.keys()];
 
 /** The axes a spelling names, in order, or the first word that is not one. */
 export function parseAxes(text: string): { ok: true; axes: Axis[] } | { ok: false; word: string } {
   const axes = new Set<Axis>();
   for (const raw of text.split('+')) {
     const word = raw.trim();
-    const named = axisWords[word];
+    const named = axisWords.get(word);
     if (!named) return { ok: false, word };
     for (const a of named) axes.add(a);
   }

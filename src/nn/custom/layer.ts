@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ValidationError } from '../problems.js';
 import { defaultLayerName } from '../layers/names.js';
-import type { BuiltLayer } from '../build.js';
 import type { LayerOf, Size3 } from '../spec.js';
-import { compileLayer, type LayerFunction } from './compile.js';
+import type { LayerFunction } from './compile.js';
 import { configTextEncoding, escapeConfigText, unescapeConfigText } from './config-text.js';
 import type { CustomLayerDefinition, LearnableInitializer } from './definition.js';
+import { fusedLayerFunction } from './fused.js';
 import { programFor, type LayerProgram } from './program.js';
 import { definitionFromJson } from './validate.js';
 
@@ -49,7 +49,7 @@ export class CustomLayer extends tfl.layers.Layer {
     const learnables = program.learnables.map((slot, k) =>
       this.addWeight(slot.name, slot.weightShape, 'float32', initializer(slot.definition.initializer, this.seed === undefined ? undefined : this.seed + k)),
     );
-    this.state = { program, run: compileLayer(program), learnables };
+    this.state = { program, run: fusedLayerFunction(program), learnables };
     this.built = true;
   }
 
@@ -119,7 +119,3 @@ function initializer(init: LearnableInitializer, seed: number | undefined): Retu
 }
 
 /** The network layer as tfjs layers: what build.ts delegates to for type "custom". */
-export function buildCustomLayer(spec: LayerOf<'custom'>, tfLayers: tfl.layers.Layer[], seed: (k: number) => number): BuiltLayer {
-  tfLayers.push(new CustomLayer({ name: spec.name, definition: spec.definition, seed: seed(0) }));
-  return { spec, tfLayers };
-}

@@ -4,8 +4,10 @@ import { Heap } from '../wasm/heap.js';
 /**
  * Conv2DBackpropFilter for the wasm backend, which lacks it: conv2d_backprop_filter.c reads the
  * input's image patches in place and sums their products with dy in SIMD registers,
- *   dW[kh, kw, ci, co] = sum over n, oh, ow of Xpadded[n, oh*sh + kh, ow*sw + kw, ci] * dY[n, oh, ow, co],
- * with no im2col copy and no transposed matrix product. The input is zero-padded into scratch
+ *   dW[kh, kw, ci, co] = sum over n, oh, ow of Xpadded[n, oh*sh + kh*dh, ow*sw + kw*dw, ci] * dY[n, oh, ow, co],
+ * with no im2col copy and no transposed matrix product. A `dilations` attribute (trainyard's own,
+ * passed by the Conv2DWithBias gradient) spaces the taps, so a dilated filter's gradient needs no
+ * zero-spread filter. The input is zero-padded into scratch
  * memory first when the convolution pads; co is padded to whole SIMD vectors when it is not one.
  */
 export const conv2dBackpropFilterWasm: tf.KernelConfig = {
@@ -13,13 +15,14 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs, backend }) => {
     const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const { strides, pad, dataFormat, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const { strides, pad, dataFormat, filterShape, dilations = 1 } = attrs as unknown as tf.Conv2DBackpropFilterAttrs & DilationsAttr;
     if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, not ${dataFormat}`);
     const [n, h, w, ci] = x.shape as [number, number, number, number];
     const [, oh, ow, co] = dy.shape as [number, number, number, number];
     const [kh, kw] = filterShape as [number, number, number, number];
-    const s: [number, number] = typeof strides === 'number' ? [strides, strides] : strides;
-    const [top, bottom, left, right] = explicitPadding(pad, [h, w], [oh, ow], [kh, kw], s);
+    const s = pair(strides);
+    const d = pair(dilations);
+    const [top, bottom, left, right] = explicitPadding(pad, [h, w], [oh, ow], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1], s);
     const heap = Heap.of(backend);
     const dw = heap.output([kh, kw, ci, co]);
     const coStride = Math.ceil(co / 4) * 4;
@@ -46,12 +49,21 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
         dyAt = scratch + bytes.x;
         dwAt = scratch + bytes.x + bytes.dy;
       }
-      k.conv2d_backprop_filter(xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kh, kw, s[0], s[1]);
+      k.conv2d_backprop_filter(xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kh, kw, s[0], s[1], d[0], d[1]);
       if (coStride !== co) k.copy_rows(dwAt, coStride, heap.offset(dw), co, taps, co);
     });
     return dw;
   },
 };
+
+/** trainyard's attribute for a dilated convolution's gradient kernels (tfjs's attributes have none). */
+export interface DilationsAttr {
+  dilations?: number | [number, number];
+}
+
+export function pair(v: number | [number, number]): [number, number] {
+  return typeof v === 'number' ? [v, v] : v;
+}
 
 /** The four paddings TF derives from a Conv2D's `pad` attribute for this input and output. */
 export function explicitPadding(

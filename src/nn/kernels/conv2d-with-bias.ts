@@ -10,10 +10,10 @@ export const conv2dWithBiasWasm: tf.KernelConfig = {
   kernelName: Conv2DWithBias,
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs, backend }) => {
-    const { strides, pad } = attrs as unknown as Conv2DWithBiasAttrs;
+    const { strides, pad, dilations } = attrs as unknown as Conv2DWithBiasAttrs;
     const fused = tf.getKernel(tf.FusedConv2D, 'wasm');
     if (!fused) throw new Error('tfjs-backend-wasm has no FusedConv2D kernel');
-    const fusedAttrs: tf.FusedConv2DAttrs = { strides, pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: 'floor', activation: 'linear' };
+    const fusedAttrs: tf.FusedConv2DAttrs = { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: 'floor', activation: 'linear' };
     return fused.kernelFunc({ inputs, attrs: fusedAttrs as unknown as tf.NamedAttrMap, backend });
   },
 };

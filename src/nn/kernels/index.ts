@@ -1,16 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { activationGradWasm, registerFusedActivationGradients } from './activation-grads.js';
 import { batchNormTrainingGradWasm, batchNormTrainingWasm } from './batch-norm.js';
 import { channelSumsWasm } from './channel-sums.js';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2dWithBiasWasm } from './conv2d-with-bias.js';
 import { eluWithAlphaGradWasm, eluWithAlphaWasm } from './elu.js';
+import { expressionWasm } from './expression.js';
 import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
+import { avgPoolGradWasm, maxPoolGradWasm } from './pool-grads.js';
 import { sgdmUpdateWasm } from './sgdm-update.js';
+import { flipFilterWasm, spreadPadWasm } from './transposed-conv-layout.js';
 
 /**
- * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm
- * and Identity replaces its copying one; the others are fused kernels that src/nn/ops uses when
+ * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm;
+ * MaxPoolGrad and AvgPoolGrad replace its scalar ones and Identity its copying one; the others are fused kernels that src/nn/ops uses when
  * they are registered for the backend in use, falling back to plain tfjs ops elsewhere.
  */
 export const fusedWasmKernels: tf.KernelConfig[] = [
@@ -22,14 +26,20 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   matMulAtBWasm,
   conv2dWithBiasWasm,
   sgdmUpdateWasm,
+  spreadPadWasm,
+  flipFilterWasm,
+  expressionWasm,
+  activationGradWasm,
 ];
 
 /** Every kernel the wasm backend entry registers (src/nn/backends/wasm.ts). */
-export const wasmKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterWasm, identityWasm, ...fusedWasmKernels];
+export const wasmKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterWasm, maxPoolGradWasm, avgPoolGradWasm, identityWasm, ...fusedWasmKernels];
 
 /**
  * The registration hook the backend registry calls with the chosen entry's kernels. Replaces a
- * kernel tfjs already has under that name (wasm's copying Identity), and is idempotent.
+ * kernel tfjs already has under that name (wasm's copying Identity and pooling gradients), and is
+ * idempotent. The activation gradients it overrides fall back to tfjs's own where their kernel is
+ * missing.
  */
 export function registerKernels(configs: readonly tf.KernelConfig[]): void {
   for (const config of configs) {
@@ -38,6 +48,7 @@ export function registerKernels(configs: readonly tf.KernelConfig[]): void {
     if (current) tf.unregisterKernel(config.kernelName, config.backendName);
     tf.registerKernel(config);
   }
+  registerFusedActivationGradients();
 }
 
 /** Whether `kernelName` runs on the backend in use (the ops' choice between fused and plain tfjs). */

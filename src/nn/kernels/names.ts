@@ -10,6 +10,40 @@ export const ChannelSums = 'TrainyardChannelSums';
 export const MatMulAtB = 'TrainyardMatMulAtB';
 export const Conv2DWithBias = 'TrainyardConv2DWithBias';
 export const SgdmUpdate = 'TrainyardSgdmUpdate';
+export const SpreadPad = 'TrainyardSpreadPad';
+export const FlipFilter = 'TrainyardFlipFilter';
+export const Expression = 'TrainyardExpression';
+export const ActivationGrad = 'TrainyardActivationGrad';
+
+/** Which input gradient (the order of activation_grad.c's kinds), and clip's bounds or leakyRelu's alpha. */
+export interface ActivationGradAttrs {
+  kind: 0 | 1 | 2 | 3;
+  a: number;
+  b: number;
+}
+
+/**
+ * A custom layer's expressions compiled for expression.c: inputs in0, in1, ... of the given kinds
+ * (0 full tensor, 1 per channel, 2 scalar); outputs read from registers, full tensors or sums.
+ */
+export interface ExpressionAttrs {
+  code: number[];
+  constants: number[];
+  inputKinds: number[];
+  outputRegisters: number[];
+  outputKinds: number[];
+  registers: number;
+  channels: number;
+}
+
+/** dy [n, h, w, c] written at rows top + r*strides[0], columns left + q*strides[1] of zeros [n, outHeight, outWidth, c]. */
+export interface SpreadPadAttrs {
+  strides: [number, number];
+  top: number;
+  left: number;
+  outHeight: number;
+  outWidth: number;
+}
 
 export interface BatchNormTrainingAttrs {
   epsilon: number;
@@ -18,6 +52,7 @@ export interface BatchNormTrainingAttrs {
 export interface Conv2DWithBiasAttrs {
   strides: [number, number];
   pad: 'valid' | 'same';
+  dilations: [number, number];
 }
 
 export interface SgdmUpdateAttrs {

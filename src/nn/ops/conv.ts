@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from '../kernels/index.js';
-import { ChannelSums, Conv2DWithBias, type Conv2DWithBiasAttrs } from '../kernels/names.js';
+import { explicitPadding } from '../kernels/conv2d-backprop-filter.js';
+import { ChannelSums, Conv2DWithBias, FlipFilter, SpreadPad, type Conv2DWithBiasAttrs, type SpreadPadAttrs } from '../kernels/names.js';
 
 /**
  * A 2-D convolution that can be trained with any dilation. tfjs has no gradient for dilated
@@ -21,8 +22,9 @@ export function conv2dTrainable(
 /**
  * conv2dTrainable(x, kernel) + bias, the training forward of a convolution layer. On wasm it is
  * one kernel (XNNPACK's fused convolution) whose gradient computes only what the tape asks for:
- * a first layer's input gradient (a transposed convolution as costly as the forward) is skipped.
- * Elsewhere it is tf.conv2d and tf.add.
+ * a first layer's input gradient (a transposed convolution as costly as the forward) is skipped,
+ * and a dilated filter is used as it is (XNNPACK and trainyard's gradient kernels take the
+ * dilation), never spread out with zeros. Elsewhere it is tf.conv2d and tf.add.
  */
 export function conv2dWithBias(
   x: tf.Tensor4D,
@@ -33,9 +35,8 @@ export function conv2dWithBias(
   dilation: [number, number],
 ): tf.Tensor4D {
   if (!hasKernel(Conv2DWithBias)) return tf.add(conv2dTrainable(x, kernel, strides, padding, dilation), bias);
-  const attrs: Conv2DWithBiasAttrs = { strides, pad: padding };
-  const filter = undilatedFilter(kernel, dilation);
-  return tf.engine().runKernel(Conv2DWithBias, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const attrs: Conv2DWithBiasAttrs = { strides, pad: padding, dilations: dilation };
+  return tf.engine().runKernel(Conv2DWithBias, { x, filter: kernel, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** The filter of the ordinary convolution that computes a dilated one. */
@@ -48,15 +49,43 @@ tf.registerGradient({
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-    const { strides, pad } = attrs as unknown as Conv2DWithBiasAttrs;
+    const { strides, pad, dilations } = attrs as unknown as Conv2DWithBiasAttrs;
     const dy4 = dy as tf.Tensor4D;
+    const common = { strides, pad, dataFormat: 'NHWC', dilations };
     return {
-      x: () => tf.conv2dTranspose(dy4, filter, x.shape, strides, pad),
-      filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dy4 }, { strides, pad, dataFormat: 'NHWC', filterShape: filter.shape }) as tf.Tensor,
+      x: () => inputGradient(dy4, filter, x.shape, strides, pad, dilations),
+      filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dy4 }, { ...common, filterShape: filter.shape }) as tf.Tensor,
       bias: () => tf.engine().runKernel(ChannelSums, { x: dy4 }) as tf.Tensor,
     };
   },
 });
+
+/**
+ * A convolution's input gradient (the transposed convolution) as an ordinary convolution that
+ * XNNPACK runs: dy spread out by the strides (zeros between its rows and columns) and padded by
+ * (filter extent - 1 - the forward's padding), convolved with the filter flipped and its channel
+ * axes swapped, at the forward's dilation. tfjs-backend-wasm's own Conv2DBackpropInput is a
+ * scalar loop, 5-10x slower; the zeros of a strided spread cost less than that.
+ */
+function inputGradient(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: number[],
+  strides: [number, number],
+  pad: 'valid' | 'same',
+  dilations: [number, number],
+): tf.Tensor4D {
+  const [, h, w] = inputShape as [number, number, number, number];
+  const [kh, kw] = filter.shape;
+  const extent: [number, number] = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1];
+  const [top, , left] = explicitPadding(pad, [h, w], [dy.shape[1], dy.shape[2]], extent, strides);
+  const attrs: SpreadPadAttrs = { strides, top: extent[0] - 1 - top, left: extent[1] - 1 - left, outHeight: h + extent[0] - 1, outWidth: w + extent[1] - 1 };
+  return tf.tidy(() => {
+    const spread = tf.engine().runKernel(SpreadPad, { x: dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const flipped = tf.engine().runKernel(FlipFilter, { x: filter }) as tf.Tensor4D;
+    return tf.conv2d(spread, flipped, 1, 'valid', 'NHWC', dilations);
+  });
+}
 
 /** [kh, kw, ci, co] -> [(kh-1)*dh+1, (kw-1)*dw+1, ci, co] with zeros between the taps. */
 export function dilateFilter(kernel: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {

@@ -6,7 +6,7 @@ import { matMulTrainable } from './matmul.js';
 /**
  * Training-mode forwards for tfjs-layers layers, built from trainyard's ops so that their gradients
  * take the fast paths (see the ops). Each computes what the layer's own `apply(x, {training: true})`
- * computes, with the same side effects.
+ * computes, with the same side effects (test/nn/layers/training-forwards.test.ts checks it per layer type).
  */
 
 function weight(layer: tfl.layers.Layer, suffix: string): tfl.LayerVariable {

@@ -14,7 +14,13 @@ export interface KernelExports {
   elu_backward(x: number, z: number, alpha: number, dz: number, dx: number, dalpha: number, rows: number, channels: number, alphaPerChannel: number, scratch: number): void;
   batch_norm_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number, scratch: number, scaleScratch: number): void;
   batch_norm_backward(x: number, dy: number, gamma: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number, scratch: number, coefScratch: number): void;
-  conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kh: number, kw: number, sh: number, sw: number): void;
+  conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number): void;
+  spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
+  flip_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  expression_run(frame: number, nCode: number, nConst: number, nIn: number, nOut: number, nReg: number, rows: number, channels: number, blockPixels: number, scratch: number): void;
+  activation_grad(kind: number, x: number, dy: number, dx: number, n: number, a: number, b: number): void;
+  avg_pool_grad(dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
   pad_nhwc(x: number, out: number, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
   channel_sums(x: number, out: number, rows: number, channels: number, scratch: number): void;
@@ -27,6 +33,7 @@ export interface WasmBackendInternals {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
 }
 
 export const kernelsBinaryUrl = new URL('./trainyard-kernels.wasm', import.meta.url);
@@ -59,9 +66,27 @@ export class Heap {
     return data.memoryOffset;
   }
 
+  /** A view of `length` int32 values at `pointer` in the backend's memory (for a kernel's arguments). */
+  ints(pointer: number, length: number): Int32Array {
+    return new Int32Array(this.backend.wasm.asm.memory.buffer, pointer, length);
+  }
+
   /** A new float32 output tensor of the backend (uninitialised). */
   output(shape: number[]): tf.TensorInfo {
     return this.backend.makeOutput(shape, 'float32');
+  }
+
+  /**
+   * Runs fn with new float32 tensors of the backend of these shapes (uninitialised), disposed
+   * afterwards: intermediates that a kernel hands to another of the backend's kernels.
+   */
+  withTemporaries<T>(shapes: number[][], fn: (temporaries: tf.TensorInfo[]) => T): T {
+    const temporaries = shapes.map((shape) => this.output(shape));
+    try {
+      return fn(temporaries);
+    } finally {
+      for (const t of temporaries) this.backend.disposeData(t.dataId);
+    }
   }
 
   /** Runs fn with `bytes` of scratch memory (16-byte aligned, uninitialised), freed afterwards. */

@@ -1,3 +1,5 @@
+// tfjs-layers registers tfjs's gradients, which registerKernels overrides; in a worker train.ts imports it before any backend starts.
+import '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import type { BackendEntry, Started } from '../../../src/nn/backends/entry.js';
 import { autoOrder, backendEntries, backendPreferences, chooseBackend } from '../../../src/nn/backend.js';

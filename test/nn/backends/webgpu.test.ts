@@ -67,7 +67,7 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     const data = await digits(32);
     const run = async () => {
       const losses: number[] = [];
-      const result = await train(network(json), { train: data.train }, options({ miniBatchSize: 16, maxEpochs: 1, seed: 3, ...overrides }), {
+      const result = await train(network(json), { source: data.source }, options({ miniBatchSize: 16, maxEpochs: 1, seed: 3, ...overrides }), {
         onProgress: (r) => void losses.push(r.miniBatchLoss),
       });
       // webgpu reads only asynchronously (dataSync needs a browser's OffscreenCanvas).

@@ -8,6 +8,7 @@ import { initBackend, type BackendInfo } from '../../../src/nn/backend.js';
 import { CustomLayerCheckError } from '../../../src/nn/custom/check-error.js';
 import { train, type TrainResult } from '../../../src/nn/train.js';
 import { trainAndSave } from '../../../src/run/train-and-save.js';
+import { requireValidTrainingRequest } from '../../../src/run/training-request.js';
 import { ModelStore } from '../../../src/store/models.js';
 import { digits, network, options, seedNetworkJson } from '../../helpers/data.js';
 import { customEluAutodiff, customEluWithBackward, seedNetworkWith, withBackward } from './seed-elu.js';
@@ -33,10 +34,10 @@ describe('training the seed network with the ELU as a custom layer', () => {
     };
     for (const [name, json] of Object.entries(networks)) {
       const losses: number[] = [];
-      const result = await train(network(json), { train: data.train }, options({ miniBatchSize: 64, maxEpochs: 2, seed: 42 }), {
+      const result = await train(network(json), { source: data.source }, options({ miniBatchSize: 64, maxEpochs: 2, seed: 42 }), {
         onProgress: (r) => void losses.push(r.miniBatchLoss),
       });
-      results.set(name, { result, losses, accuracy: (await result.classifier.evaluate(data.test)).accuracy });
+      results.set(name, { result, losses, accuracy: (await result.classifier.evaluate(data.source, 'test')).accuracy });
     }
   });
   afterAll(() => {
@@ -60,14 +61,14 @@ describe('trainAndSave with a custom layer', () => {
   it('checks the layer, trains, saves; the model store loads it back alone and it predicts the same', async () => {
     const data = await digits(128, 100);
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
-    const store = new ModelStore(root);
-    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, request, { id: 'custom-elu', folder: store.folder('custom-elu') });
+    const store = ModelStore.inDataDir(root);
+    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'custom-elu', store });
     if (!manifest) throw new Error('a finished run saves its model');
-    const { classifier } = await store.load('custom-elu');
+    const { classifier } = (await store.load('custom-elu'))!;
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
-    const evaluation = await classifier.evaluate(data.test);
+    const evaluation = await classifier.evaluate(data.source, 'test');
     expect({ testAccuracy: evaluation.accuracy, testLoss: evaluation.loss }).toEqual({ testAccuracy: manifest.metrics.testAccuracy, testLoss: manifest.metrics.testLoss });
-    const modelJson = JSON.parse(await readFile(path.join(store.folder('custom-elu'), 'model.json'), 'utf8')) as { userDefinedMetadata: { customLayers: string[] } };
+    const modelJson = JSON.parse(await readFile(path.join(root, 'models', 'custom-elu', 'model.json'), 'utf8')) as { userDefinedMetadata: { customLayers: string[] } };
     expect(modelJson.userDefinedMetadata.customLayers).toEqual(['trainyard>ImageInput', 'trainyard>Custom']);
     expect(JSON.stringify(modelJson)).toContain(customEluWithBackward.forward);
     classifier.dispose();
@@ -79,8 +80,8 @@ describe('trainAndSave with a custom layer', () => {
     const network = seedNetworkWith(withBackward('x', 'dz * ((x > 0) + (1 + z) * (x <= 0))'), seedNetworkJson);
     const started = performance.now();
     const request = { network, options: { maxEpochs: 1, miniBatchSize: 32 } };
-    const folder = path.join(root, 'never');
-    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', ...data }, request, { id: 'never', folder }).catch((e: unknown) => e);
+    const folder = path.join(root, 'models', 'never');
+    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'never', store: ModelStore.inDataDir(root) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomLayerCheckError);
     const { reports } = error as CustomLayerCheckError;
     expect(reports.map((r) => r.layer)).toEqual(['myElu']);

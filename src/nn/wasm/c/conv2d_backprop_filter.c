@@ -1,7 +1,8 @@
 /*
  * The filter gradient of a 2-D convolution (NHWC, filter [kh, kw, ci, co]):
- *   dw[i, j, ci, co] = sum over n, oh, ow of x[n, oh*sh + i, ow*sw + j, ci] * dy[n, oh, ow, co],
- * x already padded by the caller. Image patches are read in place (no im2col copy, no transpose):
+ *   dw[i, j, ci, co] = sum over n, oh, ow of x[n, oh*sh + i*dil_h, ow*sw + j*dil_w, ci] * dy[n, oh, ow, co],
+ * x already padded by the caller; a dilated filter's taps are read dil_h rows and dil_w columns apart, so
+ * no zero-spread filter is ever made. Image patches are read in place (no im2col copy, no transpose):
  * for each output row (n, oh) and each filter tap (i, j, ci), the row's dy vectors are multiplied by
  * the tap's input values and summed in registers, and the row's sums are added to dw.
  * co is vectorised: dy's rows and dw's rows have `co_stride` floats, a multiple of 4 (the caller
@@ -57,7 +58,7 @@ static void row_kernel(int taps, int nv, const float *x0, const float *x1, int x
 /* x: [n, h, w, ci] (padded); dy: [n, oh, ow, co_stride]; dw: [kh, kw, ci, co_stride]. */
 EXPORT(conv2d_backprop_filter)
 void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int n, int h, int w, int ci, int oh, int ow,
-                            int co_stride, int kh, int kw, int sh, int sw) {
+                            int co_stride, int kh, int kw, int sh, int sw, int dil_h, int dil_w) {
   int taps = kh * kw * ci;
   int vectors = co_stride / 4;
   for (long i = 0; i < (long)taps * co_stride; i += 4) store4(dw + i, splat(0.0f));
@@ -68,8 +69,8 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int n, i
       for (int t = 0; t < taps; t += 2) {
         int count = taps - t < 2 ? 1 : 2;
         int t1 = count == 2 ? t + 1 : t;
-        const float *x0 = row_x + ((long)(t / (ci * kw)) * w + (t / ci) % kw) * ci + t % ci;
-        const float *x1 = row_x + ((long)(t1 / (ci * kw)) * w + (t1 / ci) % kw) * ci + t1 % ci;
+        const float *x0 = row_x + ((long)(t / (ci * kw)) * dil_h * w + (t / ci) % kw * dil_w) * ci + t % ci;
+        const float *x1 = row_x + ((long)(t1 / (ci * kw)) * dil_h * w + (t1 / ci) % kw * dil_w) * ci + t1 % ci;
         for (int v = 0; v < vectors; v += 4) {
           int nv = vectors - v < 4 ? vectors - v : 4;
           row_kernel(count, nv, x0, x1, sw * ci, dy_row + 4 * v, co_stride, ow, dw + (long)t * co_stride + 4 * v,

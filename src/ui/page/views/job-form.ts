@@ -159,7 +159,8 @@ export class JobForm {
     if (problems.length > 0) return problems;
     const name = c.name.value.trim();
     return {
-      network,
+      // Whatever parsed: the API answers a network that is not an object with a problem naming it.
+      network: network as JobRequest['network'],
       dataset: trainImages === undefined ? c.dataset.value : { id: c.dataset.value, trainImages },
       options,
       ...(name ? { name } : {}),

@@ -1,0 +1,116 @@
+/**
+ * Training speed across a suite of networks (bench/zoo/*.json), each trained by trainyard and by
+ * the same network in PyTorch (bench/torch_zoo.py: Debian's python3-torch, /usr/bin/python3, 2
+ * threads) back to back in this invocation, on the same data: the digits (28x28x1), or for a
+ * 32x32x3 input the digits made RGB (a 2-pixel border, the image, its negative and a shifted copy
+ * as the three channels). Prints network, ms/iteration of both, their ratio and test accuracies.
+ *
+ *   npm run bench:train-zoo -- [--iterations 10] [--only seed,strided] [--threads 2] [--skip-reference]
+ *
+ * Both sides get the network trainyard validated (padding resolved, sizes inferred, a custom
+ * layer's expressions parsed and checked), so they cannot drift apart. trainyard runs in a child
+ * process per network (as a worker would) on the backend TRAINYARD_BACKEND picks.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { loadDigits } from '../src/data/digits.js';
+import { programFor } from '../src/nn/custom/program.js';
+import { validateNetwork, type Layer, type Network, type Size3 } from '../src/nn/spec.js';
+import { benchData } from './bench-data.js';
+import { writeRawSplits } from './raw-data.js';
+
+const exec = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '10' },
+    only: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    'skip-reference': { type: 'boolean', default: false },
+  },
+});
+
+interface RunResult {
+  impl: string;
+  ms_per_iteration: number;
+  test_accuracy: number;
+}
+
+/** What torch_zoo.py reads: the validated network, a custom layer as its checked forward expression. */
+function referenceNetwork(network: Network): unknown {
+  const layer = (spec: Layer) => {
+    if (spec.type !== 'custom') return spec;
+    const programmed = programFor(spec.definition, spec.inputSize);
+    if (!programmed.ok) throw new Error(`custom layer ${spec.name} did not program`);
+    const { forward, learnables } = programmed.program;
+    const shaped = learnables.map((l) => ({ name: l.name, shape: l.shape, initializer: l.definition.initializer }));
+    return { type: 'custom', name: spec.name, inputSize: spec.inputSize, forward, learnables: shaped };
+  };
+  return { ...network, layers: network.layers.map(layer) };
+}
+
+const lastJsonLine = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
+
+async function runOurs(file: string, dataDir: string): Promise<RunResult> {
+  const args = ['bench/zoo-run.ts', '--network', file, '--data', dataDir, '--iterations', values.iterations!];
+  const { stdout } = await exec(path.join(root, 'node_modules/.bin/tsx'), args, { cwd: root, maxBuffer: 1 << 24 });
+  return lastJsonLine(stdout);
+}
+
+async function runReference(networkFile: string, dataDir: string): Promise<RunResult> {
+  const args = [path.join(root, 'bench/torch_zoo.py'), '--network', networkFile, '--data', dataDir, '--iterations', values.iterations!, '--threads', values.threads!];
+  try {
+    const { stdout } = await exec('/usr/bin/python3', args, { maxBuffer: 1 << 24 });
+    return lastJsonLine(stdout);
+  } catch (err) {
+    console.error(`the PyTorch reference failed (install it with: apt-get install -y python3-torch): ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
+
+const work = path.join(root, '.bench', 'zoo');
+const digits = await loadDigits();
+const dataDirs = new Map<string, string>();
+/** The raw splits for this input size, written once. */
+async function dataFor(size: Size3): Promise<string> {
+  const key = size.join('x');
+  const known = dataDirs.get(key);
+  if (known) return known;
+  const splits = benchData(digits, size);
+  const dir = path.join(work, `data-${key}`);
+  await writeRawSplits(dir, splits);
+  dataDirs.set(key, dir);
+  return dir;
+}
+
+const only = values.only?.split(',');
+const files = readdirSync(path.join(root, 'bench/zoo'))
+  .filter((f) => f.endsWith('.json') && (!only || only.includes(f.replace(/\.json$/, ''))))
+  .sort();
+await mkdir(work, { recursive: true });
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
+console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images\n`);
+const header = `${'network'.padEnd(18)} ${'ours ms/it'.padStart(10)} ${'torch ms/it'.padStart(11)} ${'ratio'.padStart(6)} ${'ours acc'.padStart(8)} ${'torch acc'.padStart(9)}`;
+console.log(header);
+const rows: { network: string; ours: RunResult; reference: RunResult | null }[] = [];
+for (const file of files) {
+  const name = file.replace(/\.json$/, '');
+  const full = path.join(root, 'bench/zoo', file);
+  const validated = validateNetwork(JSON.parse(readFileSync(full, 'utf8')));
+  if (!validated.ok) throw new Error(`bench/zoo/${file} did not validate: ${validated.problems.map((p) => p.message).join('; ')}`);
+  const dataDir = await dataFor(validated.value.inputSize);
+  const referenceFile = path.join(work, `${name}.reference.json`);
+  await writeFile(referenceFile, JSON.stringify(referenceNetwork(validated.value)));
+  const ours = await runOurs(full, dataDir);
+  const reference = values['skip-reference'] ? null : await runReference(referenceFile, dataDir);
+  rows.push({ network: name, ours, reference });
+  const cell = (v: number | undefined, width: number, digits: number) => (v === undefined ? '-' : v.toFixed(digits)).padStart(width);
+  console.log(
+    `${name.padEnd(18)} ${cell(ours.ms_per_iteration, 10, 1)} ${cell(reference?.ms_per_iteration, 11, 1)} ${cell(reference ? ours.ms_per_iteration / reference.ms_per_iteration : undefined, 6, 2)} ${cell(ours.test_accuracy, 8, 4)} ${cell(reference?.test_accuracy, 9, 4)}`,
+  );
+}
+console.log(JSON.stringify(rows));

@@ -1,0 +1,145 @@
+import { Type } from '@sinclair/typebox';
+import { component } from './component.js';
+import { FieldProblem } from './problem.js';
+
+/**
+ * The shapes of jobs and their events as the API sends and takes them. The network and options
+ * are only required to be objects here; their contents are checked by the engine's own validators,
+ * which know every layer and option. The queue's own types (src/queue/jobs.ts) must stay
+ * assignable to these both ways: the routes' typed replies and queries make the compiler check it.
+ */
+export const JobStatus = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]);
+
+export const JobId = Type.String({ description: 'a job id (26-character ULID)' });
+
+export const DatasetRef = Type.Union(
+  [
+    Type.String({ minLength: 1, maxLength: 64, description: 'a built-in dataset: "digits"', examples: ['digits'] }),
+    Type.Object(
+      {
+        id: Type.String({ minLength: 1, maxLength: 64, examples: ['digits'] }),
+        trainImages: Type.Optional(Type.Integer({ minimum: 1, description: 'train on the first N images of the training split' })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'A built-in dataset by name ("digits"), or an object to train on the first `trainImages` images of its training split.' },
+);
+
+export const seedJobExample = {
+  name: 'seed',
+  dataset: 'digits',
+  options: { maxEpochs: 1, miniBatchSize: 64 },
+  network: {
+    layers: [
+      { type: 'imageInput', inputSize: [28, 28, 1] },
+      { type: 'convolution2d', filterSize: 5, numFilters: 20 },
+      { type: 'batchNormalization' },
+      { type: 'elu', numChannels: 20 },
+      { type: 'fullyConnected', outputSize: 10 },
+      { type: 'softmax' },
+      { type: 'classification' },
+    ],
+  },
+};
+
+export const JobRequest = Type.Object(
+  {
+    network: Type.Object({}, { additionalProperties: true, description: '`{"layers": [...]}`; see the README for every layer type and parameter.' }),
+    dataset: DatasetRef,
+    options: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'MATLAB trainingOptions names (solver, initialLearnRate, maxEpochs, miniBatchSize, ...).' })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false, examples: [seedJobExample] },
+);
+
+export const CreateJobHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'a repeated request with the same key returns the job the first one created (for 24 hours)' })),
+});
+
+export const JobParams = Type.Object({ id: JobId }, { additionalProperties: false });
+
+export const ListJobsQuery = Type.Object(
+  {
+    status: Type.Optional(JobStatus),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The `nextCursor` of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const EventsQuery = Type.Object(
+  { since: Type.Optional(Type.String({ maxLength: 64, description: 'Resume after this event id (exclusive): a stream id `<ms>-<seq>`.' })) },
+  { additionalProperties: false },
+);
+
+export const Progress = Type.Object({
+  epoch: Type.Integer(),
+  iteration: Type.Integer(),
+  timeElapsed: Type.Number({ description: 'seconds since training started' }),
+  miniBatchLoss: Type.Number(),
+  miniBatchAccuracy: Type.Number({ description: 'a fraction, 0 to 1' }),
+  baseLearnRate: Type.Number(),
+  totalIterations: Type.Integer({ description: 'iterations the run takes unless stopped early (maxEpochs x iterations per epoch)' }),
+  verbose: Type.Boolean({ description: "a row of MATLAB's verbose table: iteration 1, every verboseFrequency iterations, and the last" }),
+  validationLoss: Type.Optional(Type.Number()),
+  validationAccuracy: Type.Optional(Type.Number()),
+}, { [component]: 'Progress' });
+
+export const Metrics = Type.Object({
+  miniBatchLoss: Type.Union([Type.Number(), Type.Null()]),
+  miniBatchAccuracy: Type.Union([Type.Number(), Type.Null()]),
+  validationLoss: Type.Optional(Type.Number()),
+  validationAccuracy: Type.Optional(Type.Number()),
+  testLoss: Type.Optional(Type.Number()),
+  testAccuracy: Type.Optional(Type.Number()),
+}, { [component]: 'Metrics' });
+
+export const JobError = Type.Object({
+  title: Type.String(),
+  detail: Type.String(),
+  problems: Type.Optional(Type.Array(FieldProblem)),
+  report: Type.Optional(Type.Unknown({ description: "a custom layer's check report, when that check failed" })),
+}, { [component]: 'JobError' });
+
+export const Job = Type.Object({
+  id: JobId,
+  tenant: Type.String({ description: 'the tenant of the key that submitted it ("local" without keys)' }),
+  name: Type.Union([Type.String(), Type.Null()]),
+  status: JobStatus,
+  createdAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  progress: Type.Union([Progress, Type.Null()], { description: 'the last progress record published' }),
+  backend: Type.Union([Type.String(), Type.Null()]),
+  workerId: Type.Union([Type.String(), Type.Null()]),
+  modelId: Type.Union([Type.String(), Type.Null()]),
+  metrics: Type.Union([Metrics, Type.Null()]),
+  error: Type.Union([JobError, Type.Null()]),
+  attempts: Type.Integer({ description: 'times a worker started it (more than 1 after a worker died or shut down)' }),
+  cancelRequested: Type.Boolean(),
+  links: Type.Object({
+    self: Type.String(),
+    events: Type.String(),
+    model: Type.Optional(Type.String({ description: 'only once the job has completed: links lead only to what exists' })),
+  }),
+}, { [component]: 'Job' });
+
+export const JobPage = Type.Object({
+  jobs: Type.Array(Job),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as `cursor` for the next page; null on the last' }),
+});
+
+const eventId = { id: Type.String({ description: 'resume after this event with `?since=`' }) };
+
+/** One message on the events WebSocket. */
+export const JobEvent = Type.Union(
+  [
+    Type.Object({ ...eventId, type: Type.Literal('status'), status: Type.Union([Type.Literal('queued'), Type.Literal('running')]) }),
+    Type.Composite([Type.Object({ ...eventId, type: Type.Literal('progress') }), Progress]),
+    Type.Object({ ...eventId, type: Type.Literal('completed'), modelId: Type.String(), metrics: Metrics }),
+    Type.Object({ ...eventId, type: Type.Literal('failed'), error: JobError }),
+    Type.Object({ ...eventId, type: Type.Literal('cancelled') }),
+  ],
+  { [component]: 'JobEvent', description: 'One message on the events WebSocket; `id` resumes with `?since=`.' },
+);

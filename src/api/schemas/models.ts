@@ -1,0 +1,142 @@
+import { Type } from '@sinclair/typebox';
+import { component } from './component.js';
+import { Metrics } from './jobs.js';
+
+/** The shapes of models and predictions as the API sends and takes them. */
+export const ModelId = Type.String({ minLength: 1, maxLength: 64 });
+
+export const ModelParams = Type.Object({ id: ModelId }, { additionalProperties: false });
+
+export const ModelFileParams = Type.Object(
+  { id: ModelId, file: Type.String({ minLength: 1, maxLength: 64, description: 'model.json or weights.bin', examples: ['model.json'] }) },
+  { additionalProperties: false },
+);
+
+/** Typed as a tuple, written as a plain array of three (OpenAPI 3.1 readers know `minItems`, not every one knows `prefixItems`). */
+const Size3 = Type.Unsafe<[number, number, number]>(Type.Array(Type.Integer(), { minItems: 3, maxItems: 3, description: '[height, width, channels]' }));
+
+export const InputStatistics = Type.Object(
+  {
+    min: Type.Number(),
+    max: Type.Number(),
+    imageMean: Type.Object({
+      mean: Type.Number({ description: "average of each image's mean brightness" }),
+      std: Type.Number({ description: 'their standard deviation' }),
+    }),
+    background: Type.Number({ description: 'mean of the border pixels' }),
+    polarity: Type.Union([Type.Literal('light-on-dark'), Type.Literal('dark-on-light')]),
+  },
+  { [component]: 'InputStatistics', description: 'The training images before normalisation, all channels together.' },
+);
+
+export const Normalization = Type.Object({
+  type: Type.Union([Type.Literal('zerocenter'), Type.Literal('zscore'), Type.Literal('rescale-zero-one'), Type.Literal('none')]),
+  offsetShape: Type.Union([Size3, Type.Null()]),
+});
+
+export const Training = Type.Object(
+  {
+    options: Type.Record(Type.String(), Type.Unknown(), { description: 'the training options, with the seed used' }),
+    dataset: Type.String(),
+    trainImages: Type.Integer(),
+    backend: Type.Object({ name: Type.String(), package: Type.String(), device: Type.String(), reason: Type.String({ description: 'why this backend was chosen' }) }),
+    stopReason: Type.String(),
+    iterations: Type.Integer(),
+    epochs: Type.Integer(),
+    trainingSeconds: Type.Number(),
+    finalizeSeconds: Type.Number(),
+    seed: Type.Integer(),
+  },
+  { description: 'How it was trained: options (with the seed used), dataset, backend, stop reason, iterations, timings.' },
+);
+
+/** What a model and its summary share. */
+const modelFields = {
+  id: ModelId,
+  createdAt: Type.String({ format: 'date-time' }),
+  classes: Type.Array(Type.String()),
+  inputSize: Size3,
+  normalization: Normalization,
+  inputStatistics: Type.Optional(InputStatistics),
+  metrics: Metrics,
+  jobId: Type.Optional(Type.String({ description: 'the job that trained it' })),
+  tenant: Type.Optional(Type.String()),
+  files: Type.Array(Type.String()),
+};
+
+export const Model = Type.Object({
+  ...modelFields,
+  network: Type.Unknown({ description: 'the network as submitted' }),
+  training: Training,
+  links: Type.Object({
+    self: Type.String(),
+    predict: Type.String(),
+    files: Type.Record(Type.String(), Type.String(), { description: 'each file by name' }),
+    job: Type.Optional(Type.String()),
+  }),
+}, { [component]: 'Model' });
+
+export const ModelSummary = Type.Object({
+  ...modelFields,
+  backend: Type.String({ description: 'the backend it was trained on' }),
+  links: Type.Object({ self: Type.String() }),
+}, { [component]: 'ModelSummary' });
+
+export const ModelList = Type.Object({ models: Type.Array(ModelSummary) });
+
+/** One 28x28 image of a vertical stroke (a "1"), the documented predict example. */
+function strokeImage(): number[][] {
+  const stroke = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5, 1, 1, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  return Array.from({ length: 28 }, (_, row) => (row >= 6 && row < 22 ? [...stroke] : new Array<number>(28).fill(0)));
+}
+
+/** The JSON form of a predict request (at most `maxInstances` images); the PNG form is a raw image/png body. */
+export function predictBody(maxInstances: number) {
+  return {
+    content: {
+      'application/json': {
+        schema: Type.Object(
+          {
+            instances: Type.Array(Type.Unknown(), {
+              minItems: 1,
+              maxItems: maxInstances,
+              description: `At most MAX_PREDICT_INSTANCES (here ${maxInstances}) images: [h][w][c] or [h][w] nested arrays, or h*w*c numbers`,
+            }),
+            scale: Type.Optional(
+              Type.Number({ exclusiveMinimum: 0, description: 'every value is divided by it before the range check and the network (255 for 0-255 pixels)' }),
+            ),
+          },
+          { additionalProperties: false, examples: [{ instances: [strokeImage()] }] },
+        ),
+      },
+      // Any bytes as far as validation goes (the body is a Buffer); the decoder checks the PNG header and size.
+      'image/png': { schema: Type.Unknown({ description: "one PNG image of exactly the model's input size" }) },
+    },
+  };
+}
+
+export const Predictions = Type.Object({
+  modelId: ModelId,
+  input: Type.Object(
+    {
+      from: Type.Union([Type.Literal('json'), Type.Literal('png')]),
+      height: Type.Integer(),
+      width: Type.Integer(),
+      channels: Type.Integer(),
+      scale: Type.Number({ description: 'what every JSON value was divided by (1 for PNG and when no scale was sent)' }),
+      min: Type.Number({ description: 'lowest value fed to the network' }),
+      max: Type.Number({ description: 'highest value fed to the network' }),
+      training: Type.Union([InputStatistics, Type.Null()], { description: "the model's inputStatistics; null for models saved before they were recorded" }),
+    },
+    { description: "What the network was fed, after decoding and scaling, and the training images' statistics to compare with." },
+  ),
+  predictions: Type.Array(
+    Type.Object({
+      label: Type.String(),
+      probabilities: Type.Record(Type.String(), Type.Number()),
+      warnings: Type.Array(Type.String(), {
+        description: 'why this image looks unlike the training images (empty when it does not, or the model has no statistics)',
+      }),
+    }),
+  ),
+}, { [component]: 'Predictions' });

@@ -1,0 +1,84 @@
+/**
+ * @module The composition root: the one place that builds trainyard's parts from the configuration.
+ * The API (src/api/services.ts), the worker process (workers/worker-process.ts) and the command line
+ * (src/cli/) each take the parts they need from here, so a part is wired one way everywhere: the
+ * Redis connections and key names, the job catalogue, events and cancel flags, the queue (its
+ * submitting side and its worker side), the model store, the dataset catalogue and the training backend.
+ */
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
+import { builtInDatasets, type DatasetCatalogue } from './data/dataset-catalogue.js';
+import type { JobHandler, JobLifecycleOptions } from './lifecycle/job-lifecycle.js';
+import { initBackend, type BackendInfo } from './nn/backend.js';
+import { CancelFlags } from './queue/cancel.js';
+import { JobCatalogue } from './queue/catalogue.js';
+import { JobEvents } from './queue/events.js';
+import { QueueWorker } from './queue/queue-worker.js';
+import { connect, Keys } from './queue/redis.js';
+import { TrainingQueue } from './queue/training-queue.js';
+import { ModelStore } from './store/models.js';
+
+/** The Redis-backed parts of the job system, all on one connection and under the configured prefix. */
+export interface JobParts {
+  connection: Redis;
+  keys: Keys;
+  catalogue: JobCatalogue;
+  events: JobEvents;
+  cancels: CancelFlags;
+}
+
+/** A connection to the configured Redis, reporting its errors to `onError`. */
+export function redisConnection(config: Config, onError: (err: Error) => void, options: RedisOptions = {}): Redis {
+  const connection = connect(config.redis.url, options);
+  connection.on('error', onError);
+  return connection;
+}
+
+export function jobParts(config: Config, connection: Redis): JobParts {
+  const keys = new Keys(config.redis.prefix);
+  return {
+    connection,
+    keys,
+    catalogue: new JobCatalogue(connection, keys),
+    events: new JobEvents(connection, keys),
+    cancels: new CancelFlags(connection, keys, config.events.retentionSeconds),
+  };
+}
+
+/** The queue's submitting side (the API's). */
+export function trainingQueue(config: Config, parts: JobParts): TrainingQueue {
+  return new TrainingQueue({ ...parts, retentionSeconds: config.events.retentionSeconds });
+}
+
+/** The queue's worker side, running each job through `train` under the configured limits. */
+export function queueWorker(
+  config: Config,
+  parts: JobParts,
+  worker: { subscriber: Redis; workerId: string; train: JobHandler; log: JobLifecycleOptions['log'] },
+): QueueWorker {
+  return new QueueWorker({
+    ...parts,
+    ...worker,
+    concurrency: config.workers.concurrency,
+    lockMs: config.workers.lockMs,
+    stalledIntervalMs: config.workers.stalledIntervalMs,
+    maxStalledCount: config.workers.maxStalledCount,
+    retentionSeconds: config.events.retentionSeconds,
+    runningJobsPerTenant: config.limits.runningJobsPerTenant,
+    trainingSeconds: config.limits.trainingSeconds,
+  });
+}
+
+export function modelStore(config: Config): ModelStore {
+  return ModelStore.inDataDir(config.dataDir);
+}
+
+/** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */
+export function datasetCatalogue(): DatasetCatalogue {
+  return builtInDatasets;
+}
+
+/** Makes the configured training backend (TRAINYARD_BACKEND) tfjs's backend, and says which it is. */
+export function trainingBackend(config: Config): Promise<BackendInfo> {
+  return initBackend(config.backend);
+}

@@ -1,0 +1,132 @@
+import bmp from 'bmp-js';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { checkDeclaredImageSize, ImageSizeError } from '../image-size.js';
+
+/**
+ * Image decoding and conversion for ingestion, with sharp (libvips). BMP, which sharp's prebuilt
+ * libvips does not read, is decoded by bmp-js and handed to sharp as raw pixels. Every image's
+ * declared size is checked against the pixel cap from its header before anything is decoded.
+ */
+
+// Dataset images are small and many: one libvips thread per image, and parallelism across images
+// (the libuv pool) instead, which wastes less on thread start-up and keeps the machine's cores shared.
+sharp.concurrency(1);
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'bmp';
+export type SizeMode = 'resize' | 'centercrop';
+export type Channels = 1 | 3;
+
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** 1 for grey (with or without alpha), 3 for colour (with or without alpha). */
+  channels: Channels;
+}
+
+export interface ConversionTarget {
+  height: number;
+  width: number;
+  channels: Channels;
+  sizeMode: SizeMode;
+}
+
+/** Why an image was left out; `reason` is the skip reason (a short phrase, shared by many images). */
+export class ImageSkip extends Error {
+  constructor(readonly reason: string, detail?: string) {
+    super(detail ? `${reason}: ${detail}` : reason);
+    this.name = 'ImageSkip';
+  }
+}
+
+const sharpFormats = new Set(['png', 'jpeg', 'webp', 'tiff']);
+const isBmp = (bytes: Buffer) => bytes.length >= 26 && bytes[0] === 0x42 && bytes[1] === 0x4d;
+
+/** The BMP header's size (top-down images declare a negative height). */
+function bmpDeclaredSize(bytes: Buffer): { width: number; height: number } {
+  return { width: bytes.readInt32LE(18), height: Math.abs(bytes.readInt32LE(22)) };
+}
+
+/** Reads the header only: format, size, channels; refuses sizes past `maxPixels`. */
+export async function readImageHeader(bytes: Buffer, maxPixels: number): Promise<ImageHeader> {
+  if (isBmp(bytes)) {
+    const declared = bmpDeclaredSize(bytes);
+    checkSize(declared, maxPixels);
+    const bitsPerPixel = bytes.readUInt16LE(28);
+    return { format: 'bmp', ...declared, channels: bitsPerPixel <= 8 ? 1 : 3 };
+  }
+  let meta: Metadata;
+  try {
+    // Only the header is read here; the cap is ours (below), so sharp's own must not pre-empt its wording.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new ImageSkip('not a readable image');
+  }
+  if (!meta.format || !sharpFormats.has(meta.format)) throw new ImageSkip('unsupported image format', meta.format);
+  const declared = { width: meta.width ?? 0, height: meta.height ?? 0 };
+  checkSize(declared, maxPixels);
+  const colours = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
+  return { format: meta.format as ImageFormat, ...declared, channels: colours >= 3 ? 3 : 1 };
+}
+
+function checkSize(declared: { width: number; height: number }, maxPixels: number): void {
+  try {
+    checkDeclaredImageSize(declared, maxPixels);
+  } catch (err) {
+    if (err instanceof ImageSizeError) throw new ImageSkip('image too large to decode', err.message);
+    throw err;
+  }
+}
+
+/**
+ * The image converted to `target`: height x width x channels uint8, row-major, channels last.
+ * `resize` stretches to the target size; `centercrop` scales the shorter side to fit and crops the
+ * centre (augmentedImageDatastore's OutputSizeMode). Alpha is dropped; colour becomes grey by
+ * luminance for one channel, grey is repeated for three.
+ */
+export async function convertImage(bytes: Buffer, target: ConversionTarget, maxPixels: number, knownHeader?: ImageHeader): Promise<Buffer> {
+  // A header read (and checked against the same cap) in an earlier pass over the same bytes is reused.
+  const header = knownHeader ?? (await readImageHeader(bytes, maxPixels));
+  const input = header.format === 'bmp' ? bmpToRaw(bytes) : sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
+  return convertPipeline(input, target);
+}
+
+/** Raw grey pixels (an IDX image) converted to `target`. */
+export function convertGrey(pixels: Uint8Array, width: number, height: number, target: ConversionTarget): Promise<Buffer> {
+  if (width === target.width && height === target.height && target.channels === 1) return Promise.resolve(Buffer.from(pixels));
+  return convertPipeline(sharp(pixels, { raw: { width, height, channels: 1 } }), target);
+}
+
+async function convertPipeline(image: Sharp, { height, width, channels, sizeMode }: ConversionTarget): Promise<Buffer> {
+  image = image.resize(width, height, { fit: sizeMode === 'resize' ? 'fill' : 'cover', position: 'centre' }).removeAlpha();
+  image = channels === 1 ? image.toColourspace('b-w') : image.toColourspace('srgb');
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ImageSkip('corrupt image', (err as Error).message);
+  }
+  if (out.info.channels !== channels || out.data.length !== height * width * channels) {
+    throw new ImageSkip('corrupt image', `converted to ${out.info.width}x${out.info.height}x${out.info.channels}`);
+  }
+  return out.data;
+}
+
+function bmpToRaw(bytes: Buffer): Sharp {
+  let decoded: { width: number; height: number; data: Buffer };
+  try {
+    decoded = bmp.decode(bytes);
+  } catch (err) {
+    throw new ImageSkip('corrupt image', (err as Error).message);
+  }
+  const { width, height, data } = decoded;
+  if (data.length < width * height * 4) throw new ImageSkip('corrupt image', 'the BMP holds fewer pixels than it declares');
+  // bmp-js gives ABGR per pixel.
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let i = 0, o = 0; o < rgb.length; i += 4, o += 3) {
+    rgb[o] = data[i + 3]!;
+    rgb[o + 1] = data[i + 2]!;
+    rgb[o + 2] = data[i + 1]!;
+  }
+  return sharp(rgb, { raw: { width, height, channels: 3 } });
+}

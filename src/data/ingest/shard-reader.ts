@@ -1,0 +1,147 @@
+import { deriveSeed, Random } from '../../nn/random.js';
+import type { SplitName } from './layouts.js';
+import { decodeShard, sha256, type DatasetManifest, type SplitManifest } from './shards.js';
+
+/**
+ * Mini-batches from a stored dataset's shards, shaped like a DatasetSource's `batches()`: uint8
+ * images become float32 in [0, 1] as each batch is gathered; each shard's checksum is verified
+ * when it is fetched; the next shard the order needs is fetched while the current one is used;
+ * and at most `maxShardsHeld` decoded shards are held at once, whatever the dataset's size.
+ */
+export interface Batch {
+  images: Float32Array;
+  labels: Int32Array;
+  count: number;
+}
+
+export interface ShardBatchOptions {
+  batchSize: number;
+  /** Positions in the split, in this order; stored order when absent. */
+  order?: ArrayLike<number>;
+  dropLast?: boolean;
+}
+
+export type GetObject = (name: string) => Promise<Uint8Array>;
+
+export class ShardChecksumError extends Error {
+  constructor(readonly shard: string) {
+    super(`shard '${shard}' does not match the checksum in the dataset's manifest: the stored dataset is damaged`);
+    this.name = 'ShardChecksumError';
+  }
+}
+
+/**
+ * One epoch's order over a whole split: the shards in a seeded random order and, within each, its
+ * images in a seeded random order. Ingestion already stored each split in a random order, so this
+ * mixes like a full shuffle while a reader holds two shards (the current one and the next).
+ */
+export function epochOrder(split: SplitManifest, seed: number, epoch: number): Int32Array {
+  const random = new Random(deriveSeed(seed, epoch));
+  const starts: number[] = [];
+  let at = 0;
+  for (const s of split.shards) {
+    starts.push(at);
+    at += s.count;
+  }
+  const order = new Int32Array(at);
+  let o = 0;
+  for (const k of random.permutation(split.shards.length)) {
+    const within = random.permutation(split.shards[k]!.count);
+    for (const i of within) order[o++] = starts[k]! + i;
+  }
+  return order;
+}
+
+interface LoadedShard {
+  images: Uint8Array;
+  labels: Uint16Array;
+}
+
+export class ShardReader {
+  /** Most shards held at once so far (for tests of the memory bound). */
+  peakShardsHeld = 0;
+
+  constructor(
+    private readonly manifest: DatasetManifest,
+    private readonly getObject: GetObject,
+    private readonly maxShardsHeld = 3,
+  ) {
+    if (maxShardsHeld < 2) throw new RangeError('a shard reader holds at least two shards (the current one and the next)');
+  }
+
+  async *batches(splitName: SplitName, { batchSize, order, dropLast = false }: ShardBatchOptions): AsyncGenerator<Batch> {
+    if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    const split = this.manifest.splits[splitName];
+    if (!split) throw new RangeError(`the dataset has no ${splitName} split`);
+    const [h, w, c] = this.manifest.size;
+    const per = h * w * c;
+    const starts = new Int32Array(split.shards.length + 1);
+    split.shards.forEach((s, i) => (starts[i + 1] = starts[i]! + s.count));
+    const shardOf = (position: number) => {
+      let lo = 0;
+      let hi = split.shards.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= position) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    const total = order ? order.length : split.count;
+    const at = (i: number) => (order ? order[i]! : i);
+    const held = new Map<number, Promise<LoadedShard>>();
+    const fetch = (k: number) => {
+      let shard = held.get(k);
+      if (shard) {
+        held.delete(k); // re-inserted below: the Map's order is least recently used first
+      } else {
+        shard = this.load(split.shards[k]!);
+        shard.catch(() => undefined); // a prefetch nobody awaits yet must not be an unhandled rejection
+      }
+      held.set(k, shard);
+      while (held.size > this.maxShardsHeld) held.delete(held.keys().next().value!);
+      this.peakShardsHeld = Math.max(this.peakShardsHeld, held.size);
+      return shard;
+    };
+    /** The first shard after position i (in the order) other than `current`, to prefetch. */
+    const nextShard = (from: number, current: number) => {
+      for (let i = from; i < total; i++) {
+        const k = shardOf(at(i));
+        if (k !== current) return k;
+      }
+      return -1;
+    };
+    const images = new Float32Array(Math.min(batchSize, Math.max(total, 1)) * per);
+    const labels = new Int32Array(Math.min(batchSize, Math.max(total, 1)));
+    let current = -1;
+    let shard: LoadedShard | null = null;
+    for (let start = 0; start < total; start += batchSize) {
+      const count = Math.min(batchSize, total - start);
+      if (count < batchSize && dropLast) return;
+      for (let i = 0; i < count; i++) {
+        const position = at(start + i);
+        if (!(position >= 0 && position < split.count)) throw new RangeError(`position ${position} is outside the split's ${split.count} images`);
+        const k = shardOf(position);
+        if (k !== current || !shard) {
+          shard = await fetch(k);
+          current = k;
+          const next = nextShard(start + i, k);
+          if (next >= 0) void fetch(next);
+        }
+        const local = position - starts[k]!;
+        const src = shard.images.subarray(local * per, (local + 1) * per);
+        const base = i * per;
+        for (let j = 0; j < per; j++) images[base + j] = src[j]! / 255;
+        labels[i] = shard.labels[local]!;
+      }
+      yield count === labels.length ? { images, labels, count } : { images: images.subarray(0, count * per), labels: labels.subarray(0, count), count };
+    }
+  }
+
+  private async load(info: SplitManifest['shards'][number]): Promise<LoadedShard> {
+    const bytes = await this.getObject(info.name);
+    if (bytes.length !== info.bytes || sha256(bytes) !== info.sha256) throw new ShardChecksumError(info.name);
+    const [h, w, c] = this.manifest.size;
+    return decodeShard(bytes, info.count, h * w * c);
+  }
+}

@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Heap } from '../wasm/heap.js';
+import { Expression, type ExpressionAttrs } from './names.js';
+
+/** Value kinds of expression.c: a whole [N, h, w, c] tensor, one value per channel, one value. */
+export const enum ValueKind {
+  Full = 0,
+  PerChannel = 1,
+  Scalar = 2,
+}
+
+/** Floats a register holds: about 256, in whole pixels. */
+function blockPixels(channels: number): number {
+  return Math.max(1, Math.floor(256 / channels));
+}
+
+/**
+ * Runs compiled custom-layer expressions (see src/nn/custom/fused.ts) in one pass over the input
+ * with expression.c's register machine: the forward gives z, the backward dx and every learnable's
+ * summed gradient at once.
+ */
+export const expressionWasm: tf.KernelConfig = {
+  kernelName: Expression,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as ExpressionAttrs;
+    const ins = a.inputKinds.map((_, i) => (inputs as Record<string, tf.TensorInfo>)[`in${i}`]!);
+    const full = ins[0]!;
+    const heap = Heap.of(backend);
+    const outputs = a.outputKinds.map((kind) => heap.output(kind === ValueKind.Full ? full.shape : kind === ValueKind.PerChannel ? [a.channels] : [1]));
+    const nIn = ins.length;
+    const nOut = outputs.length;
+    const frameInts = a.code.length + a.constants.length + 2 * nIn + 3 * nOut;
+    const frameBytes = Math.ceil((4 * frameInts) / 16) * 16;
+    const pixels = blockPixels(a.channels);
+    const block = Math.ceil((pixels * a.channels) / 4) * 4;
+    const scratchBytes = 4 * block * (a.registers + nIn + nOut) + 8 * a.channels * nOut;
+    heap.withScratch(frameBytes + scratchBytes, (pointer) => {
+      const frame = heap.ints(pointer, frameInts);
+      let at = 0;
+      frame.set(a.code, at);
+      at += a.code.length;
+      new Float32Array(frame.buffer, frame.byteOffset + 4 * at, a.constants.length).set(a.constants);
+      at += a.constants.length;
+      frame.set(ins.map((t) => heap.offset(t)), at);
+      frame.set(a.inputKinds, (at += nIn));
+      frame.set(a.outputRegisters, (at += nIn));
+      frame.set(a.outputKinds, (at += nOut));
+      frame.set(outputs.map((t) => heap.offset(t)), (at += nOut));
+      const rows = tf.util.sizeFromShape(full.shape) / a.channels;
+      heap.kernels.expression_run(pointer, a.code.length / 5, a.constants.length, nIn, nOut, a.registers, rows, a.channels, pixels, pointer + frameBytes);
+    });
+    return outputs;
+  },
+};

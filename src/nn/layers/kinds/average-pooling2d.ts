@@ -1,0 +1,3 @@
+import { poolingKind } from './pooling.js';
+
+export const averagePooling2d = poolingKind('averagePooling2d', 'avgpool');

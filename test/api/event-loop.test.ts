@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { heaviestJobBody, heavyLayerCheck, largestPng, largestPredict } from '../helpers/heavy-requests.js';
+import { describeLoopDelay, expectLoopFree, loopDelayAgainstIdle } from '../helpers/loop-delay.js';
+import { saveTestModel } from '../helpers/models.js';
+import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
+
+/**
+ * No request of any kind holds the API's event loop for more than 200 ms: the loop delay of the
+ * API's process (perf_hooks.monitorEventLoopDelay; the API runs in this process) is measured while
+ * each of the heaviest accepted requests runs, and compared with the same stretch without it.
+ */
+let env: ServiceEnv;
+let api: Api;
+const modelId = 'loop-model';
+const lines: string[] = [];
+
+beforeAll(async () => {
+  env = await serviceEnv('event-loop', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { RATE_LIMIT_PER_MINUTE: '100000', LAYER_CHECK_TIMEOUT_MS: '5000' });
+  api = await Api.start(env.config);
+  await saveTestModel(env.dataDir, modelId, { trainImages: 64, seed: 2 });
+});
+
+afterAll(async () => {
+  // The README quotes these lines.
+  for (const line of lines) console.log(line);
+  await api.close();
+  await env.cleanup();
+});
+
+async function post(url: string, body: string | Buffer, contentType = 'application/json'): Promise<number> {
+  const res = await fetch(api.base + url, { method: 'POST', headers: { 'content-type': contentType }, body });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function measure(what: string, work: () => Promise<number[]>, expected: number[]): Promise<void> {
+  const measured = await loopDelayAgainstIdle(api, work);
+  lines.push(describeLoopDelay(what, measured));
+  expect(measured.result).toEqual(expected);
+  expectLoopFree(what, measured);
+}
+
+describe('the event loop under the heaviest accepted requests', () => {
+  // Fails today: the API parses, checks and runs the 256 images through the network on its own
+  // loop (0.25-0.75 s on this machine). Reported; drop `.fails` once predict runs off the loop.
+  it.fails('a JSON predict of MAX_PREDICT_INSTANCES images (model already loaded)', async () => {
+    const { json } = await largestPredict(env.config);
+    expect(await post(`/v1/models/${modelId}/predict`, JSON.stringify({ instances: [new Array(784).fill(0.5)] }))).toBe(200);
+    await measure(`a JSON predict of ${env.config.predict.maxInstances} images`, async () => [await post(`/v1/models/${modelId}/predict`, json)], [200]);
+  });
+
+  it('MAX_PREDICT_INSTANCES PNG predicts at once', async () => {
+    const { pngs } = await largestPredict(env.config);
+    await measure(`${pngs.length} PNG predicts at once`, () => Promise.all(pngs.map((png) => post(`/v1/models/${modelId}/predict`, png, 'image/png'))), pngs.map(() => 200));
+  });
+
+  it('a PNG declaring MAX_IMAGE_PIXELS, answered on its header (the model takes 28x28)', async () => {
+    const png = largestPng(env.config);
+    await measure('a PNG of MAX_IMAGE_PIXELS pixels, 8 at once', () => Promise.all(Array.from({ length: 8 }, () => post(`/v1/models/${modelId}/predict`, png, 'image/png'))), Array(8).fill(400));
+  });
+
+  // Fails today: validating 196 custom layers' expressions and estimating their memory runs on the
+  // API's loop (0.4-1.4 s on this machine). Reported; drop `.fails` once that is bounded or moved off the loop.
+  it.fails('a job body of just under JOB_BODY_LIMIT_BYTES with MAX_LAYERS layers of long custom expressions', async () => {
+    const body = heaviestJobBody(env.config);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(0.9 * env.config.limits.jobBodyBytes);
+    await measure(`a ${(Buffer.byteLength(body) / 2 ** 20).toFixed(2)} MiB job of ${env.config.networkLimits.maxLayers} layers`, async () => [await post('/v1/jobs', body)], [202]);
+  });
+
+  it('a layer check that runs to its time limit (5 s here)', async () => {
+    await measure('a layer check cut at its 5 s time limit', async () => [await post('/v1/layers/check', JSON.stringify(heavyLayerCheck))], [200]);
+  });
+
+  it('TENANT_MAX_EVENT_SOCKETS event sockets opened at once, and one more refused', async () => {
+    const job = await api.submit({ network: { layers: [{ type: 'imageInput', inputSize: [28, 28, 1] }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] }, dataset: 'digits' });
+    expect(job.status).toBe(202);
+    const cap = env.config.events.socketsPerTenant;
+    const sockets: WebSocket[] = [];
+    const open = (socket: WebSocket) => new Promise<number>((resolve) => {
+      socket.once('open', () => resolve(0));
+      socket.once('close', (code) => resolve(code));
+      socket.once('error', () => resolve(-1));
+    });
+    await measure(`${cap} event sockets at once, and one more`, async () => {
+      const url = `${api.base.replace('http', 'ws')}/v1/jobs/${job.body.id}/events`;
+      for (let i = 0; i < cap; i++) sockets.push(new WebSocket(url));
+      const opened = await Promise.all(sockets.map(open));
+      const extra = new WebSocket(url);
+      const refused = await new Promise<number>((resolve) => extra.once('close', (code) => resolve(code)));
+      return [...new Set(opened), refused];
+    }, [0, 4429]);
+    await Promise.all(sockets.map((s) => new Promise((resolve) => (s.once('close', resolve), s.close(1000)))));
+  });
+});

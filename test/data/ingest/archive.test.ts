@@ -1,0 +1,92 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkEntryName, detectArchiveFile, readArchive, type ArchiveKind } from '../../../src/data/ingest/archive.js';
+import { defaultIngestLimits, type IngestLimits } from '../../../src/data/ingest/limits.js';
+import { IngestError, SkipLog } from '../../../src/data/ingest/skips.js';
+import { writeTar, writeZip, type TestEntry } from './archives.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ingest-archive-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const kinds: ArchiveKind[] = ['zip', 'tar', 'tar.gz'];
+
+async function build(kind: ArchiveKind, entries: TestEntry[]): Promise<string> {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.${kind}`);
+  if (kind === 'zip') await writeZip(file, entries);
+  else await writeTar(file, entries, kind === 'tar.gz');
+  return file;
+}
+
+async function list(file: string, limits: IngestLimits = defaultIngestLimits) {
+  const skips = new SkipLog();
+  const files = new Map<string, string>();
+  const folders: string[] = [];
+  await readArchive(file, await detectArchiveFile(file), limits, skips, async (e) => {
+    if (e.kind === 'folder') folders.push(e.name);
+    else files.set(e.name, (await e.read()).toString());
+  });
+  return { files, folders, skips: skips.list() };
+}
+
+describe.each(kinds)('%s archives', (kind) => {
+  it('are detected by their first bytes and read entry by entry', async () => {
+    const file = await build(kind, [{ name: 'a/', folder: true }, { name: 'a/x.txt', bytes: Buffer.from('one') }, { name: './b/y.txt', bytes: Buffer.from('two') }]);
+    expect(await detectArchiveFile(file, 'application/octet-stream')).toBe(kind);
+    const { files, folders, skips } = await list(file);
+    expect(Object.fromEntries(files)).toEqual({ 'a/x.txt': 'one', 'b/y.txt': 'two' });
+    expect(folders).toEqual(['a']);
+    expect(skips).toEqual([]);
+  });
+
+  it("skip '..', absolute paths and links, counted with their reason", async () => {
+    const file = await build(kind, [
+      { name: 'ok/a.txt', bytes: Buffer.from('a') },
+      { name: 'ok/../../evil.txt', bytes: Buffer.from('x') },
+      { name: '/etc/evil.txt', bytes: Buffer.from('x') },
+      { name: 'ok/link.png', symlinkTo: '/etc/passwd' },
+    ]);
+    const { files, skips } = await list(file);
+    expect([...files.keys()]).toEqual(['ok/a.txt']);
+    const reasons = Object.fromEntries(skips.map((s) => [s.reason, s.examples]));
+    expect(reasons["path with '..'"]).toEqual(['ok/../../evil.txt']);
+    expect(reasons['link']).toEqual(['ok/link.png']);
+    // tar-stream strips a leading '/' itself; zip keeps it and we refuse it.
+    if (kind === 'zip') expect(reasons['absolute path']).toEqual(['/etc/evil.txt']);
+  });
+
+  it('refuse more entries than the limit', async () => {
+    const file = await build(kind, Array.from({ length: 6 }, (_, i) => ({ name: `f/${i}.txt`, bytes: Buffer.from('x') })));
+    await expect(list(file, { ...defaultIngestLimits, entries: 5 })).rejects.toThrow(/more than 5 entries|6 entries/);
+  });
+
+  it('refuse more uncompressed bytes than the limit', async () => {
+    const file = await build(kind, [{ name: 'f/a.bin', bytes: Buffer.alloc(3000) }, { name: 'f/b.bin', bytes: Buffer.alloc(3000) }]);
+    await expect(list(file, { ...defaultIngestLimits, uncompressedBytes: 5000 })).rejects.toThrow(/more than 5000 bytes uncompressed/);
+  });
+
+  it('refuse an entry that expands past the ratio (a bomb)', async () => {
+    if (kind === 'tar') return; // nothing is compressed
+    const file = await build(kind, [{ name: 'f/zeros.bin', bytes: Buffer.alloc(4 << 20) }]);
+    await expect(list(file, { ...defaultIngestLimits, ratio: 100 })).rejects.toThrow(/bomb/);
+  });
+});
+
+it('absolute paths and drive letters are refused by the name check', () => {
+  expect(checkEntryName('/a/b.png')).toEqual({ reason: 'absolute path' });
+  expect(checkEntryName('C:\\a\\b.png')).toEqual({ reason: 'absolute path' });
+  expect(checkEntryName('a\\..\\b.png')).toEqual({ reason: "path with '..'" });
+  expect(checkEntryName('__MACOSX/a/._b.png')).toEqual({ reason: 'hidden or system file' });
+  expect(checkEntryName('./a//b.png')).toEqual({ name: 'a/b.png' });
+});
+
+it('an upload of no known kind is refused with a sentence', async () => {
+  const file = path.join(dir, 'junk.bin');
+  await writeFile(file, Buffer.from('hello, not an archive'));
+  await expect(detectArchiveFile(file, 'application/zip')).rejects.toThrow(IngestError);
+  await expect(detectArchiveFile(file, 'application/zip')).rejects.toThrow(/declared as application\/zip/);
+});
