@@ -2,7 +2,8 @@
 # trainyard images. Targets:
 #   cpu  API and CPU worker: Node 22 LTS with @tensorflow/tfjs-node (native TensorFlow on the CPU)
 #   gpu  GPU worker: CUDA 11.2 / cuDNN 8.1 runtime (what tfjs-node-gpu 4.x is built for) with
-#        @tensorflow/tfjs-node-gpu
+#        @tensorflow/tfjs-node-gpu, and the Vulkan loader for the webgpu backend (Dawn), which
+#        drives the GPU through the NVIDIA driver's Vulkan ICD (NVIDIA_DRIVER_CAPABILITIES graphics)
 # The native packages download libtensorflow while the image is built; without them trainyard
 # falls back to its wasm backend, which is what `npm ci` gives on a machine without internet.
 
@@ -43,7 +44,7 @@ FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS gpu
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
- && apt-get update && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
+ && apt-get update && apt-get install -y --no-install-recommends ca-certificates python3 make g++ libvulkan1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 trainyard
 WORKDIR /app
@@ -53,7 +54,12 @@ RUN npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0
 COPY openapi.yaml ./
 COPY examples examples
 COPY --from=build /app/dist dist
-RUN mkdir -p /data && chown trainyard:trainyard /data
-ENV NODE_ENV=production DATA_DIR=/data TRAINYARD_BACKEND=tensorflow
+RUN mkdir -p /data /cuda-cache && chown trainyard:trainyard /data /cuda-cache
+# graphics: the container toolkit then mounts the driver's Vulkan ICD, which webgpu needs.
+# CUDA_CACHE_*: TensorFlow 2.9 has no sm_90 code, so the driver JIT-compiles its PTX on an H100;
+# kept on a volume (compose) that compilation happens once, not at every start.
+ENV NODE_ENV=production DATA_DIR=/data TRAINYARD_BACKEND=auto \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
+    CUDA_CACHE_PATH=/cuda-cache CUDA_CACHE_MAXSIZE=4294967296
 USER trainyard
 CMD ["node", "dist/workers/worker-process.js"]

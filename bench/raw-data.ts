@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset } from '../src/data/dataset.js';
+import { loadDigits } from '../src/data/digits.js';
 import type { DatasetSplits } from '../src/data/in-memory-source.js';
 import type { Size3 } from '../src/nn/spec.js';
 
@@ -41,4 +42,10 @@ export async function readRawSplits(dir: string, size: Size3, classes: string[])
     return { images, labels, count: labels.length, size, classes };
   };
   return { train: await read('train'), test: await read('test') };
+}
+
+/** The digits as the raw files torch_seed.py reads, keyed by its command-line flags. */
+export async function exportDigits(dir: string): Promise<Record<string, string>> {
+  const files = await writeRawSplits(dir, await loadDigits());
+  return Object.fromEntries(Object.entries(files).map(([key, file]) => [`--${key}`, file]));
 }

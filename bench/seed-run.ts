@@ -13,20 +13,23 @@ import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
 
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, seed: { type: 'string', default: '0' } } });
-const backend = await initBackend(loadConfig().backend);
+const config = loadConfig();
+const backend = await initBackend(config.backend);
 // Read before the clock starts, as a worker has the digits when its first job arrives.
 const source = InMemorySource.of(await loadDigits());
 const network = validateNetwork(JSON.parse(readFileSync(new URL('../examples/seed-elu.json', import.meta.url), 'utf8')));
 const options = validateTrainingOptions({ maxEpochs: Number(values.epochs), seed: Number(values.seed) });
 if (!network.ok || !options.ok) throw new Error('the seed network or options did not validate');
 
-const result = await train(network.value, { source }, options.value);
+// Read the device as a worker does: at most every PROGRESS_INTERVAL_MS, not every iteration.
+const result = await train(network.value, { source }, options.value, { readbackIntervalMs: config.events.progressIntervalMs });
 const evaluation = await result.classifier.evaluate(source, 'test');
 result.classifier.dispose();
 console.log(
   JSON.stringify({
     impl: `trainyard-${backend.name}`,
     backend: backend.reason,
+    ...(backend.adapter ? { adapter: backend.adapter } : {}),
     epochs: result.epochs,
     iterations: result.iterations,
     seconds: Number(result.trainingSeconds.toFixed(3)),

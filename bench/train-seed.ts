@@ -14,8 +14,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { loadDigits } from '../src/data/digits.js';
-import { writeRawSplits } from './raw-data.js';
+import { exportDigits } from './raw-data.js';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -38,12 +37,6 @@ interface RunResult {
   final_minibatch_loss: number;
   peak_rss_mb?: number;
   finalize_seconds?: number;
-}
-
-/** The digits as the raw files torch_seed.py reads, keyed by its command-line flags. */
-async function exportDigits(dir: string): Promise<Record<string, string>> {
-  const files = await writeRawSplits(dir, await loadDigits());
-  return Object.fromEntries(Object.entries(files).map(([key, file]) => [`--${key}`, file]));
 }
 
 async function runOurs(): Promise<RunResult> {

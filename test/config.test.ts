@@ -19,7 +19,7 @@ describe('loadConfig', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).problems).toEqual([
-        "TRAINYARD_BACKEND must be one of auto, tensorflow, wasm, cpu, not 'gpu'",
+        "TRAINYARD_BACKEND must be one of auto, tensorflow, webgpu, wasm, cpu, not 'gpu'",
         "MAX_EPOCHS must be a positive integer, not '-3'",
       ]);
     }

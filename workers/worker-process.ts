@@ -21,7 +21,7 @@ const workerId = `${os.hostname()}-${process.pid}`;
 const log = pino({ level: config.logLevel, base: { workerId } });
 
 const backend = await trainingBackend(config);
-log.info({ backend: backend.name, device: backend.device, reason: backend.reason }, 'backend chosen');
+log.info({ backend: backend.name, device: backend.device, reason: backend.reason, adapter: backend.adapter }, 'backend chosen');
 // Read the built-in digits now, not when the first job is waiting for them.
 await loadDigits();
 

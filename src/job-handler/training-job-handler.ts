@@ -37,6 +37,8 @@ export function trainingJobHandler(
       const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
         onProgress: (record) => publisher.offer(record),
         signal: ctx.signal,
+        // Progress goes out at most this often, so the device is read no more often either.
+        readbackIntervalMs: config.events.progressIntervalMs,
       });
       await publisher.flush();
       return { modelId: manifest?.id ?? ctx.modelId, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };

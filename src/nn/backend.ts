@@ -4,14 +4,15 @@
  * auto may pick, highest priority first, and takes the first that starts. An entry auto may not
  * pick (the pure-JS cpu backend) runs only when named: training never silently falls back to it.
  */
-import type { BackendEntry, Device } from './backends/entry.js';
+import type { AdapterInfo, BackendEntry, Device } from './backends/entry.js';
 import { firstLine } from './backends/entry.js';
 import { cpuBackend } from './backends/cpu.js';
 import { tensorflowBackend } from './backends/tensorflow.js';
 import { wasmBackend } from './backends/wasm.js';
+import { webgpuBackend } from './backends/webgpu.js';
 import { registerKernels } from './kernels/index.js';
 
-export const backendEntries = [tensorflowBackend, wasmBackend, cpuBackend] as const;
+export const backendEntries = [tensorflowBackend, webgpuBackend, wasmBackend, cpuBackend] as const;
 
 export type BackendName = (typeof backendEntries)[number]['name'];
 export type BackendPreference = 'auto' | BackendName;
@@ -27,6 +28,8 @@ export interface BackendInfo {
   device: Device;
   /** Why this one: what was asked for and what was tried. */
   reason: string;
+  /** The GPU adapter (vendor, architecture, description), for a backend that picks one. */
+  adapter?: AdapterInfo;
 }
 
 /** The entries auto tries, in order. */
@@ -65,7 +68,7 @@ export async function chooseBackend<E extends BackendEntry>(
   for (const entry of candidates) {
     let started;
     try {
-      started = await entry.start();
+      started = await entry.start({ auto: preference === 'auto' });
     } catch (err) {
       tried.push(`${entry.name} (${firstLine(err)})`);
       continue;
@@ -73,7 +76,8 @@ export async function chooseBackend<E extends BackendEntry>(
     registerKernels(await entry.kernels());
     tried.push(...(started.skipped ?? []));
     const reason = tried.length > 0 ? `${asked}: ${started.outcome}; not available: ${tried.join('; ')}` : `${asked}: ${started.outcome}`;
-    return { entry, info: { name: entry.name, package: started.package, device: started.device, reason } };
+    const adapter = started.adapter ? { adapter: started.adapter } : {};
+    return { entry, info: { name: entry.name, package: started.package, device: started.device, reason, ...adapter } };
   }
   const namedOnly = entries.filter((e) => e.auto === null && e.name !== preference).map((e) => e.name);
   const hint = namedOnly.length > 0 ? `; to train on ${namedOnly.join(' or ')} deliberately, name it in TRAINYARD_BACKEND` : '';

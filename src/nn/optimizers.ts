@@ -87,16 +87,19 @@ export class Solver {
 function clipGradients(learnables: Learnable[], gradients: Map<tf.Variable, tf.Tensor>, o: TrainingOptions): Map<tf.Variable, tf.Tensor> {
   const threshold = o.gradientThreshold;
   if (threshold === null) return gradients;
-  const norms = new Map(learnables.map(({ variable }) => [variable, tf.tidy(() => tf.norm(gradients.get(variable)!).dataSync()[0]!)]));
+  // The factor threshold / max(norm, threshold) is 1 at or under the threshold, so the decision is
+  // made on the device: no read of the norms back (webgpu cannot read synchronously at all).
+  const factor = (norm: tf.Tensor) => tf.div(threshold, tf.maximum(norm, threshold));
+  const norms = new Map(learnables.map(({ variable }) => [variable, tf.norm(gradients.get(variable)!)]));
   const clipped = new Map<tf.Variable, tf.Tensor>();
   if (o.gradientThresholdMethod === 'global-l2norm') {
-    const global = Math.sqrt([...norms.values()].reduce((s, n) => s + n * n, 0));
-    for (const [variable, g] of gradients) clipped.set(variable, global > threshold ? tf.mul(g, threshold / global) : g);
+    const global = factor(tf.sqrt(tf.addN([...norms.values()].map((n) => tf.square(n)))));
+    for (const [variable, g] of gradients) clipped.set(variable, tf.mul(g, global));
     return clipped;
   }
   for (const [variable, g] of gradients) {
-    const n = norms.get(variable) ?? 0;
-    clipped.set(variable, n > threshold ? tf.mul(g, threshold / n) : g);
+    const n = norms.get(variable);
+    clipped.set(variable, n ? tf.mul(g, factor(n)) : g);
   }
   return clipped;
 }

@@ -44,6 +44,12 @@ export interface TrainHooks {
   onProgress?: (record: ProgressRecord) => void | Promise<void>;
   /** Stops training within one iteration; the model is kept as it stands. */
   signal?: AbortSignal;
+  /**
+   * Least time between two reads of the loss and accuracy from the device (0: every iteration).
+   * Between reads the iterations queue on a GPU without waiting; their records then go out
+   * together, in order. Validation and the last iteration read at once.
+   */
+  readbackIntervalMs?: number;
 }
 
 export type StopReason = 'max-epochs' | 'aborted' | 'validation-patience';
@@ -163,12 +169,62 @@ async function runIterations(
     last,
   });
 
+  const readbackIntervalMs = hooks.readbackIntervalMs ?? 0;
+  let pending: { stats: tf.Tensor; epoch: number; iteration: number; timeElapsed: number; lr: number }[] = [];
+  let lastRead = performance.now();
+  /**
+   * Reads the loss and correct count of the iterations run since the last read, in one
+   * asynchronous read, and reports them in order; validates the last on validationSplit when
+   * given (the weights are that iteration's). Returns why training must stop, or null.
+   */
+  const reportPending = async (validationSplit: TrainingOptions['validationData']): Promise<StopReason | null> => {
+    if (pending.length === 0) return null;
+    const batch = pending;
+    pending = [];
+    const both = tf.concat(batch.map((p) => p.stats));
+    const values = await both.data();
+    tf.dispose([both, ...batch.map((p) => p.stats)]);
+    lastRead = performance.now();
+    for (const [k, p] of batch.entries()) {
+      const record: ProgressRecord = {
+        epoch: p.epoch,
+        iteration: p.iteration,
+        timeElapsed: p.timeElapsed,
+        miniBatchLoss: values[2 * k]!,
+        miniBatchAccuracy: values[2 * k + 1]! / batchSize,
+        baseLearnRate: p.lr,
+        totalIterations,
+        verbose: isVerboseIteration(p.iteration, options.verboseFrequency, totalIterations),
+      };
+      if (validationSplit && k === batch.length - 1) {
+        const v = await classifier.evaluate(source, validationSplit, hooks.signal);
+        // The signal stopped the validation: training stops without this iteration's record, as it did before reads were batched.
+        if (!v) return 'aborted';
+        record.validationLoss = v.loss;
+        record.validationAccuracy = v.accuracy;
+        if (v.loss < bestValidationLoss) {
+          bestValidationLoss = v.loss;
+          validationsWithoutImprovement = 0;
+        } else {
+          validationsWithoutImprovement++;
+        }
+      }
+      last = record;
+      await hooks.onProgress?.(record);
+      if (options.validationPatience !== null && validationsWithoutImprovement >= options.validationPatience) return 'validation-patience';
+    }
+    return null;
+  };
+
   for (let epoch = 1; epoch <= options.maxEpochs; epoch++) {
     if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffler.permutation(count);
     const lr = learnRate(options, epoch);
     // Leaving the loop (a stop, an error) closes the stream, so the source lets go of what it holds.
     for await (const batch of source.batches('train', { batchSize, ...(order ? { order } : {}), dropLast: true })) {
-      if (hooks.signal?.aborted) return stop('aborted', epoch);
+      if (hooks.signal?.aborted) {
+        await reportPending(null);
+        return stop('aborted', epoch);
+      }
       iteration++;
       const stats = tf.tidy(() => {
         const x = tf.tensor4d(batch.images, [batchSize, h, w, c]);
@@ -184,35 +240,12 @@ async function runIterations(
         (correct as tf.Tensor | null)?.dispose();
         return both;
       });
-      const [loss, correct] = await stats.data();
-      stats.dispose();
-      const record: ProgressRecord = {
-        epoch,
-        iteration,
-        timeElapsed: seconds(start),
-        miniBatchLoss: loss!,
-        miniBatchAccuracy: correct! / batchSize,
-        baseLearnRate: lr,
-        totalIterations,
-        verbose: isVerboseIteration(iteration, options.verboseFrequency, totalIterations),
-      };
-      const validate = options.validationData && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
-      if (validate) {
-        const v = await classifier.evaluate(source, options.validationData!, hooks.signal);
-        if (!v) return stop('aborted', epoch);
-        record.validationLoss = v.loss;
-        record.validationAccuracy = v.accuracy;
-        if (v.loss < bestValidationLoss) {
-          bestValidationLoss = v.loss;
-          validationsWithoutImprovement = 0;
-        } else {
-          validationsWithoutImprovement++;
-        }
-      }
-      last = record;
-      await hooks.onProgress?.(record);
-      if (options.validationPatience !== null && validationsWithoutImprovement >= options.validationPatience) {
-        return stop('validation-patience', epoch);
+      pending.push({ stats, epoch, iteration, timeElapsed: seconds(start), lr });
+      const validate = options.validationData !== null && (iteration === 1 || iteration % options.validationFrequency === 0 || iteration === totalIterations);
+      // A read waits for the device to finish, so it happens only when a record must go out now.
+      if (validate || iteration === totalIterations || performance.now() - lastRead >= readbackIntervalMs) {
+        const stopped = await reportPending(validate ? options.validationData : null);
+        if (stopped) return stop(stopped, epoch);
       }
       await yieldToEventLoop();
     }

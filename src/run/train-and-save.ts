@@ -86,14 +86,14 @@ async function failingOutOfMemory<T>(during: string, step: () => Promise<T>): Pr
 /** How a model was trained, as its manifest records it. */
 export function trainingRecord(
   result: TrainResult,
-  run: { options: object; dataset: string; trainImages: number; backend: Pick<BackendInfo, 'name' | 'package' | 'device' | 'reason'> },
+  run: { options: object; dataset: string; trainImages: number; backend: Pick<BackendInfo, 'name' | 'package' | 'device' | 'reason' | 'adapter'> },
 ): ModelManifest['training'] {
-  const { name, package: pkg, device, reason } = run.backend;
+  const { name, package: pkg, device, reason, adapter } = run.backend;
   return {
     options: { ...run.options, seed: result.seed },
     dataset: run.dataset,
     trainImages: run.trainImages,
-    backend: { name, package: pkg, device, reason },
+    backend: { name, package: pkg, device, reason, ...(adapter ? { adapter } : {}) },
     stopReason: result.stopReason,
     iterations: result.iterations,
     epochs: result.epochs,

@@ -43,7 +43,8 @@ export interface ModelManifest {
     options: unknown;
     dataset: string;
     trainImages: number;
-    backend: { name: string; package: string; device: string; reason: string };
+    /** adapter: the GPU adapter, for backends that pick one (webgpu); absent otherwise. */
+    backend: { name: string; package: string; device: string; reason: string; adapter?: { vendor: string; architecture: string; description: string } };
     stopReason: string;
     iterations: number;
     epochs: number;

@@ -29,6 +29,12 @@ describe('docker-compose.yml', () => {
     expect(config.services['api']!.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', WORKERS: '0' });
     expect(config.services['worker']!.build?.target).toBe('gpu');
     expect(JSON.stringify(config.services['worker']!.deploy)).toContain('nvidia');
+    // webgpu needs the driver's Vulkan ICD (graphics); tfjs-node-gpu's PTX cache lives on a volume.
+    const gpu = config.services['worker']!.environment!;
+    expect(gpu['NVIDIA_DRIVER_CAPABILITIES']!.split(',')).toEqual(expect.arrayContaining(['compute', 'utility', 'graphics']));
+    expect(gpu).toMatchObject({ CUDA_CACHE_PATH: '/cuda-cache', TRAINYARD_BACKEND: 'auto' });
+    expect(Number(gpu['CUDA_CACHE_MAXSIZE'])).toBeGreaterThan(0);
+    expect(JSON.stringify(config.services['worker']!.volumes)).toContain('/cuda-cache');
     const volumeOf = (s: string) => JSON.stringify(config.services[s]!.volumes);
     for (const s of ['api', 'worker', 'worker-cpu']) expect(volumeOf(s)).toContain('/data');
   });

@@ -8,12 +8,12 @@ export async function useTestBackend(): Promise<void> {
   await initBackend('wasm');
 }
 
-/** Runs fn with the pure-JS cpu backend, the reference that wasm results are compared with. */
-export async function onCpu<T>(fn: () => T): Promise<T> {
+/** Runs fn (to its end, when it is async) with the pure-JS cpu backend, the reference that other backends' results are compared with. */
+export async function onCpu<T>(fn: () => T | Promise<T>): Promise<T> {
   const previous = tf.getBackend();
   await tf.setBackend('cpu');
   try {
-    return fn();
+    return await fn();
   } finally {
     await tf.setBackend(previous);
   }

@@ -9,6 +9,32 @@ export const seedNetworkJson = JSON.parse(readFileSync(new URL('../../examples/s
   layers: Record<string, unknown>[];
 };
 
+/** Every layer type with most of their options (dilation, asymmetric padding, pooling, dropout, shared ELU alpha). */
+export const everyLayerNetworkJson = {
+  layers: [
+    { type: 'imageInput', inputSize: [28, 28, 1], normalization: 'zscore' },
+    { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same', weightsInitializer: 'he' },
+    { type: 'batchNormalization' },
+    { type: 'relu' },
+    { type: 'convolution2d', filterSize: 3, numFilters: 4, dilationFactor: 2, padding: [1, 2, 0, 1], weightsInitializer: 'narrow-normal' },
+    { type: 'leakyRelu', scale: 0.1 },
+    { type: 'maxPooling2d', poolSize: 3, stride: 2, padding: [1, 1, 0, 1] },
+    { type: 'elu', learnable: false, alpha: 0.5 },
+    { type: 'averagePooling2d', poolSize: 2, padding: 'same' },
+    { type: 'clippedRelu', ceiling: 6 },
+    { type: 'convolution2d', filterSize: [2, 3], numFilters: 6, stride: [2, 1] },
+    { type: 'tanh' },
+    { type: 'globalAveragePooling2d' },
+    { type: 'dropout', probability: 0.2 },
+    { type: 'fullyConnected', outputSize: 12 },
+    { type: 'elu', perChannel: false },
+    { type: 'batchNormalization' },
+    { type: 'fullyConnected', outputSize: 10 },
+    { type: 'softmax' },
+    { type: 'classification' },
+  ],
+};
+
 export function network(json: unknown = seedNetworkJson): Network {
   const result = validateNetwork(json);
   if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));

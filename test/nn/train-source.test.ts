@@ -105,6 +105,28 @@ describe('train on a dataset source', () => {
     result.classifier.dispose();
   });
 
+  it('stops as aborted when the signal stops a validation, with the iterations read before it reported in order', async () => {
+    const source = new FakeSource();
+    const controller = new AbortController();
+    const batches = source.batches.bind(source);
+    // The second validation pass (iteration 7) is stopped as it starts.
+    source.batches = (split, batchOptions) => {
+      if (split === 'test' && source.passes.filter((p) => p.split === 'test').length === 1) controller.abort();
+      return batches(split, batchOptions);
+    };
+    const records: ProgressRecord[] = [];
+    const result = await train(net, { source }, options(settings), {
+      onProgress: (r) => void records.push(r),
+      signal: controller.signal,
+      readbackIntervalMs: 3_600_000,
+    });
+    expect([result.stopReason, result.iterations, result.validation]).toEqual(['aborted', 7, null]);
+    expect(records.map((r) => r.iteration)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.last?.iteration).toBe(6);
+    expect(source.open).toBe(0);
+    result.classifier.dispose();
+  });
+
   it('gives the same mini-batch orders for the same seed, and none with shuffle never', async () => {
     const orders = async (overrides: Record<string, unknown>) => {
       const source = new FakeSource();

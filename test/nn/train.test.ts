@@ -4,7 +4,7 @@ import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
 import type { WasmBackendInternals } from '../../src/nn/wasm/heap.js';
 import { useTestBackend } from '../helpers/backend.js';
-import { digits, network, options } from '../helpers/data.js';
+import { digits, everyLayerNetworkJson, network, options } from '../helpers/data.js';
 
 beforeAll(useTestBackend);
 
@@ -25,6 +25,27 @@ function trainableValues(result: Awaited<ReturnType<typeof run>>['result']): Flo
 }
 
 describe('train', () => {
+  it('reads the device at most every readbackIntervalMs and still reports every iteration, in order, with the same numbers', async () => {
+    const data = await digits(128, 64);
+    const runWith = async (readbackIntervalMs: number) => {
+      const records: ProgressRecord[] = [];
+      // Validation at iterations 1, 3, 6 and 8 forces reads between the batched ones.
+      const settings = { ...small, miniBatchSize: 32, maxEpochs: 2, seed: 5, validationData: 'test', validationFrequency: 3 };
+      const result = await train(network(), { source: data.source }, options(settings), {
+        onProgress: (r) => void records.push(r),
+        readbackIntervalMs,
+      });
+      result.classifier.dispose();
+      return records;
+    };
+    const everyIteration = await runWith(0);
+    const batched = await runWith(3_600_000);
+    expect(batched.map((r) => r.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const numbers = (r: ProgressRecord) => [r.miniBatchLoss, r.miniBatchAccuracy, r.epoch, r.validationLoss, r.validationAccuracy];
+    expect(batched.map(numbers)).toEqual(everyIteration.map(numbers));
+    expect(batched.filter((r) => r.validationLoss !== undefined).map((r) => r.iteration)).toEqual([1, 3, 6, 8]);
+  });
+
   it('drops the last partial mini-batch, as MATLAB does', async () => {
     const { result, records } = await run({ miniBatchSize: 128, maxEpochs: 2 }, 300);
     expect(result.iterationsPerEpoch).toBe(2);
@@ -175,31 +196,7 @@ describe('train', () => {
   });
 
   it('trains every layer type on wasm, including dilation, padding, pooling and dropout', async () => {
-    const json = {
-      layers: [
-        { type: 'imageInput', inputSize: [28, 28, 1], normalization: 'zscore' },
-        { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same', weightsInitializer: 'he' },
-        { type: 'batchNormalization' },
-        { type: 'relu' },
-        { type: 'convolution2d', filterSize: 3, numFilters: 4, dilationFactor: 2, padding: [1, 2, 0, 1], weightsInitializer: 'narrow-normal' },
-        { type: 'leakyRelu', scale: 0.1 },
-        { type: 'maxPooling2d', poolSize: 3, stride: 2, padding: [1, 1, 0, 1] },
-        { type: 'elu', learnable: false, alpha: 0.5 },
-        { type: 'averagePooling2d', poolSize: 2, padding: 'same' },
-        { type: 'clippedRelu', ceiling: 6 },
-        { type: 'convolution2d', filterSize: [2, 3], numFilters: 6, stride: [2, 1] },
-        { type: 'tanh' },
-        { type: 'globalAveragePooling2d' },
-        { type: 'dropout', probability: 0.2 },
-        { type: 'fullyConnected', outputSize: 12 },
-        { type: 'elu', perChannel: false },
-        { type: 'batchNormalization' },
-        { type: 'fullyConnected', outputSize: 10 },
-        { type: 'softmax' },
-        { type: 'classification' },
-      ],
-    };
-    const { result, records } = await run({ maxEpochs: 1 }, 64, undefined, json);
+    const { result, records } = await run({ maxEpochs: 1 }, 64, undefined, everyLayerNetworkJson);
     expect(records).toHaveLength(2);
     for (const r of records) expect(Number.isFinite(r.miniBatchLoss)).toBe(true);
     const before = tf.memory().numTensors;

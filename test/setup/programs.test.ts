@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { missingPackages, plan } from './programs.js';
+import { backportsSource, mesaMajor, missingPackages, plan } from './programs.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
@@ -31,6 +31,15 @@ describe('the pretest step', () => {
     expect(missingPackages({ PATH: bin, CHROMIUM_PATH: path.join(bin, 'chromium') })).toEqual(['chromium']);
     expect(missingPackages({ PATH: '', CHROMIUM_PATH: path.join(bin, 'redis-server') })).toEqual(['redis-server']);
     expect(missingPackages({ PATH: bin, CHROMIUM_PATH: path.join(bin, 'redis-server') })).toEqual([]);
+  });
+
+  it("reads Mesa's version and derives the bookworm-backports source from the machine's mirror", () => {
+    expect(mesaMajor('25.0.7-2~bpo12+1')).toBe(25);
+    expect(mesaMajor('1:22.3.6-1+deb12u1')).toBe(22);
+    expect(mesaMajor('')).toBeNull();
+    const sources = 'Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n';
+    expect(backportsSource(sources)).toContain('URIs: http://mirror.example/debian\nSuites: bookworm-backports\n');
+    expect(backportsSource('Types: deb\n')).toBeNull();
   });
 
   it('without root, stops with the one command that installs what is missing', () => {

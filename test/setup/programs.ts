@@ -2,12 +2,15 @@
  * `npm test`'s pretest step: the programs the tests run that `npm ci` cannot install.
  *   redis-server  the end-to-end tests start private ones (and test/setup/redis.ts one for the rest)
  *   chromium      the browser tests drive Debian's Chromium (never one Playwright downloads)
+ *   mesa-vulkan-drivers (Mesa 23 or later, from bookworm-backports on Debian 12): lavapipe, the
+ *                 software Vulkan driver the webgpu tests run on (Mesa 22's lacks what Dawn needs).
+ *                 Optional: when it cannot be installed the webgpu tests skip and say why.
  * Missing ones are installed with apt-get when this runs as root on a machine with apt-get (one
  * `apt-get update` at most); otherwise it stops at once with the one command that installs them,
  * rather than letting the suite fail minutes later.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -62,6 +65,60 @@ export function plan(missing: string[], can: { root: boolean; aptGet: boolean })
   };
 }
 
+/** Mesa's major version as dpkg knows it ("25.0.7-2~bpo12+1" -> 25), or null when not installed. */
+export function mesaMajor(dpkgVersion: string): number | null {
+  const major = /^(?:\d+:)?(\d+)\./.exec(dpkgVersion.trim());
+  return major ? Number(major[1]) : null;
+}
+
+/** The first Mesa whose lavapipe has the dynamic indexing Dawn requires. */
+const lavapipeMesa = 23;
+
+/** Mesa's installed major version, null when it is not installed, undefined without dpkg to ask. */
+function installedMesa(env: Env): number | null | undefined {
+  const q = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'mesa-vulkan-drivers'], { encoding: 'utf8', env });
+  if (q.error) return undefined;
+  return q.status === 0 ? mesaMajor(q.stdout) : null;
+}
+
+/** The apt source for bookworm-backports on the mirror `sources` (a deb822 .sources file) already uses. */
+export function backportsSource(sources: string): string | null {
+  const uri = /^URIs:\s*(\S+\/debian)\s*$/m.exec(sources)?.[1];
+  if (!uri) return null;
+  return `Types: deb\nURIs: ${uri}\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`;
+}
+
+const debianSources = '/etc/apt/sources.list.d/debian.sources';
+const backportsFile = '/etc/apt/sources.list.d/bookworm-backports.sources';
+
+/**
+ * Installs Mesa's lavapipe from bookworm-backports for the webgpu tests, when it is missing or too
+ * old and this is Debian 12 as root. Never fails the run: it says why the webgpu tests will skip.
+ */
+function ensureLavapipe(env: Env, root: boolean): void {
+  const mesa = installedMesa(env);
+  if (mesa !== null && mesa !== undefined && mesa >= lavapipeMesa) return;
+  const skip = (why: string) => console.warn(`the webgpu tests will skip: ${why}`);
+  if (mesa === undefined) return skip('no dpkg-query here to tell which Mesa Vulkan driver is installed');
+  const have = mesa === null ? 'no Mesa Vulkan driver' : `Mesa ${mesa}'s lavapipe lacks what Dawn needs`;
+  const bookworm = existsSync('/etc/os-release') && /^VERSION_CODENAME=bookworm$/m.test(readFileSync('/etc/os-release', 'utf8'));
+  if (!root || !bookworm || onPath('apt-get', env) === null) {
+    return skip(`${have}; on Debian 12 as root: add bookworm-backports to apt's sources, then apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`);
+  }
+  try {
+    if (!existsSync(backportsFile)) {
+      const source = existsSync(debianSources) ? backportsSource(readFileSync(debianSources, 'utf8')) : null;
+      if (!source) return skip(`${have}, and no Debian mirror found in ${debianSources} to add bookworm-backports from`);
+      writeFileSync(backportsFile, source);
+    }
+    console.log(`installing Mesa's lavapipe from bookworm-backports for the webgpu tests (${have})`);
+    aptGet(['update', '-qq'], env);
+    aptGet(['install', '-y', '-qq', '-t', 'bookworm-backports', 'mesa-vulkan-drivers', 'libvulkan1'], env);
+  } catch (err) {
+    skip(`${have}; ${(err as Error).message}`);
+  }
+}
+
 function aptGet(args: string[], env: Env): void {
   const result = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
   if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status})`);
@@ -69,6 +126,7 @@ function aptGet(args: string[], env: Env): void {
 
 /** Runs the plan for this environment; returns the process's exit code. */
 export function ensurePrograms(env: Env, root: boolean): number {
+  ensureLavapipe(env, root);
   const step = plan(missingPackages(env), { root, aptGet: onPath('apt-get', env) !== null });
   if (step.action === 'none') return 0;
   if (step.action === 'fail') {

@@ -7,6 +7,18 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 export type Device = 'gpu' | 'cpu';
 
+/** The GPU adapter a backend trains on, as the driver names it (WebGPU's GPUAdapterInfo). */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+}
+
+/** How the registry starts an entry: under auto, an entry may refuse what it would do only when named. */
+export interface StartOptions {
+  auto: boolean;
+}
+
 /** What an entry reports once it runs: stored in every model's manifest and shown by /readyz. */
 export interface Started {
   /** The package that provides the backend. */
@@ -16,6 +28,8 @@ export interface Started {
   outcome: string;
   /** Alternatives the entry tried first and could not load, each "what: why". */
   skipped?: string[];
+  /** The GPU adapter, for backends that pick one. */
+  adapter?: AdapterInfo;
 }
 
 export interface BackendEntry<Name extends string = string> {
@@ -31,7 +45,7 @@ export interface BackendEntry<Name extends string = string> {
    * Loads the backend's package and makes it tfjs's backend. Throws, saying why, when it is not
    * available here (package absent, native library missing); must then leave tfjs as it was.
    */
-  start(): Promise<Started>;
+  start(options?: StartOptions): Promise<Started>;
   /** trainyard's kernels for this backend (fused and gap-filling), registered after start(). */
   kernels(): Promise<readonly tf.KernelConfig[]>;
 }

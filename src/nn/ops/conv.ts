@@ -91,7 +91,9 @@ function inputGradient(
 export function dilateFilter(kernel: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, ci, co] = kernel.shape;
-    const spread = tf.pad(tf.reshape(kernel, [kh, 1, kw, 1, ci, co]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+    // One axis at a time, in rank 3 and 4: webgpu's pad (and its gradient, a slice) has no rank-6 shader.
+    const rows = tf.pad(tf.reshape(kernel, [kh, 1, kw * ci * co]), [[0, 0], [0, dh - 1], [0, 0]]);
+    const spread = tf.pad(tf.reshape(rows, [kh * dh, kw, 1, ci * co]), [[0, 0], [0, 0], [0, dw - 1], [0, 0]]);
     return tf.slice(tf.reshape(spread, [kh * dh, kw * dw, ci, co]), 0, [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co]) as tf.Tensor4D;
   });
 }

@@ -1,3 +1,5 @@
+// tfjs-layers registers tfjs's gradients, which registerKernels overrides; in a worker train.ts imports it before any backend starts.
+import '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import type { BackendEntry, Started } from '../../../src/nn/backends/entry.js';
 import { autoOrder, backendEntries, backendPreferences, chooseBackend } from '../../../src/nn/backend.js';
@@ -67,9 +69,18 @@ describe('the backend registry', () => {
     await expect(chooseBackend([fake('a', 1, {}), fake('b', null, {})], 'gpu')).rejects.toThrow('TRAINYARD_BACKEND=gpu is not a backend; the backends are a, b (or auto)');
   });
 
-  it('has wasm, tensorflow and cpu as entries; auto prefers native TensorFlow over wasm and never picks cpu', () => {
-    expect([...backendPreferences].sort()).toEqual(['auto', 'cpu', 'tensorflow', 'wasm']);
-    expect(autoOrder(backendEntries).map((e) => e.name)).toEqual(['tensorflow', 'wasm']);
+  it('has tensorflow, webgpu, wasm and cpu as entries; auto prefers native TensorFlow, then webgpu, then wasm, and never picks cpu', () => {
+    expect([...backendPreferences].sort()).toEqual(['auto', 'cpu', 'tensorflow', 'wasm', 'webgpu']);
+    expect(autoOrder(backendEntries).map((e) => e.name)).toEqual(['tensorflow', 'webgpu', 'wasm']);
+  });
+
+  it('passes auto to the entry, so that one may refuse under auto what it runs when named', async () => {
+    const seen: unknown[] = [];
+    const entry = { ...fake('gpu', 5, {}), start: async (o?: { auto: boolean }) => (seen.push(o), { package: 'p', device: 'gpu' as const, outcome: 'up', adapter: { vendor: 'v', architecture: 'a', description: 'd' } }) };
+    const { info } = await chooseBackend([entry], 'auto');
+    await chooseBackend([entry], 'gpu');
+    expect(seen).toEqual([{ auto: true }, { auto: false }]);
+    expect(info.adapter).toEqual({ vendor: 'v', architecture: 'a', description: 'd' });
   });
 
   it('states the wasm heap ceiling as a capability of the wasm entry only', () => {
