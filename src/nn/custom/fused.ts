@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ValueKind } from '../kernels/expression.js';
 import { hasKernel } from '../kernels/index.js';
-import { Expression, type ExpressionAttrs } from '../kernels/names.js';
+import { Expression, ValueKind, type ExpressionAttrs } from '../kernels/names.js';
 import { compileLayer, type LayerFunction } from './compile.js';
 import { inputName, outputGradientName, outputName } from './definition.js';
 import type { Expr } from './evaluate.js';

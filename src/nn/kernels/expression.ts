@@ -1,13 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Heap } from '../wasm/heap.js';
-import { Expression, type ExpressionAttrs } from './names.js';
-
-/** Value kinds of expression.c: a whole [N, h, w, c] tensor, one value per channel, one value. */
-export const enum ValueKind {
-  Full = 0,
-  PerChannel = 1,
-  Scalar = 2,
-}
+import { Expression, ValueKind, type ExpressionAttrs } from './names.js';
 
 /** Floats a register holds: about 256, in whole pixels. */
 function blockPixels(channels: number): number {

@@ -22,6 +22,15 @@ export interface ActivationGradAttrs {
   b: number;
 }
 
+/** Value kinds of expression.c: a whole [N, h, w, c] tensor, one value per channel, one value. */
+// Here with the kernel names, not beside the kernel: the custom layer's compiler uses it, and the
+// plain-tfjs module (src/tfjs-layers) bundles that compiler without the wasm kernels.
+export const enum ValueKind {
+  Full = 0,
+  PerChannel = 1,
+  Scalar = 2,
+}
+
 /**
  * A custom layer's expressions compiled for expression.c: inputs in0, in1, ... of the given kinds
  * (0 full tensor, 1 per channel, 2 scalar); outputs read from registers, full tensors or sums.
