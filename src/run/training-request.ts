@@ -11,6 +11,7 @@ import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEs
 import { validateTrainingOptions, type TrainingOptions } from '../nn/options.js';
 import { ValidationError, type Problem, type Validated } from '../nn/problems.js';
 import { problemsWithData, validateNetwork, type Network, type Size3 } from '../nn/spec.js';
+import { startModuleThread } from '../nn/thread.js';
 
 /** A request that passed validateTrainingRequest. */
 export interface ValidTrainingRequest {
@@ -19,6 +20,9 @@ export interface ValidTrainingRequest {
   network: Network;
   options: TrainingOptions;
 }
+
+/** The configuration validation reads. */
+export type ValidationConfig = Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>;
 
 /** The shape of the dataset a request trains on, as validation needs it. */
 export interface DataShape {
@@ -35,7 +39,7 @@ export interface DataShape {
 export function validateTrainingRequest(
   request: { network: unknown; options?: unknown },
   data: DataShape | null,
-  config: Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>,
+  config: ValidationConfig,
 ): Validated<ValidTrainingRequest> {
   return validate(request, data, config, true);
 }
@@ -69,6 +73,31 @@ function validate(
   return { ok: true, value: { source: request.network, network: network.value, options: options.value } };
 }
 
+export interface TrainingRequestThreadInput {
+  request: { network: unknown; options?: unknown };
+  data: DataShape | null;
+  config: ValidationConfig;
+}
+
+/**
+ * validateTrainingRequest's problems (none: valid), worked out in a worker thread of its own: a
+ * network of hundreds of custom layers takes a few hundred ms to check (tokenizing every
+ * expression, estimating its memory), which the API's event loop must not spend (issue 10).
+ */
+export function trainingRequestProblemsInThread(request: { network: unknown; options?: unknown }, data: DataShape | null, config: ValidationConfig): Promise<Problem[]> {
+  const { networkLimits, optionLimits, limits, backend } = config;
+  const input: TrainingRequestThreadInput = { request: { network: request.network, options: request.options }, data, config: { networkLimits, optionLimits, limits, backend } };
+  const thread = startModuleThread(import.meta.url, 'training-request-thread', input);
+  return new Promise<Problem[]>((resolve, reject) => {
+    thread.once('message', (problems: Problem[]) => {
+      resolve(problems);
+      void thread.terminate();
+    });
+    thread.once('error', reject);
+    thread.once('exit', (code) => reject(new Error(`the validation thread exited with code ${code} before it answered`)));
+  });
+}
+
 /** The shape validation needs, as the dataset's source describes it. */
 export async function dataShape(dataset: ResolvedDataset): Promise<DataShape> {
   const { size, classes } = await dataset.source.describe();
@@ -79,7 +108,7 @@ export async function dataShape(dataset: ResolvedDataset): Promise<DataShape> {
 export async function requireValidTrainingRequest(
   request: { network: unknown; options?: unknown },
   dataset: ResolvedDataset,
-  config: Pick<Config, 'networkLimits' | 'optionLimits' | 'limits' | 'backend'>,
+  config: ValidationConfig,
 ): Promise<ValidTrainingRequest> {
   const validated = validate(request, await dataShape(dataset), config, false);
   if (!validated.ok) throw new ValidationError('invalid training request', validated.problems, 'Invalid training request');

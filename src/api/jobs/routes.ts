@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Problem } from '../../nn/problems.js';
-import { dataShape, validateTrainingRequest } from '../../run/training-request.js';
+import { dataShape, trainingRequestProblemsInThread, validateTrainingRequest, type DataShape, type ValidationConfig } from '../../run/training-request.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
@@ -25,9 +25,21 @@ export function jobView(record: JobRecord, link: LinkTo) {
 export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
   const dataset = services.datasets.resolve(body.dataset, tenant);
   const shape = 'problem' in dataset ? null : await dataShape(dataset);
-  const validated = validateTrainingRequest(body, shape, services.config);
-  const problems = validated.ok ? [] : validated.problems;
+  const problems = await trainingRequestProblems(body, shape, services.config);
   return 'problem' in dataset ? [...problems, dataset.problem] : problems;
+}
+
+/**
+ * Networks of more layers than this are validated in a thread: a few hundred custom layers take
+ * hundreds of ms to check, while small ones take a few ms, less than starting a thread.
+ */
+const layersCheckedOnTheLoop = 32;
+
+function trainingRequestProblems(body: JobRequest, shape: DataShape | null, config: ValidationConfig): Promise<Problem[]> {
+  const layers = (body.network as { layers?: unknown }).layers;
+  if (Array.isArray(layers) && layers.length > layersCheckedOnTheLoop) return trainingRequestProblemsInThread(body, shape, config);
+  const validated = validateTrainingRequest(body, shape, config);
+  return Promise.resolve(validated.ok ? [] : validated.problems);
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */

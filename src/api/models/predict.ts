@@ -5,7 +5,8 @@ import type { Classifier } from '../../nn/classifier.js';
 import type { Problem } from '../../nn/problems.js';
 import type { ModelManifest } from '../../store/models.js';
 import { HttpProblem, invalid } from '../problem.js';
-import { readInstances } from './instances.js';
+import { yieldToEventLoop } from '../../nn/yield.js';
+import { predictChunk, readInstances } from './instances.js';
 
 /** The images of one predict request, as the network will get them. */
 export interface PredictInput {
@@ -49,9 +50,9 @@ export async function pngInput(buffer: Buffer, manifest: ModelManifest, maxPixel
  * range (0-255 sent to a model trained on 0-1) are a 400 naming the instance and the range, rather
  * than saturating the network in silence.
  */
-export function jsonInput(body: { instances: unknown[]; scale?: number }, manifest: ModelManifest): PredictInput {
+export async function jsonInput(body: { instances: unknown[]; scale?: number }, manifest: ModelManifest): Promise<PredictInput> {
   const [h, w, c] = manifest.inputSize;
-  const read = readInstances(body.instances, [h, w, c]);
+  const read = await readInstances(body.instances, [h, w, c]);
   if (read.problems.length > 0) throw invalid(`${read.problems.length} instance(s) do not have the model's input shape ${h}x${w}x${c}`, read.problems);
   const scale = body.scale ?? 1;
   const pixels = scale === 1 ? read.pixels : read.pixels.map((v) => v / scale);
@@ -87,11 +88,12 @@ function outOfRange(pixels: Float32Array, count: number, per: number, stats: Ima
 /**
  * The answer: what was fed to the network (size, value range, source, scale, and the training
  * images' statistics to compare with) and each prediction, with warnings when its image looks
- * unlike the training images (no warnings for models without recorded statistics).
+ * unlike the training images (no warnings for models without recorded statistics). The network and
+ * the descriptions take `predictChunk` images at a time, with the event loop let run between.
  */
 export async function predictions(classifier: Classifier, manifest: ModelManifest, input: PredictInput) {
   const { pixels, count } = input;
-  const probs = await classifier.predict(pixels, count);
+  const probs = await classifier.predict(pixels, count, predictChunk);
   const k = classifier.classes.length;
   const stats = manifest.inputStatistics;
   let min = Infinity;
@@ -104,7 +106,7 @@ export async function predictions(classifier: Classifier, manifest: ModelManifes
   return {
     modelId: manifest.id,
     input: { from: input.from, height, width, channels, scale: input.scale, min, max, training: stats ?? null },
-    predictions: Array.from({ length: count }, (_, i) => {
+    predictions: await describeEach(count, (i) => {
       const row = probs.subarray(i * k, (i + 1) * k);
       let best = 0;
       for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
@@ -115,4 +117,13 @@ export async function predictions(classifier: Classifier, manifest: ModelManifes
       };
     }),
   };
+}
+
+async function describeEach<T>(count: number, describe: (i: number) => T): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && i % predictChunk === 0) await yieldToEventLoop();
+    out.push(describe(i));
+  }
+  return out;
 }

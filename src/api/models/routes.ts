@@ -161,7 +161,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       const { classifier, manifest } = loaded;
       const input = Buffer.isBuffer(request.body)
         ? await pngInput(request.body, manifest, config.limits.imagePixels)
-        : jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
+        : await jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
       return predictions(classifier, manifest, input);
     });
   });

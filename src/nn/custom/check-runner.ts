@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import type { BackendPreference } from '../backend.js';
 import type { Network } from '../spec.js';
+import { startModuleThread } from '../thread.js';
 import { CustomLayerCheckError } from './check-error.js';
 import { checkNames, report, skipped, tooExpensiveResult, type CheckReport, type CheckResult } from './check.js';
 import type { CheckThreadInput, CheckThreadMessage } from './check-thread.js';
@@ -37,7 +37,7 @@ export class CheckOutOfMemoryError extends Error {
 export function checkInThread(spec: CustomLayerSpec, options: ThreadCheckOptions): Promise<CheckReport> {
   const observations = options.observations ?? 2;
   const input: CheckThreadInput = { spec, observations, maxOperations: options.maxOperations, backend: options.backend };
-  const thread = startThread(input, options.heapMb);
+  const thread = startModuleThread(import.meta.url, 'check-thread', input, { maxOldGenerationSizeMb: options.heapMb });
   const results: CheckResult[] = [];
   const finish = (extra: CheckResult[]) => report(spec.name, spec.inputSize, observations, spec.definition.backward ? 'backward' : 'autodiff', [...results, ...extra]);
 
@@ -85,17 +85,4 @@ export async function ensureCustomLayersPass(network: Network, options: ThreadCh
   const failed = reports.filter((r) => !r.summary.ok);
   if (failed.length > 0) throw new CustomLayerCheckError(failed);
   return reports;
-}
-
-/**
- * Under tsx (tests, `npm start`) the thread's module is TypeScript, which a worker thread can only
- * load after registering tsx's loader in it; the built service runs the compiled .js directly.
- */
-function startThread(input: CheckThreadInput, heapMb: number): Worker {
-  const source = import.meta.url.endsWith('.ts');
-  const entry = new URL(source ? './check-thread.ts' : './check-thread.js', import.meta.url);
-  const options = { workerData: input, resourceLimits: { maxOldGenerationSizeMb: heapMb } };
-  if (!source) return new Worker(entry, options);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { ...options, eval: true });
 }
