@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from '../kernels/index.js';
-import { explicitPadding } from '../kernels/conv2d-backprop-filter.js';
+import { explicitPadding } from '../kernels/padding.js';
 import { ChannelSums, Conv2DWithBias, FlipFilter, SpreadPad, type Conv2DWithBiasAttrs, type SpreadPadAttrs } from '../kernels/names.js';
 
 /**
