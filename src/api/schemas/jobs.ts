@@ -77,8 +77,9 @@ export const Progress = Type.Object({
   epoch: Type.Integer(),
   iteration: Type.Integer(),
   timeElapsed: Type.Number({ description: 'seconds since training started' }),
-  miniBatchLoss: Type.Number(),
-  miniBatchAccuracy: Type.Number({ description: 'a fraction, 0 to 1' }),
+  // null when training diverged (NaN has no JSON form): a job view must still answer.
+  miniBatchLoss: Type.Union([Type.Number(), Type.Null()]),
+  miniBatchAccuracy: Type.Union([Type.Number(), Type.Null()], { description: 'a fraction, 0 to 1' }),
   baseLearnRate: Type.Number(),
   totalIterations: Type.Integer({ description: 'iterations the run takes unless stopped early (maxEpochs x iterations per epoch)' }),
   verbose: Type.Boolean({ description: "a row of MATLAB's verbose table: iteration 1, every verboseFrequency iterations, and the last" }),
