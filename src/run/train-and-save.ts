@@ -34,7 +34,7 @@ export async function trainAndSave(
   const description = await source.describe();
   // Like MATLAB's checkLayer, but before every run: a custom layer that fails its check never trains (CustomLayerCheckError).
   // It runs in a thread, bounded like the API's checks, so the worker's event loop keeps renewing the job's lock.
-  await ensureCustomLayersPass(network, { backend: config.backend, ...config.layerCheck });
+  await ensureCustomLayersPass(network, { backend: config.backend, ...config.layerCheck }, hooks.signal);
 
   const result = await failingOutOfMemory('training', () => train(network, { source, name }, options, hooks));
   let faulted = false;

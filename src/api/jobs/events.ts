@@ -116,6 +116,15 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       close(closeCodes.tooMany, `tenant '${tenant}' already has ${services.config.events.socketsPerTenant} event sockets open (TENANT_MAX_EVENT_SOCKETS); close one first`);
       return;
     }
+    // Released once, when the socket closes or the handler ends, whichever is first: a handler left
+    // waiting on a reader that was disconnected while still connecting must not keep the slot.
+    let held = true;
+    const releaseSlot = () => {
+      if (held) counts.release(tenant);
+      held = false;
+    };
+    socket.once('close', releaseSlot);
+    if (gone()) releaseSlot();
     let reader: ReturnType<Services['newReader']> | null = null;
     try {
       const record = isJobId(id) ? await services.catalogue.get(id) : null;
@@ -139,7 +148,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       }
     } finally {
       reader?.disconnect();
-      counts.release(tenant);
+      releaseSlot();
     }
   });
 };

@@ -70,10 +70,12 @@ export function checkInThread(spec: CustomLayerSpec, options: ThreadCheckOptions
 }
 
 /** checkInThread for each custom layer of a network; throws CustomLayerCheckError with the reports of those that fail (a check cut for cost or memory fails). */
-export async function ensureCustomLayersPass(network: Network, options: ThreadCheckOptions): Promise<CheckReport[]> {
+export async function ensureCustomLayersPass(network: Network, options: ThreadCheckOptions, signal?: AbortSignal): Promise<CheckReport[]> {
   const reports: CheckReport[] = [];
   for (const layer of network.layers) {
     if (layer.type !== 'custom') continue;
+    // A cancelled or stopped job stops checking between layers; training then ends it as aborted at once.
+    if (signal?.aborted) break;
     try {
       reports.push(await checkInThread(layer, options));
     } catch (err) {
