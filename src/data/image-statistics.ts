@@ -60,33 +60,49 @@ export function measureImage(images: Float32Array, index: number, [h, w, c]: Siz
  */
 export async function imageStatistics(source: DatasetSource, split: Split): Promise<ImageStatistics> {
   const { size } = await source.describe();
-  let count = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let sumSq = 0;
-  let background = 0;
+  const statistics = new StatisticsAccumulator(size);
   for await (const batch of source.batches(split, { batchSize: wholeDatasetBatchSize })) {
-    for (let n = 0; n < batch.count; n++) {
-      const m = measureImage(batch.images, n, size);
-      min = Math.min(min, m.min);
-      max = Math.max(max, m.max);
-      sum += m.mean;
-      sumSq += m.mean * m.mean;
-      background += m.background;
-    }
-    count += batch.count;
+    statistics.add(batch.images, batch.count);
     await yieldToEventLoop();
   }
-  const mean = sum / count;
-  background /= count;
-  return {
-    min,
-    max,
-    imageMean: { mean, std: Math.sqrt(Math.max(0, sumSq / count - mean * mean)) },
-    background,
-    polarity: background <= (min + max) / 2 ? 'light-on-dark' : 'dark-on-light',
-  };
+  return statistics.result();
+}
+
+/** imageStatistics gathered batch by batch, for passes that are not a DatasetSource's (ingestion, shard by shard). */
+export class StatisticsAccumulator {
+  private count = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  private sum = 0;
+  private sumSq = 0;
+  private background = 0;
+
+  constructor(private readonly size: Size3) {}
+
+  /** Adds `count` images of `size`, one after another in `images`. */
+  add(images: Float32Array, count: number): void {
+    for (let n = 0; n < count; n++) {
+      const m = measureImage(images, n, this.size);
+      this.min = Math.min(this.min, m.min);
+      this.max = Math.max(this.max, m.max);
+      this.sum += m.mean;
+      this.sumSq += m.mean * m.mean;
+      this.background += m.background;
+    }
+    this.count += count;
+  }
+
+  result(): ImageStatistics {
+    const mean = this.sum / this.count;
+    const background = this.background / this.count;
+    return {
+      min: this.min,
+      max: this.max,
+      imageMean: { mean, std: Math.sqrt(Math.max(0, this.sumSq / this.count - mean * mean)) },
+      background,
+      polarity: background <= (this.min + this.max) / 2 ? 'light-on-dark' : 'dark-on-light',
+    };
+  }
 }
 
 /**

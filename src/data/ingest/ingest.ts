@@ -2,7 +2,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Random, deriveSeed, freshSeed } from '../../nn/random.js';
-import { measureImage, type ImageStatistics } from '../image-statistics.js';
+import { StatisticsAccumulator } from '../image-statistics.js';
 import { detectArchiveFile, readArchive, type ArchiveKind } from './archive.js';
 import { decodeIdxImages, decodeIdxLabels, idxBytes } from './idx.js';
 import { convertGrey, convertImage, ImageSkip, readImageHeader, type Channels, type ConversionTarget, type ImageHeader, type SizeMode } from './images.js';
@@ -313,7 +313,8 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
       labels[i] = converted.labels[record]!;
       perClass[labels[i]!]! += 1;
     }
-    statistics?.add(images.subarray(0, count * imageBytes), count);
+    // Measured on values scaled to [0, 1], as training sees them.
+    if (statistics) statistics.add(Float32Array.from(images.subarray(0, count * imageBytes), (v) => v / 255), count);
     const bytes = encodeShard(images.subarray(0, count * imageBytes), labels);
     const name = shardName(split, index);
     await sink.putObject(name, bytes);
@@ -322,42 +323,3 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
   return { count: order.length, perClass, shards };
 }
 
-/**
- * imageStatistics of the training split, gathered shard by shard on values scaled to [0, 1].
- * (Once datasets are DatasetSources, imageStatistics over the stored shards replaces this.)
- */
-class StatisticsAccumulator {
-  private count = 0;
-  private min = Infinity;
-  private max = -Infinity;
-  private sum = 0;
-  private sumSq = 0;
-  private background = 0;
-  constructor(private readonly size: [number, number, number]) {}
-
-  add(images: Uint8Array, count: number): void {
-    const floats = new Float32Array(images.length);
-    for (let i = 0; i < images.length; i++) floats[i] = images[i]! / 255;
-    for (let n = 0; n < count; n++) {
-      const m = measureImage(floats, n, this.size);
-      this.min = Math.min(this.min, m.min);
-      this.max = Math.max(this.max, m.max);
-      this.sum += m.mean;
-      this.sumSq += m.mean * m.mean;
-      this.background += m.background;
-    }
-    this.count += count;
-  }
-
-  result(): ImageStatistics {
-    const mean = this.sum / this.count;
-    const background = this.background / this.count;
-    return {
-      min: this.min,
-      max: this.max,
-      imageMean: { mean, std: Math.sqrt(Math.max(0, this.sumSq / this.count - mean * mean)) },
-      background,
-      polarity: background <= (this.min + this.max) / 2 ? 'light-on-dark' : 'dark-on-light',
-    };
-  }
-}
