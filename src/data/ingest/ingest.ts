@@ -8,7 +8,7 @@ import { decodeIdxImages, decodeIdxLabels, idxBytes } from './idx.js';
 import { convertGrey, convertImage, ImageSkip, readImageHeader, type Channels, type ConversionTarget, type ImageHeader, type SizeMode } from './images.js';
 import { isImageName, labelsCsvName, planLayout, wrappingFolder, type IdxPlan, type ImagesPlan, type SplitName } from './layouts.js';
 import type { IngestLimits } from './limits.js';
-import { encodeShard, manifestName, sha256, shardName, type DatasetManifest, type ShardSink, type SplitManifest } from './shards.js';
+import { encodeShard, manifestName, sha256, shardName, type DatasetIdentity, type DatasetManifest, type ShardSink, type SplitManifest } from './shards.js';
 import { IngestError, SkipLog } from './skips.js';
 import { splitEachLabel } from './split.js';
 
@@ -35,6 +35,8 @@ export interface IngestOptions {
   contentType?: string;
   /** Folder for the temporary file of converted images (as large as the stored dataset). */
   tmpDir?: string;
+  /** Recorded in the manifest: the service's id, name and tenant of the dataset. */
+  identity?: DatasetIdentity;
   /** Images converted so far, of the total planned. */
   onProgress?: (progress: { read: number; total: number }) => void;
 }
@@ -271,6 +273,7 @@ async function writeDataset(converted: Converted, ctx: WriteContext): Promise<Da
   }
   const manifest: DatasetManifest = {
     format: 'trainyard-shards-1',
+    ...(options.identity ? { identity: options.identity } : {}),
     layout: ctx.layout,
     classes,
     size,

@@ -31,8 +31,18 @@ export interface SplitManifest {
   shards: ShardInfo[];
 }
 
+/** Whose dataset it is and what its owner called it: recorded by the service, absent for the command line's local ones. */
+export interface DatasetIdentity {
+  id: string;
+  name: string;
+  /** The tenant that uploaded it; only that tenant may see it or train on it. Absent: no keys configured. */
+  tenant?: string;
+  createdAt: string;
+}
+
 export interface DatasetManifest {
   format: 'trainyard-shards-1';
+  identity?: DatasetIdentity;
   layout: LayoutKind;
   classes: string[];
   /** Height, width, channels of every stored image. */
