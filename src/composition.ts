@@ -16,6 +16,7 @@ import { JobEvents } from './queue/events.js';
 import { QueueWorker } from './queue/queue-worker.js';
 import { connect, Keys } from './queue/redis.js';
 import { TrainingQueue } from './queue/training-queue.js';
+import { DatasetStore } from './store/datasets.js';
 import { ModelStore } from './store/models.js';
 
 /** The Redis-backed parts of the job system, all on one connection and under the configured prefix. */
@@ -71,6 +72,11 @@ export function queueWorker(
 
 export function modelStore(config: Config): ModelStore {
   return ModelStore.inDataDir(config.dataDir);
+}
+
+/** The uploaded datasets' shards and manifests. */
+export function datasetStore(config: Config): DatasetStore {
+  return DatasetStore.inDataDir(config.dataDir);
 }
 
 /** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */
