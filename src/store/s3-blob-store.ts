@@ -79,8 +79,8 @@ export function s3Client(settings: S3Settings): S3Client {
 
 /** A version left without a pointer for this long is taken to be from a process that died mid-upload. */
 export const abandonedAfterMs = 24 * 60 * 60 * 1000;
-/** Streamed objects go up in parts of this size, a few at a time: memory per upload stays bounded. */
-const partBytes = 8 * 1024 * 1024;
+/** Streamed objects go up in parts of this size (S3's least is 5 MiB), a few at a time: memory per upload stays bounded. */
+const defaultPartBytes = 8 * 1024 * 1024;
 const partsInFlight = 2;
 /** Times a reader resolves a set again after finding its object collected by a republication. */
 const resolveTries = 3;
@@ -102,6 +102,7 @@ export class S3BlobStore implements BlobStore {
     private readonly client: S3Client,
     private readonly bucket: string,
     prefix = '',
+    private readonly partBytes = defaultPartBytes,
   ) {
     this.root = prefix === '' ? '' : `${prefix}/`;
   }
@@ -297,7 +298,7 @@ export class S3BlobStore implements BlobStore {
   /** One object: a single PUT when small, a multipart upload of bounded memory when large or streamed. */
   private async upload(key: string, body: BlobObject['body']): Promise<void> {
     const Body = typeof body === 'string' || body instanceof Uint8Array ? body : Readable.from(body, { objectMode: false });
-    await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body }, partSize: partBytes, queueSize: partsInFlight }).done();
+    await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body }, partSize: this.partBytes, queueSize: partsInFlight }).done();
   }
 
   private pointersPrefix(set: string): string {
