@@ -66,7 +66,7 @@ export interface S3Settings {
 }
 
 export function s3Client(settings: S3Settings): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -75,6 +75,21 @@ export function s3Client(settings: S3Settings): S3Client {
     // the SDK sends by default since 2025; against AWS itself the defaults stay.
     ...(settings.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
   });
+  // The store's callers report a failure by its `code`, as the filesystem's errors have one
+  // (ModelStoreError): S3's errors get theirs from their name (AccessDenied, NoSuchBucket, SlowDown).
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        const e = err as { name?: string; code?: string; $metadata?: unknown };
+        if (e.$metadata && e.name && e.code === undefined) e.code = e.name;
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'trainyardErrorCode' },
+  );
+  return client;
 }
 
 /** A version left without a pointer for this long is taken to be from a process that died mid-upload. */

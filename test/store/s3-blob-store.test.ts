@@ -87,6 +87,12 @@ describe('S3BlobStore in the bucket', () => {
     expect((await readBlob((await store.get('models/m-1/model.json'))!)).toString()).toBe('published');
   });
 
+  it('names a failure of the object store by its code, as the filesystem’s errors are named', async () => {
+    const nowhere = new S3BlobStore(client, 'no-such-bucket', prefix);
+    await expect(nowhere.putSet('models/m-1', [{ name: 'model.json', body: 'x' }])).rejects.toMatchObject({ code: 'NoSuchBucket' });
+    await expect(nowhere.get('models/m-1/model.json')).rejects.toMatchObject({ code: 'NoSuchBucket' });
+  });
+
   it('a reader whose version is collected under it by a republication reads the new version', async () => {
     await store.putSet('models/m-1', [{ name: 'model.json', body: 'old' }]);
     const writer = new S3BlobStore(s3Client(s3.settings(prefix)), s3.bucket, prefix);
