@@ -67,9 +67,10 @@ export class CachedBlobStore implements BlobStore {
     if (cached) return cached;
     const fresh = await this.remote.get(key);
     if (!fresh) return null;
-    await this.download(fresh);
+    // A cache that cannot keep the object (disk full, folder not writable) only costs a second read.
+    const kept = await this.download(fresh).then(() => true, () => false);
     // Evicted at once by another process sharing the folder (a cap smaller than what is in use): read it remotely.
-    return (await this.open(fresh)) ?? this.remote.get(key);
+    return (kept ? await this.open(fresh) : null) ?? this.remote.get(key);
   }
 
   /** The cached copy of exactly this version of the object, opened (and marked as just used), or null. */
@@ -106,9 +107,9 @@ export class CachedBlobStore implements BlobStore {
 
   private async write(stream: BlobStream, name: string): Promise<void> {
     const { dir } = this.options;
-    await mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `${temporaryPrefix}${randomUUID()}`);
     try {
+      await mkdir(dir, { recursive: true });
       let bytes = 0;
       const counted = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
@@ -120,6 +121,7 @@ export class CachedBlobStore implements BlobStore {
       if (bytes !== stream.size) throw new Error(`object '${stream.key}' ended after ${bytes} of ${stream.size} bytes`);
       await rename(tmp, path.join(dir, name));
     } catch (err) {
+      stream.body.destroy(); // not read to the end: let its connection go
       await rm(tmp, { force: true });
       throw err;
     }

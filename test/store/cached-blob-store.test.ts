@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -101,6 +101,14 @@ describe('CachedBlobStore', () => {
     await remote.putSet('d/x', [{ name: 'huge', body: 'h'.repeat(5000) }]);
     expect(await text(cached, 'd/x/huge')).toBe('h'.repeat(5000));
     expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
+  });
+
+  it('reads from the remote store when its folder cannot be written', async () => {
+    await writeFile(path.dirname(cacheDir) + '/blocked', 'a file where the folder should be');
+    const blocked = new CachedBlobStore(remote, { dir: path.join(path.dirname(cacheDir), 'blocked', 'cache'), maxBytes: 1000 });
+    await remote.putSet('d/x', [{ name: 'shard-0', body: 'zero' }]);
+    expect(await text(blocked, 'd/x/shard-0')).toBe('zero');
+    expect(await text(blocked, 'd/x/shard-0')).toBe('zero');
   });
 
   it('is shared safely by processes with one folder: each sees the other’s copies, and fresh ones after a replace', async () => {
