@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3BlobStore, s3Client } from '../../src/store/s3-blob-store.js';
 import { digits } from '../helpers/data.js';
 import { PrivateRedis } from '../helpers/redis.js';
 import { LocalS3 } from '../helpers/s3rver.js';
@@ -39,8 +38,7 @@ describe('the service on object storage', () => {
     const id = done.modelId!;
 
     // The worker published it to the bucket; nothing went to DATA_DIR's folders.
-    const client = s3Client(s3.settings(prefix));
-    const bucket = new S3BlobStore(client, s3.bucket, prefix);
+    const { store: bucket, client } = s3.store(prefix);
     expect(await bucket.list(`models/${id}`)).toEqual(['manifest.json', 'model.json', 'weights.bin']);
     expect(await readdir(env.dataDir)).not.toContain('models');
 

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import type { S3Settings } from '../../src/store/s3-blob-store.js';
+import { afterAll, beforeAll } from 'vitest';
+import { S3BlobStore, s3Client, type S3Settings } from '../../src/store/s3-blob-store.js';
 
 /**
  * A real S3 protocol server (s3rver, keeping objects in a temporary folder) on a free port, with
@@ -28,6 +31,12 @@ export class LocalS3 {
     return { bucket: this.bucket, prefix, endpoint: this.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
   }
 
+  /** A store under a prefix of its own in the bucket (so tests sharing the server never meet), and its client. */
+  store(prefix = `t-${randomUUID()}`): { store: S3BlobStore; client: S3Client; prefix: string } {
+    const client = s3Client(this.settings(prefix));
+    return { store: new S3BlobStore(client, this.bucket, prefix), client, prefix };
+  }
+
   /** The same settings as the environment the service reads them from. */
   env(prefix: string): Record<string, string> {
     return {
@@ -46,4 +55,14 @@ export class LocalS3 {
     await this.server.close();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** One LocalS3 for the tests of a file: started before them, stopped after; the function gives it. */
+export function localS3ForFile(): () => LocalS3 {
+  let s3: LocalS3 | undefined;
+  beforeAll(async () => {
+    s3 = await LocalS3.start();
+  });
+  afterAll(() => s3?.stop());
+  return () => s3!;
 }

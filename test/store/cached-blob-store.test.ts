@@ -1,28 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readBlob, type BlobStore, type BlobStream } from '../../src/store/blob-store.js';
 import { CachedBlobStore } from '../../src/store/cached-blob-store.js';
 import { FileBlobStore } from '../../src/store/file-blob-store.js';
-import { S3BlobStore, s3Client } from '../../src/store/s3-blob-store.js';
-import { LocalS3 } from '../helpers/s3rver.js';
+import { localS3ForFile } from '../helpers/s3rver.js';
 import { blobStoreContract } from './blob-store.contract.js';
 
-let s3: LocalS3;
-beforeAll(async () => {
-  s3 = await LocalS3.start();
-});
-afterAll(() => s3.stop());
+const localS3 = localS3ForFile();
 
 // The cache changes nothing a reader can see: the whole contract holds through it.
 blobStoreContract('CachedBlobStore over S3BlobStore (s3rver)', async () => {
-  const settings = s3.settings(`cached-${randomUUID()}`);
-  const client = s3Client(settings);
+  const { store, client } = localS3().store();
   const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-cache-'));
   return {
-    store: new CachedBlobStore(new S3BlobStore(client, settings.bucket, settings.prefix), { dir, maxBytes: 1024 * 1024 }),
+    store: new CachedBlobStore(store, { dir, maxBytes: 1024 * 1024 }),
     cleanup: async () => {
       client.destroy();
       await rm(dir, { recursive: true, force: true });

@@ -1,29 +1,26 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readBlob } from '../../src/store/blob-store.js';
 import { abandonedAfterMs, S3BlobStore, s3Client } from '../../src/store/s3-blob-store.js';
-import { LocalS3 } from '../helpers/s3rver.js';
+import { localS3ForFile, type LocalS3 } from '../helpers/s3rver.js';
 import { blobStoreContract } from './blob-store.contract.js';
 
-let s3: LocalS3;
-beforeAll(async () => {
-  s3 = await LocalS3.start();
-});
-afterAll(() => s3.stop());
+const localS3 = localS3ForFile();
 
 // Each test under a prefix of its own in the one bucket: the store must keep to its prefix.
 blobStoreContract('S3BlobStore (s3rver)', async () => {
-  const settings = s3.settings(`contract-${randomUUID()}`);
-  const client = s3Client(settings);
-  return { store: new S3BlobStore(client, settings.bucket, settings.prefix), cleanup: async () => client.destroy() };
+  const { store, client } = localS3().store();
+  return { store, cleanup: async () => client.destroy() };
 });
 
 describe('S3BlobStore in the bucket', () => {
   let client: S3Client;
   let prefix: string;
   let store: S3BlobStore;
+  let s3: LocalS3;
   beforeEach(() => {
+    s3 = localS3();
     prefix = `s3-${randomUUID()}`;
     client = s3Client(s3.settings(prefix));
     store = new S3BlobStore(client, s3.bucket, prefix, 5 * 1024 * 1024);
