@@ -3,7 +3,8 @@
  * The API (src/api/services.ts), the worker process (workers/worker-process.ts) and the command line
  * (src/cli/) each take the parts they need from here, so a part is wired one way everywhere: the
  * Redis connections and key names, the job catalogue, events and cancel flags, the queue (its
- * submitting side and its worker side), the model store, the dataset catalogue and the training backend.
+ * submitting side and its worker side), the blob store under the model and dataset stores, the dataset
+ * catalogue and the training backend.
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
@@ -16,8 +17,12 @@ import { JobEvents } from './queue/events.js';
 import { QueueWorker } from './queue/queue-worker.js';
 import { connect, Keys } from './queue/redis.js';
 import { TrainingQueue } from './queue/training-queue.js';
+import type { BlobStore } from './store/blob-store.js';
+import { CachedBlobStore } from './store/cached-blob-store.js';
 import { DatasetStore } from './store/datasets.js';
+import { FileBlobStore } from './store/file-blob-store.js';
 import { ModelStore } from './store/models.js';
+import { S3BlobStore, s3Client } from './store/s3-blob-store.js';
 
 /** The Redis-backed parts of the job system, all on one connection and under the configured prefix. */
 export interface JobParts {
@@ -70,13 +75,24 @@ export function queueWorker(
   });
 }
 
+/**
+ * Where models and datasets are kept: DATA_DIR's folders, or (STORE_URL) an S3-compatible bucket
+ * read through a local disk cache, so hosts share no filesystem.
+ */
+export function blobStore(config: Config): BlobStore {
+  const { s3, cache } = config.store;
+  if (!s3) return new FileBlobStore(config.dataDir);
+  const remote = new S3BlobStore(s3Client(s3), s3.bucket, s3.prefix);
+  return cache.maxBytes > 0 ? new CachedBlobStore(remote, cache) : remote;
+}
+
 export function modelStore(config: Config): ModelStore {
-  return ModelStore.inDataDir(config.dataDir);
+  return new ModelStore(blobStore(config));
 }
 
 /** The uploaded datasets' shards and manifests. */
 export function datasetStore(config: Config): DatasetStore {
-  return DatasetStore.inDataDir(config.dataDir);
+  return new DatasetStore(blobStore(config));
 }
 
 /** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */

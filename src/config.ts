@@ -3,6 +3,8 @@ import path from 'node:path';
 import { backendDoc, backendPreferences, type BackendPreference } from './nn/backend.js';
 import type { OptionLimits } from './nn/options.js';
 import type { NetworkLimits } from './nn/spec.js';
+import { isKeySegment } from './store/blob-store.js';
+import type { S3Settings } from './store/s3-blob-store.js';
 
 /**
  * All configuration, built once from the environment at start and passed down; nothing else reads
@@ -12,6 +14,12 @@ import type { NetworkLimits } from './nn/spec.js';
 export interface Config {
   backend: BackendPreference;
   dataDir: string;
+  /** Where models and datasets are kept: DATA_DIR's folders (s3 null), or an S3-compatible bucket. */
+  store: {
+    s3: S3Settings | null;
+    /** The local read cache in front of object storage (maxBytes 0: none). */
+    cache: { dir: string; maxBytes: number };
+  };
   networkLimits: NetworkLimits;
   optionLimits: OptionLimits;
   http: {
@@ -130,6 +138,30 @@ const keyPrefix = (raw: string, name: string) => {
   return raw;
 };
 
+const flag = (raw: string, name: string) => {
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false, not '${raw}'`);
+  return raw === 'true';
+};
+
+/** s3://bucket or s3://bucket/prefix/of/keys; '' for none (the filesystem). */
+const storeUrl = (raw: string, name: string) => {
+  if (raw === '') return null;
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*?))?\/*$/.exec(raw);
+  const prefix = match?.[2] ?? '';
+  if (!match || (prefix !== '' && !prefix.split('/').every(isKeySegment))) {
+    throw new Error(`${name} must be s3://bucket or s3://bucket/prefix (a bucket name, then '/'-separated names not starting with '.'), or empty for DATA_DIR, not '${raw}'`);
+  }
+  return { bucket: match[1]!, prefix };
+};
+
+const optionalUrl = (raw: string, name: string) => {
+  if (raw === '') return null;
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw)) throw new Error(`${name} must be an http:// or https:// URL, not '${raw}'`);
+  return raw;
+};
+
+const optionalText = (raw: string) => raw;
+
 const text = (raw: string, name: string) => {
   if (raw.trim() === '') throw new Error(`${name} must not be empty`);
   return raw;
@@ -137,7 +169,16 @@ const text = (raw: string, name: string) => {
 
 export const configVariables = [
   { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf(...backendPreferences), doc: backendDoc() },
-  { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: 'folder for models and datasets' },
+  { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: "folder for models and datasets (with STORE_URL set: only the read cache's and the embedded Redis's)" },
+  { key: 'storeUrl', name: 'STORE_URL', default: '', parse: storeUrl, doc: 'where models and datasets are kept: empty for DATA_DIR, or `s3://bucket/prefix` for S3-compatible object storage (every API and worker host then needs no shared disk)' },
+  { key: 's3Endpoint', name: 'S3_ENDPOINT', default: '', parse: optionalUrl, doc: "an S3-compatible server's URL (MinIO, Ceph, R2...); empty for AWS S3" },
+  { key: 's3Region', name: 'S3_REGION', default: 'us-east-1', parse: text, doc: "the bucket's region" },
+  { key: 's3ForcePathStyle', name: 'S3_FORCE_PATH_STYLE', default: 'false', parse: flag, doc: '`true` to address the bucket in the path (`endpoint/bucket/key`, as MinIO needs) rather than in the host name' },
+  { key: 'awsAccessKeyId', name: 'AWS_ACCESS_KEY_ID', default: '', parse: optionalText, doc: "the object store's access key; empty: the AWS SDK's default chain (instance role, web identity, AWS_PROFILE)" },
+  { key: 'awsSecretAccessKey', name: 'AWS_SECRET_ACCESS_KEY', default: '', parse: optionalText, doc: "the access key's secret (set both or neither)" },
+  { key: 'awsSessionToken', name: 'AWS_SESSION_TOKEN', default: '', parse: optionalText, doc: 'session token of temporary credentials, if any' },
+  { key: 'storeCacheDir', name: 'STORE_CACHE_DIR', default: '', parse: optionalPath, doc: 'folder of the local read cache of objects (model files, dataset shards) read from STORE_URL; empty: DATA_DIR/.store-cache. Processes may share it or each have their own' },
+  { key: 'storeCacheBytes', name: 'STORE_CACHE_BYTES', default: '2147483648', parse: count, doc: 'bytes the read cache may hold (least recently used files go first); 0: no cache' },
   { key: 'maxLearnables', name: 'MAX_LEARNABLES', default: '50000000', parse: positiveInt, doc: 'most learnable parameters a network may have' },
   { key: 'maxLayers', name: 'MAX_LAYERS', default: '200', parse: positiveInt, doc: 'most layers a network may have' },
   { key: 'maxImageSide', name: 'MAX_IMAGE_SIDE', default: '4096', parse: positiveInt, doc: 'largest height or width of an image input' },
@@ -216,11 +257,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push((err as Error).message);
     }
   }
+  if (Boolean(values.awsAccessKeyId) !== Boolean(values.awsSecretAccessKey)) problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (or neither, for the default credential chain)');
   if (problems.length > 0) throw new ConfigError(problems);
   const get = <T>(key: Key) => values[key] as T;
+  const dataDir = path.resolve(get<string>('dataDir'));
+  const location = get<{ bucket: string; prefix: string } | null>('storeUrl');
+  const accessKeyId = get<string>('awsAccessKeyId');
+  const sessionToken = get<string>('awsSessionToken');
   return {
     backend: get<BackendPreference>('backend'),
-    dataDir: path.resolve(get<string>('dataDir')),
+    dataDir,
+    store: {
+      s3: location && {
+        ...location,
+        endpoint: get('s3Endpoint'),
+        region: get('s3Region'),
+        forcePathStyle: get('s3ForcePathStyle'),
+        credentials: accessKeyId ? { accessKeyId, secretAccessKey: get('awsSecretAccessKey'), ...(sessionToken ? { sessionToken } : {}) } : null,
+      },
+      cache: { dir: path.resolve(get<string | null>('storeCacheDir') ?? path.join(dataDir, '.store-cache')), maxBytes: get('storeCacheBytes') },
+    },
     networkLimits: { maxLearnables: get('maxLearnables'), maxLayers: get('maxLayers'), maxImageSide: get('maxImageSide') },
     optionLimits: { maxEpochs: get('maxEpochs'), maxMiniBatchSize: get('maxMiniBatchSize') },
     http: {

@@ -79,7 +79,7 @@ export class ModelStoreError extends Error {
       case 'EEXIST':
         return `the model store's folder is not a folder (${code})`;
       default:
-        return `the file system failed (${code})`;
+        return `the model store failed (${code})`;
     }
   }
 }

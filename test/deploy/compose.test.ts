@@ -17,14 +17,14 @@ const compose = composeCommand();
 if (compose === null) console.log('docker-compose.yml not checked: no compose client here (docker compose, or apt-get install -y docker-compose)');
 
 describe('docker-compose.yml', () => {
-  it.skipIf(compose === null)('passes `docker compose config`: redis with AOF, the API, a GPU worker and a CPU worker sharing the data volume', () => {
+  it.skipIf(compose === null)('passes `docker compose config`: redis with AOF, the API, a GPU worker and a CPU worker sharing the data volume, and an optional MinIO', () => {
     const [command, ...args] = compose!;
-    const result = spawnSync(command!, [...args, '--profile', 'gpu', '--profile', 'cpu', 'config'], { cwd: root, encoding: 'utf8' });
+    const result = spawnSync(command!, [...args, '--profile', 'gpu', '--profile', 'cpu', '--profile', 's3', 'config'], { cwd: root, encoding: 'utf8', env: { ...process.env, STORE_URL: '' } });
     expect(result.status, result.stderr).toBe(0);
     const config = YAML.parse(result.stdout) as {
-      services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: unknown[]; deploy?: unknown; build?: { target?: string } }>;
+      services: Record<string, { command?: string[]; environment?: Record<string, string>; volumes?: unknown[]; deploy?: unknown; build?: { target?: string }; profiles?: string[] }>;
     };
-    expect(Object.keys(config.services).sort()).toEqual(['api', 'redis', 'worker', 'worker-cpu']);
+    expect(Object.keys(config.services).sort()).toEqual(['api', 'minio', 'minio-init', 'redis', 'worker', 'worker-cpu']);
     expect(config.services['redis']!.command).toContain('--appendonly');
     expect(config.services['api']!.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', WORKERS: '0' });
     expect(config.services['worker']!.build?.target).toBe('gpu');
@@ -37,5 +37,8 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(config.services['worker']!.volumes)).toContain('/cuda-cache');
     const volumeOf = (s: string) => JSON.stringify(config.services[s]!.volumes);
     for (const s of ['api', 'worker', 'worker-cpu']) expect(volumeOf(s)).toContain('/data');
+    // Object storage is optional: its services only under the s3 profile, and unset, the store stays the data volume.
+    for (const s of ['minio', 'minio-init']) expect(config.services[s]!.profiles).toEqual(['s3']);
+    for (const s of ['api', 'worker', 'worker-cpu']) expect(config.services[s]!.environment).toMatchObject({ STORE_URL: '', S3_FORCE_PATH_STYLE: 'false' });
   });
 });
