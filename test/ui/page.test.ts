@@ -146,7 +146,9 @@ describe('the web page', () => {
     expect(await images.count()).toBeGreaterThan(0);
     expect(await page.locator('ul.misclassified figcaption').first().innerText()).toMatch(/^\d → \d \(\d+%\)$/);
     // The tile was drawn from the sprite: not a blank canvas.
-    const inked = await images.first().evaluate((c: HTMLCanvasElement) => c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 !== 3 && v > 0));
+    const inked = await page.evaluate(
+      "(() => { const c = document.querySelector('ul.misclassified canvas'); return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 !== 3 && v > 0); })()",
+    );
     expect(inked).toBe(true);
     await page.locator('section.evaluation').screenshot({ path: `${screenshots}/evaluation.png` });
   });

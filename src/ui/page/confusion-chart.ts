@@ -16,7 +16,7 @@ export function confusionChart(evaluation: ModelEvaluation, classes: string[]): 
       'tr',
       {},
       h('th', { scope: 'row' }, classes[t]!),
-      ...row.map((n, p) => shaded(h('td', { class: p === t ? 'hit' : 'miss' }, String(n)), total ? n / total : 0, p === t)),
+      ...row.map((n, p) => shaded(h('td', { class: n === 0 ? 'zero' : p === t ? 'hit' : 'miss' }, String(n)), total ? n / total : 0, p === t)),
       h('td', { class: 'summary' }, summary(recall[t]!)),
     );
   });
