@@ -44,7 +44,7 @@ export async function decodePng(buffer: Buffer, channels: 1 | 3, maxPixels: numb
   return { width, height, pixels };
 }
 
-/** A float image in [0, 1] (HWC, 1 or 3 channels) as a PNG, for tests and examples. */
+/** A float image in [0, 1] (HWC, 1 or 3 channels) as a PNG: tests, examples and the misclassified images of a model. */
 export function encodePng(pixels: ArrayLike<number>, width: number, height: number, channels: 1 | 3): Buffer {
   const png = new PNG({ width, height });
   for (let i = 0; i < width * height; i++) {

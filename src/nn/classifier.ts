@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { ConfusionMatrix, MisclassifiedPicker, type Misclassified } from './confusion.js';
 import type { DatasetSource, Split } from './dataset-source.js';
 import { wholeDatasetBatchSize } from './memory.js';
 import type { Network, Size3 } from './spec.js';
@@ -11,6 +12,15 @@ export interface Evaluation {
   /** Mean cross-entropy. */
   loss: number;
   count: number;
+  /** Rows are true classes, columns predicted ones (MATLAB's confusionchart). */
+  confusion: number[][];
+  /** The first misclassified images of each true class, when evaluate was asked for them. */
+  misclassified?: Misclassified[];
+}
+
+export interface EvaluateOptions {
+  /** Keep up to `perClass` misclassified images of each true class, `total` in all. */
+  misclassified?: { perClass: number; total: number };
 }
 
 /** A trained (or loaded) image classifier: the tfjs model, the network it came from, its class names. */
@@ -55,12 +65,14 @@ export class Classifier {
    * null when the signal stopped it first.
    */
   evaluate(source: DatasetSource, split: Split): Promise<Evaluation>;
-  evaluate(source: DatasetSource, split: Split, signal: AbortSignal | undefined): Promise<Evaluation | null>;
-  async evaluate(source: DatasetSource, split: Split, signal?: AbortSignal): Promise<Evaluation | null> {
-    const score = new Score(this.classes.length);
+  evaluate(source: DatasetSource, split: Split, signal: AbortSignal | undefined, options?: EvaluateOptions): Promise<Evaluation | null>;
+  async evaluate(source: DatasetSource, split: Split, signal?: AbortSignal, options: EvaluateOptions = {}): Promise<Evaluation | null> {
+    const k = this.classes.length;
+    const picker = options.misclassified ? new MisclassifiedPicker(k, options.misclassified.perClass, options.misclassified.total) : undefined;
+    const score = new Score(k, picker);
     try {
       for await (const batch of source.batches(split, { batchSize: wholeDatasetBatchSize })) {
-        score.add(await this.predict(batch.images, batch.count, wholeDatasetBatchSize, signal), batch.labels);
+        score.add(await this.predict(batch.images, batch.count, wholeDatasetBatchSize, signal), batch.labels, batch.images);
       }
     } catch (err) {
       if (signal?.aborted && err === signal.reason) return null;
@@ -74,28 +86,48 @@ export class Classifier {
   }
 }
 
-/** Accuracy and mean cross-entropy of predicted probabilities against labels, added up batch by batch. */
+/**
+ * Accuracy, mean cross-entropy and the confusion matrix of predicted probabilities against labels,
+ * added up batch by batch; a picker, when given, is offered each image with its prediction.
+ */
 export class Score {
   private count = 0;
   private correct = 0;
   private loss = 0;
+  private readonly confusion: ConfusionMatrix;
 
-  constructor(private readonly numClasses: number) {}
+  constructor(
+    private readonly numClasses: number,
+    private readonly picker?: MisclassifiedPicker,
+  ) {
+    this.confusion = new ConfusionMatrix(numClasses);
+  }
 
-  add(probs: Float32Array, labels: ArrayLike<number>): void {
+  /** `images` (the batch's pixels) only matter to a picker. */
+  add(probs: Float32Array, labels: ArrayLike<number>, images?: Float32Array): void {
     const k = this.numClasses;
+    const per = images ? images.length / labels.length : 0;
     for (let i = 0; i < labels.length; i++) {
       const row = probs.subarray(i * k, (i + 1) * k);
+      const label = labels[i]!;
       let best = 0;
       for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
-      if (best === labels[i]) this.correct++;
-      this.loss -= Math.log(Math.max(row[labels[i]!]!, 1e-12));
+      if (best === label) this.correct++;
+      this.confusion.add(label, best);
+      this.loss -= Math.log(Math.max(row[label]!, 1e-12));
+      if (this.picker && images) this.picker.offer(this.count + i, label, best, row[best]!, images.subarray(i * per, (i + 1) * per));
     }
     this.count += labels.length;
   }
 
   result(): Evaluation {
     const { count, correct, loss } = this;
-    return { accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, count };
+    return {
+      accuracy: count ? correct / count : 0,
+      loss: count ? loss / count : 0,
+      count,
+      confusion: this.confusion.rows(),
+      ...(this.picker ? { misclassified: this.picker.result() } : {}),
+    };
   }
 }

@@ -64,6 +64,26 @@ export class Fields {
     return undefined;
   }
 
+  /**
+   * An interval [min, max] of finite numbers (MATLAB's two-element ranges), each at least `min`
+   * (above it with exclusiveMin), min not above max.
+   */
+  range(key: string, opts: { default: readonly [number, number]; min?: number; exclusiveMin?: boolean }): [number, number] | undefined {
+    const v = this.raw(key);
+    if (v === undefined) return [...opts.default];
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      this.problem(key, `${key} must be a pair of finite numbers [min, max], not ${describe(v)}`);
+      return undefined;
+    }
+    const [lo, hi] = v as [number, number];
+    if (opts.min !== undefined && !this.checkRange(key, lo, { min: opts.min, ...(opts.exclusiveMin ? { exclusiveMin: true } : {}) })) return undefined;
+    if (lo > hi) {
+      this.problem(key, `${key} must be [min, max] with min not above max, not [${lo}, ${hi}]`);
+      return undefined;
+    }
+    return [lo, hi];
+  }
+
   number(
     key: string,
     opts: { default?: number; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean } = {},

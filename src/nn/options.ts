@@ -1,3 +1,4 @@
+import { readAugmentation, type AugmentationOptions } from './augmentation-options.js';
 import { Fields } from './fields.js';
 import { describe, isPlainObject, type Problem, type Validated } from './problems.js';
 
@@ -35,6 +36,8 @@ export interface TrainingOptions {
   batchNormalizationStatistics: 'population' | 'moving';
   /** Seed for shuffling and initial weights; a run given none gets one, reported with its result. */
   seed: number | null;
+  /** imageDataAugmenter's random transforms of the training images, per mini-batch; null: none (the default). */
+  augmentation: AugmentationOptions | null;
 }
 
 export interface OptionLimits {
@@ -82,6 +85,7 @@ export function validateTrainingOptions(input: unknown, limits: OptionLimits = d
     verboseFrequency: f.int('verboseFrequency', { default: 50 }),
     batchNormalizationStatistics: f.oneOf('batchNormalizationStatistics', ['population', 'moving'] as const, 'population'),
     seed: f.optionalInt('seed', { min: 0, max: 2 ** 32 - 1 }),
+    augmentation: readAugmentation(f.raw('augmentation'), 'options.augmentation', problems),
   };
   f.rejectUnknown();
   if (problems.length > 0) return { ok: false, problems };

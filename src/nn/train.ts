@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { Augmenter } from './augmenter.js';
 import { buildLayers, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
 import type { DatasetDescription, DatasetSource } from './dataset-source.js';
@@ -149,6 +150,8 @@ async function runIterations(
   const iterationsPerEpoch = Math.floor(count / batchSize);
   const shuffler = new Random(deriveSeed(seed, 1_000_001));
   const dropoutRng = new Random(deriveSeed(seed, 1_000_002));
+  // Training batches only: statistics, validation and test passes read the images as stored.
+  const augmenter = options.augmentation ? new Augmenter(options.augmentation, description.size, deriveSeed(seed, 1_000_003)) : null;
   const learnables = learnablesOf(built);
   const varList = learnables.map((l) => l.variable);
   // 'never' reads the split in stored order (no order given); otherwise the same permutations, from the same seed, as always.
@@ -227,7 +230,7 @@ async function runIterations(
       }
       iteration++;
       const stats = tf.tidy(() => {
-        const x = tf.tensor4d(batch.images, [batchSize, h, w, c]);
+        const x = tf.tensor4d(augmenter ? augmenter.apply(batch.images, batchSize) : batch.images, [batchSize, h, w, c]);
         const labels = tf.tensor1d(batch.labels, 'int32');
         let correct: tf.Tensor | null = null;
         const { value: loss, grads } = tf.variableGrads(() => {

@@ -7,6 +7,7 @@ import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
 import type { ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
+import { evaluationReport, misclassifiedSpriteName, testEvaluationOptions } from './evaluation-report.js';
 import type { ValidTrainingRequest } from './training-request.js';
 
 export interface TrainedAndSaved {
@@ -18,7 +19,7 @@ export interface TrainedAndSaved {
 /**
  * One whole training run of a validated request (src/run/training-request.ts), as the command line
  * and the worker both do it: check its custom layers, train on the dataset, measure test accuracy,
- * publish the model in the target's store. The classifier is disposed before returning; what
+ * publish the model in the target's store with its test evaluation (confusion matrix, misclassified images). The classifier is disposed before returning; what
  * remains is in the store.
  */
 export async function trainAndSave(
@@ -40,11 +41,16 @@ export async function trainAndSave(
   let faulted = false;
   try {
     // The time limit covers the test evaluation too: stopped in it, the run is 'aborted' without test metrics, as the job says.
-    const test = result.stopReason === 'aborted' ? null : await failingOutOfMemory('evaluating on the test set', () => result.classifier.evaluate(source, 'test', hooks.signal));
+    const test =
+      result.stopReason === 'aborted'
+        ? null
+        : await failingOutOfMemory('evaluating on the test set', () => result.classifier.evaluate(source, 'test', hooks.signal, testEvaluationOptions(network.inputSize)));
     // A stop that arrives after the last pass still makes the run 'aborted': the job will say it was stopped, and so must the manifest.
     if (!test || hooks.signal?.aborted) result.stopReason = 'aborted';
     const keep = typeof target.keepAborted === 'function' ? target.keepAborted() : target.keepAborted;
     if (result.stopReason === 'aborted' && !keep) return { result, manifest: null };
+    const inputStatistics = await imageStatistics(source, 'train');
+    const report = test ? evaluationReport(test, result.classifier.classes, network.inputSize, inputStatistics) : null;
     const manifest: Omit<ModelManifest, 'files'> = {
       formatVersion: 1,
       id: target.id,
@@ -53,7 +59,7 @@ export async function trainAndSave(
       classes: result.classifier.classes,
       inputSize: network.inputSize,
       normalization: normalizationOf(network.layers[0]!),
-      inputStatistics: await imageStatistics(source, 'train'),
+      inputStatistics,
       training: trainingRecord(result, { options, dataset: name, trainImages: description.counts.train, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,
@@ -61,10 +67,11 @@ export async function trainAndSave(
         ...(result.validation ? { validationLoss: result.validation.loss, validationAccuracy: result.validation.accuracy } : {}),
         ...(test ? { testAccuracy: test.accuracy, testLoss: test.loss } : {}),
       },
+      ...(report ? { evaluation: report.evaluation } : {}),
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
     };
-    return { result, manifest: await failingOutOfMemory('saving the model', () => target.store.publish(result.classifier, manifest, target.fence)) };
+    return { result, manifest: await failingOutOfMemory('saving the model', () => target.store.publish(result.classifier, manifest, target.fence, report?.sprite ? [{ name: misclassifiedSpriteName, body: report.sprite }] : [])) };
   } catch (err) {
     faulted = err instanceof OutOfMemoryError;
     throw err;

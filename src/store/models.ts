@@ -4,7 +4,7 @@ import type { Classifier } from '../nn/classifier.js';
 import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.js';
 import type { Normalization, Size3 } from '../nn/spec.js';
 import { validateNetwork } from '../nn/spec.js';
-import { InvalidKey, isKeySegment, joinKey, readBlob, type BlobStore, type BlobStream, type PublicationFence } from './blob-store.js';
+import { InvalidKey, isKeySegment, joinKey, readBlob, type BlobObject, type BlobStore, type BlobStream, type PublicationFence } from './blob-store.js';
 import { FileBlobStore } from './file-blob-store.js';
 
 export { PublicationRefused, type PublicationFence } from './blob-store.js';
@@ -17,6 +17,29 @@ export interface ModelMetrics {
   validationAccuracy?: number;
   testAccuracy?: number;
   testLoss?: number;
+}
+
+/**
+ * The test split's evaluation at the end of training, as MATLAB's confusionchart shows it, and a
+ * few misclassified test images (src/run/evaluation-report.ts).
+ */
+export interface ModelEvaluation {
+  split: 'test';
+  count: number;
+  /** Rows are true classes, columns predicted ones, both in the order of the model's classes. */
+  confusionMatrix: number[][];
+  /** Per class; null for a class nothing was predicted as. */
+  precision: (number | null)[];
+  /** Per class; null for a class with no test images. */
+  recall: (number | null)[];
+  misclassified: {
+    /** The object in the model's set holding the images as tiles of tileSize; null when there are none to show. */
+    sprite: string | null;
+    /** [height, width] of a tile: the model's input size. */
+    tileSize: [number, number];
+    /** Where each image is in the sprite (x, y: its tile's top-left pixel). */
+    examples: { index: number; trueClass: string; predictedClass: string; probability: number; x: number; y: number }[];
+  };
 }
 
 /**
@@ -53,6 +76,8 @@ export interface ModelManifest {
     seed: number;
   };
   metrics: ModelMetrics;
+  /** Absent for models trained before it was recorded, and for runs stopped before the test pass. */
+  evaluation?: ModelEvaluation;
   /** The job that trained it, and its tenant, when it came through the service. */
   jobId?: string;
   tenant?: string;
@@ -142,9 +167,9 @@ export class ModelStore {
    * Writes a model all-or-nothing: a reader never sees half of it. A failure of the store becomes
    * a ModelStoreError. Fenced by the job's attempt (the worker), a stale attempt's model is never
    * published over a later one's (PublicationRefused); unfenced (the command line), it replaces
-   * whatever model had the id.
+   * whatever model had the id. `extras` are objects the manifest names (the evaluation's sprite).
    */
-  async publish(classifier: Classifier, manifest: Omit<ModelManifest, 'files'>, fence?: PublicationFence): Promise<ModelManifest> {
+  async publish(classifier: Classifier, manifest: Omit<ModelManifest, 'files'>, fence?: PublicationFence, extras: BlobObject[] = []): Promise<ModelManifest> {
     const set = this.setOf(manifest.id);
     if (!set) throw new InvalidKey(manifest.id);
     const files = await toModelFiles(classifier, manifest.inputStatistics ? { inputStatistics: manifest.inputStatistics } : {});
@@ -155,6 +180,7 @@ export class ModelStore {
         [
           { name: weightsFileName, body: files.weights },
           { name: modelJsonFileName, body: JSON.stringify(files.modelJson) },
+          ...extras,
           { name: manifestFileName, body: JSON.stringify(full, null, 2) },
         ],
         fence ? { fence } : {},
@@ -245,6 +271,13 @@ export class ModelStore {
     const key = this.keyOf(id, name);
     if (!manifest || !key || !manifest.files.includes(name)) return null;
     return this.blobs.get(key);
+  }
+
+  /** The sprite of misclassified test images the manifest names, or null when the model has none. */
+  async misclassifiedImages(id: string): Promise<BlobStream | null> {
+    const name = (await this.manifest(id))?.evaluation?.misclassified.sprite;
+    const key = name ? this.keyOf(id, name) : null;
+    return key ? this.blobs.get(key) : null;
   }
 
   /** The attempt that published a model: 0 for an unfenced one, or none there. */

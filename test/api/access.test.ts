@@ -86,6 +86,7 @@ describe('tenants', () => {
       ['GET', '/v1/models/alice-model', undefined],
       ['GET', '/v1/models/alice-model/files/model.json', undefined],
       ['GET', '/v1/models/alice-model/files/weights.bin', undefined],
+      ['GET', '/v1/models/alice-model/misclassified.png', undefined],
       ['POST', '/v1/models/alice-model/predict', { instances: [new Array(784).fill(0)] }],
       ['DELETE', '/v1/models/alice-model', undefined],
     ] as const) {

@@ -38,7 +38,7 @@ describe('response schemas', () => {
     expect(body).not.toHaveProperty('formatVersion');
     expect(body.training).not.toHaveProperty('workerHost');
     // The declared ones all arrive.
-    expect(Object.keys(body).sort()).toEqual(['classes', 'createdAt', 'files', 'id', 'inputSize', 'inputStatistics', 'links', 'metrics', 'network', 'normalization', 'tenant', 'training']);
+    expect(Object.keys(body).sort()).toEqual(['classes', 'createdAt', 'evaluation', 'files', 'id', 'inputSize', 'inputStatistics', 'links', 'metrics', 'network', 'normalization', 'tenant', 'training']);
     expect(body.training).toMatchObject({ dataset: 'digits', backend: { name: 'wasm', device: 'cpu' } });
   });
 

@@ -122,7 +122,35 @@ describe('the web page', () => {
     expect(total).toBeLessThan(101);
     console.log(`the pad's 7 was read as ${await label.innerText()} (${bars.join(' ')})`);
     await page.screenshot({ path: `${screenshots}/model.png`, fullPage: true });
+  });
 
+  it("draws the model's confusion chart with recall and precision, and its misclassified test images", async () => {
+    const id = page.url().split('/').pop()!;
+    const { body: model } = await api.json<{ evaluation: { count: number; misclassified: { examples: unknown[] } } }>('GET', `/v1/models/${id}`);
+    const chart = page.locator('table.confusion-chart');
+    await chart.waitFor();
+    const rows = chart.locator('tbody tr');
+    expect(await rows.count()).toBe(10);
+    expect(await chart.locator('thead th').allInnerTexts()).toEqual(['True \\ predicted', ...'0123456789'.split(''), 'Recall']);
+    const counts = (await chart.locator('tbody td:not(.summary)').allInnerTexts()).map(Number);
+    expect(counts).toHaveLength(100);
+    expect(counts.reduce((s, n) => s + n, 0)).toBe(model.evaluation.count);
+    expect(await chart.getAttribute('data-total')).toBe(String(model.evaluation.count));
+    // A trained model gets most of each class right: the diagonal is the largest cell of its row, and recall reads as a percentage.
+    for (let t = 0; t < 10; t++) expect(counts[t * 11]).toBe(Math.max(...counts.slice(t * 10, t * 10 + 10)));
+    expect(await rows.first().locator('td.summary').innerText()).toMatch(/^\d+(\.\d)?%$/);
+    expect(await chart.locator('tfoot td.summary').count()).toBe(10);
+
+    const images = page.locator('ul.misclassified canvas');
+    await expect.poll(() => images.count()).toBe(model.evaluation.misclassified.examples.length);
+    expect(await images.count()).toBeGreaterThan(0);
+    expect(await page.locator('ul.misclassified figcaption').first().innerText()).toMatch(/^\d → \d \(\d+%\)$/);
+    // The tile was drawn from the sprite: not a blank canvas.
+    const inked = await page.evaluate(
+      "(() => { const c = document.querySelector('ul.misclassified canvas'); return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 !== 3 && v > 0); })()",
+    );
+    expect(inked).toBe(true);
+    await page.locator('section.evaluation').screenshot({ path: `${screenshots}/evaluation.png` });
   });
 
   it('lists the jobs live, and cancels a running one from the list', async () => {

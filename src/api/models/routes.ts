@@ -21,12 +21,13 @@ function modelView(manifest: ModelManifest, link: LinkTo) {
       predict: `${self}/predict`,
       files: Object.fromEntries(manifest.files.map((f) => [f, `${self}/files/${f}`])),
       ...(manifest.jobId ? { job: link(`/v1/jobs/${manifest.jobId}`) } : {}),
+      ...(manifest.evaluation?.misclassified.sprite ? { misclassified: `${self}/misclassified.png` } : {}),
     },
   };
 }
 
 function summary(manifest: ModelManifest, link: LinkTo) {
-  const { network: _network, training, ...rest } = manifest;
+  const { network: _network, training, evaluation: _evaluation, ...rest } = manifest;
   return { ...rest, backend: training.backend.name, links: { self: link(`/v1/models/${manifest.id}`) } };
 }
 
@@ -135,6 +136,29 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         .type(fileTypes.get(file) ?? 'application/octet-stream')
         .header('content-length', found.size)
         .send(found.body);
+    },
+  );
+
+  app.get(
+    '/v1/models/:id/misclassified.png',
+    {
+      schema: {
+        operationId: 'getMisclassifiedImages',
+        summary: 'Misclassified test images, one row of tiles per true class.',
+        description: "Where each image is and what it was taken for: the model's `evaluation.misclassified.examples`.",
+        params: ModelParams,
+        response: {
+          200: { description: 'A PNG sprite.', content: { 'image/png': { schema: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }) } } },
+          ...problemResponses(400, 404, 409, ...authenticatedProblems),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await visibleModel(request.principal!, id);
+      const found = await models.misclassifiedImages(id);
+      if (!found) throw notFound('misclassified images of model', id);
+      return reply.type('image/png').header('content-length', found.size).send(found.body);
     },
   );
 

@@ -43,11 +43,35 @@ export const seedJobExample = {
   },
 };
 
+/** A two-element [min, max] (min not above max: the engine checks it and names the field). */
+const Interval = (description: string) => Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description });
+
+/** MATLAB's imageDataAugmenter subset; each training image of each mini-batch gets one random transform (same size, 0 outside). */
+export const Augmentation = Type.Object(
+  {
+    randXReflection: Type.Optional(Type.Boolean({ description: 'mirror left-right with probability 1/2; default false' })),
+    randYReflection: Type.Optional(Type.Boolean({ description: 'mirror top-bottom with probability 1/2; default false' })),
+    randRotation: Type.Optional(Interval('degrees, uniform in [min, max]; positive turns counter-clockwise; default [0, 0]')),
+    randScale: Type.Optional(Interval('scale factor about the centre, uniform in [min, max], above 0; default [1, 1]')),
+    randXTranslation: Type.Optional(Interval('pixels right, uniform in [min, max]; default [0, 0]')),
+    randYTranslation: Type.Optional(Interval('pixels down, uniform in [min, max]; default [0, 0]')),
+  },
+  {
+    additionalProperties: false,
+    description: 'Off unless given. Seeded from the run\'s seed: the same seed augments the same way. Applied to training mini-batches only.',
+  },
+);
+
 export const JobRequest = Type.Object(
   {
     network: Type.Object({}, { additionalProperties: true, description: '`{"layers": [...]}`; see the README for every layer type and parameter.' }),
     dataset: DatasetRef,
-    options: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'MATLAB trainingOptions names (solver, initialLearnRate, maxEpochs, miniBatchSize, ...).' })),
+    options: Type.Optional(
+      Type.Object(
+        { augmentation: Type.Optional(Type.Union([Augmentation, Type.Null()])) },
+        { additionalProperties: true, description: 'MATLAB trainingOptions names (solver, initialLearnRate, maxEpochs, miniBatchSize, ...) and `augmentation`.' },
+      ),
+    ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   },
   { additionalProperties: false, examples: [seedJobExample] },

@@ -50,6 +50,36 @@ export const Training = Type.Object(
   { description: 'How it was trained: options (with the seed used), dataset, backend, stop reason, iterations, timings.' },
 );
 
+const Ratio = (description: string) => Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description });
+
+export const ModelEvaluation = Type.Object(
+  {
+    split: Type.Literal('test'),
+    count: Type.Integer({ description: 'test images evaluated' }),
+    confusionMatrix: Type.Array(Type.Array(Type.Integer()), { description: 'rows are true classes, columns predicted ones, in the order of `classes`' }),
+    precision: Type.Array(Ratio('of the images predicted as the class, the fraction that are; null when none were'), { description: 'per class (column summary)' }),
+    recall: Type.Array(Ratio('of the class\'s images, the fraction predicted as it; null when it has none'), { description: 'per class (row summary)' }),
+    misclassified: Type.Object(
+      {
+        sprite: Type.Union([Type.String(), Type.Null()], { description: 'the images are served at `links.misclassified` (null: none to show)' }),
+        tileSize: Type.Unsafe<[number, number]>(Type.Array(Type.Integer(), { minItems: 2, maxItems: 2, description: '[height, width] of each image in the sprite' })),
+        examples: Type.Array(
+          Type.Object({
+            index: Type.Integer({ description: 'position in the test split' }),
+            trueClass: Type.String(),
+            predictedClass: Type.String(),
+            probability: Type.Number({ description: 'of the predicted class' }),
+            x: Type.Integer({ description: "left of the image's tile in the sprite" }),
+            y: Type.Integer({ description: "top of the image's tile in the sprite" }),
+          }),
+        ),
+      },
+      { description: 'Up to 3 misclassified test images per true class, one row of tiles per class in one PNG.' },
+    ),
+  },
+  { [component]: 'ModelEvaluation', description: "The test split at the end of training, as MATLAB's confusionchart shows it." },
+);
+
 /** What a model and its summary share. */
 const modelFields = {
   id: ModelId,
@@ -68,11 +98,13 @@ export const Model = Type.Object({
   ...modelFields,
   network: Type.Unknown({ description: 'the network as submitted' }),
   training: Training,
+  evaluation: Type.Optional(ModelEvaluation),
   links: Type.Object({
     self: Type.String(),
     predict: Type.String(),
     files: Type.Record(Type.String(), Type.String(), { description: 'each file by name' }),
     job: Type.Optional(Type.String()),
+    misclassified: Type.Optional(Type.String({ description: 'the PNG sprite of misclassified test images, when there is one' })),
   }),
 }, { [component]: 'Model' });
 

@@ -19,6 +19,7 @@ export type JobEvent = Static<typeof jobs.JobEvent>;
 export type TerminalEvent = Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>;
 
 export type Model = Static<typeof models.Model>;
+export type ModelEvaluation = Static<typeof models.ModelEvaluation>;
 export type Prediction = Static<typeof models.Predictions>['predictions'][number];
 
 export type FieldProblem = Static<typeof problem.FieldProblem>;

@@ -59,6 +59,13 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<T>
   return (text ? JSON.parse(text) : null) as T;
 }
 
+/** A binary answer (a file, an image) fetched with the key, which a plain link or img could not send. */
+async function blob(path: string): Promise<Blob> {
+  const response = await request('GET', path);
+  if (!response.ok) throw new ApiError(problemFrom(response, await response.text()));
+  return response.blob();
+}
+
 function problemFrom(response: Response, text: string): Problem {
   if (response.headers.get('content-type')?.includes('json')) {
     try {
@@ -80,12 +87,10 @@ export const api = {
   predict: async (id: string, pixels: number[]) =>
     (await send<{ predictions: Prediction[] }>('POST', `v1/models/${segment(id)}/predict`, { instances: [pixels] })).predictions[0]!,
   seedNetwork: () => send<unknown>('GET', 'ui/seed-network.json'),
-  /** A model file as a blob (fetched with the key, which a plain link could not send). */
-  modelFile: async (id: string, file: string) => {
-    const response = await request('GET', `v1/models/${segment(id)}/files/${segment(file)}`);
-    if (!response.ok) throw new ApiError(problemFrom(response, await response.text()));
-    return response.blob();
-  },
+  /** A model file as a blob. */
+  modelFile: (id: string, file: string) => blob(`v1/models/${segment(id)}/files/${segment(file)}`),
+  /** The sprite of a model's misclassified test images, as a blob (fetched with the key). */
+  misclassifiedImages: (id: string) => blob(`v1/models/${segment(id)}/misclassified.png`),
   /** The job's event socket, resuming after event `since` when given. */
   openJobEvents(id: string, since: string | undefined): WebSocket {
     const url = relative(`v1/jobs/${segment(id)}/events${since ? `?since=${segment(since)}` : ''}`);

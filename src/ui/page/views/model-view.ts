@@ -1,10 +1,12 @@
 import { api, ApiError } from '../api.js';
-import type { Model } from '../api-types.js';
+import type { Model, ModelEvaluation } from '../api-types.js';
+import { confusionChart } from '../confusion-chart.js';
 import { toModelInput, type Grey } from '../digit-image.js';
 import { facts, h } from '../dom.js';
 import { DrawingPad } from '../drawing-pad.js';
 import * as format from '../format.js';
 import { LatestOnly } from '../latest-only.js';
+import { misclassifiedGallery } from '../misclassified-gallery.js';
 import { ProbabilityBars } from '../probability-bars.js';
 import { href } from '../router.js';
 import { setTitle, type View } from '../view.js';
@@ -20,7 +22,7 @@ export function modelView(id: string): View {
       status.remove();
       element.querySelector('h1')!.textContent = `Model ${model.id}`;
       setTitle(`Model ${model.id}`);
-      element.append(tryIt(model), manifest(model));
+      element.append(tryIt(model), ...(model.evaluation ? [evaluationSection(model, model.evaluation)] : []), manifest(model));
     },
     (err: unknown) => {
       status.textContent = err instanceof ApiError && err.status === 404 ? `There is no model ${id}.` : `The model could not be loaded: ${(err as Error).message}`;
@@ -71,6 +73,18 @@ function showInput(canvas: HTMLCanvasElement, input: Float32Array): void {
     image.data[4 * i + 3] = 255;
   });
   canvas.getContext('2d')!.putImageData(image, 0, 0);
+}
+
+/** How the model did on the test split at the end of training: the confusion chart and the images it got wrong. */
+function evaluationSection(model: Model, evaluation: ModelEvaluation): HTMLElement {
+  return h(
+    'section',
+    { class: 'evaluation', 'aria-labelledby': 'evaluation-heading' },
+    h('h2', { id: 'evaluation-heading' }, 'Test evaluation'),
+    h('div', { class: 'table-scroll' }, confusionChart(evaluation, model.classes)),
+    h('h3', {}, 'Misclassified test images'),
+    misclassifiedGallery(model.id, evaluation),
+  );
 }
 
 function manifest(model: Model): HTMLElement {
