@@ -9,7 +9,7 @@ import { digits } from './data.js';
 import { Watcher, type Api } from './service.js';
 
 /** A dataset as the API answers it. */
-export type DatasetView = Omit<DatasetRecord, 'summary' | 'options' | 'attempts'> & {
+export type DatasetView = Omit<DatasetRecord, 'summary' | 'options'> & {
   description: DatasetRecord['summary'];
   links: { self: string; events: string };
 };
@@ -19,7 +19,7 @@ export type DatasetView = Omit<DatasetRecord, 'summary' | 'options' | 'attempts'
  * folders (`<digit>/<n>.png`), zipped in memory: an archive as a user would upload it.
  */
 export async function digitsZip(perClass: number, classes = 10): Promise<Buffer> {
-  const { train } = await digits(2000);
+  const { train } = await digits(Math.max(2000, perClass * classes * 2));
   const taken = new Map<number, number>();
   const entries: TestEntry[] = [];
   for (let i = 0; i < train.count; i++) {

@@ -21,7 +21,7 @@ export const archiveTypes = ['application/zip', 'application/x-zip-compressed', 
 /** A dataset as the API shows it, with links to itself and its events. */
 export function datasetView(record: DatasetRecord, link: LinkTo) {
   const self = link(`/v1/datasets/${record.id}`);
-  const { summary, options: _options, attempts: _attempts, ...rest } = record;
+  const { summary, options: _options, ...rest } = record;
   return { ...rest, description: summary, links: { self, events: `${self}/events` } };
 }
 

@@ -80,6 +80,7 @@ export const Dataset = Type.Object(
     progress: Type.Union([DatasetProgress, Type.Null()], { description: 'the last progress of ingestion' }),
     error: Type.Union([Type.String(), Type.Null()], { description: 'why it failed, in a sentence' }),
     description: Type.Union([DatasetDescription, Type.Null()], { description: 'once ready: what it holds' }),
+    attempts: Type.Integer({ description: 'times a worker started ingesting it (more than 1 after a worker died)' }),
     links: Type.Object({ self: Type.String(), events: Type.String() }),
   },
   { [component]: 'Dataset' },
