@@ -38,7 +38,10 @@ function tooLarge(cap: number): HttpProblem {
 
 /** The upload's bytes and the file name it came with: the body itself, or the one file of a multipart form. */
 async function uploadedArchive(request: FastifyRequest, cap: number): Promise<{ body: Readable; filename: string | null }> {
-  if (!request.isMultipart()) return { body: request.body as Readable, filename: null };
+  if (!request.isMultipart()) {
+    if (!request.body) throw invalid('no archive was sent', [{ path: '(body)', message: `send the archive as the body (Content-Type ${archiveTypes.join(', ')}) or as the one file of a multipart/form-data form` }]);
+    return { body: request.body as Readable, filename: null };
+  }
   // One byte past the cap reaches the upload store, which refuses it (busboy alone would only truncate).
   const file = await request.file({ limits: { fileSize: cap + 1, files: 1, fields: 0, parts: 1 }, throwFileSizeLimit: false });
   if (!file) throw invalid('the form has no file', [{ path: 'file', message: 'send the archive as the form\'s one file field (curl -F "file=@images.zip")' }]);
@@ -74,6 +77,8 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   // Scoped to this plugin: only the upload route reads multipart forms.
   await app.register(multipart);
   app.addContentTypeParser(archiveTypes, (_request, payload, done) => done(null, payload));
+  // This scope takes archives only: a JSON body is a 415 that names them, not a parsed object.
+  app.removeContentTypeParser('application/json');
 
   const quotaProblem = (tenant: string, limit: 'count' | 'bytes', held: number) =>
     limit === 'count'
@@ -92,7 +97,13 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           'follow it on `links.events` or poll `links.self` until `ready` or `failed`. The query says how images are converted. ' +
           'The whole upload must arrive within HTTP_REQUEST_TIMEOUT_MS.',
         querystring: CreateDatasetQuery,
-        consumes: [...archiveTypes, 'multipart/form-data'],
+        // Documented per media type, not validated: the route reads the body as a stream.
+        body: {
+          content: {
+            ...Object.fromEntries(archiveTypes.map((type) => [type, { schema: { description: 'the archive\'s bytes' } }])),
+            'multipart/form-data': { schema: { description: 'a form whose one file field is the archive' } },
+          },
+        },
         response: {
           202: { ...jsonResponse(Dataset, 'Stored and queued for ingestion.'), headers: { location: { type: 'string', description: 'the dataset' } } },
           ...problemResponses(400, 408, 413, 415, ...authenticatedProblems),

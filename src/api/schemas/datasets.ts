@@ -49,7 +49,7 @@ export const DatasetDescription = Type.Object(
   {
     layout: Type.Union([Type.Literal('folders'), Type.Literal('split-folders'), Type.Literal('labels-csv'), Type.Literal('idx')], { description: 'how the archive named its labels and splits' }),
     classes: Type.Array(Type.String()),
-    size: Type.Tuple([Type.Integer(), Type.Integer(), Type.Integer()], { description: 'height, width, channels (1 or 3) of every stored image' }),
+    size: Type.Array(Type.Integer(), { minItems: 3, maxItems: 3, description: 'height, width, channels (1 or 3) of every stored image' }),
     sizeMode: Type.Union([Type.Literal('resize'), Type.Literal('centercrop')]),
     sizeFrom: Type.Union([Type.Literal('options'), Type.Literal('most common')], { description: 'whether the size was asked for or the most common among the images' }),
     splits: Type.Record(Type.String(), SplitCounts, { description: 'train, test and (when the archive had one) validation' }),
