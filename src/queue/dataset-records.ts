@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { DatasetManifest } from '../data/ingest/shards.js';
 import type { Keys } from './redis.js';
+import { statusGuard } from './status-guard.js';
 
 /**
  * Uploaded datasets' records: one Redis hash per dataset (its owner, name, status, progress, and
@@ -88,18 +89,7 @@ return {'ok', count}
  * ARGV: new status, allowed current statuses, fence ('' none, 'take' a new attempt, or the attempt
  * that must hold), an event ('' none), the new `bytes` ('' unchanged), field/value pairs.
  */
-const transitionScript = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {'missing'} end
-local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-if ARGV[3] == 'take' then
-  attempt = attempt + 1
-elseif ARGV[3] ~= '' and tonumber(ARGV[3]) ~= attempt then
-  return {'fenced', current}
-end
-local allowed = false
-for s in string.gmatch(ARGV[2], '[^,]+') do if s == current then allowed = true end end
-if not allowed then return {'refused', current} end
+const transitionScript = `${statusGuard({ fence: 'ARGV[3]', allowed: 'ARGV[2]' })}
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'attempts', attempt)
 if ARGV[5] ~= '' then
   local before = tonumber(redis.call('HGET', KEYS[1], 'bytes') or '0')
@@ -116,12 +106,7 @@ return {'ok', current, attempt}
  * Deletes a record, its events and its share of the tenant's bytes, if its status is allowed.
  * KEYS: dataset hash, all datasets, tenant key prefix, event stream. ARGV: id, allowed statuses.
  */
-const removeScript = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {'missing'} end
-local allowed = false
-for s in string.gmatch(ARGV[2], '[^,]+') do if s == current then allowed = true end end
-if not allowed then return {'refused', current} end
+const removeScript = `${statusGuard({ fence: "''", allowed: 'ARGV[2]' })}
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 local bytes = tonumber(redis.call('HGET', KEYS[1], 'bytes') or '0')
 redis.call('DECRBY', KEYS[3] .. tenant .. ':dataset-bytes', bytes)
