@@ -220,6 +220,8 @@ describe('dataset quotas', () => {
     expect(statuses.filter((s) => s === 202)).toHaveLength(6);
     const refused = results.find((r) => r.status === 403)!;
     expect(refused.body.detail).toContain('TENANT_MAX_DATASETS');
+    // Each accepted one is ingested in this process: let them end before the data folder goes.
+    for (const { body } of results.filter((r) => r.status === 202)) await datasetEvents(api, body.id, 'carol-key-0123456789abcdef');
 
     const small = await serviceEnv('dataset-bytes', env.env['REDIS_URL']!, { TENANT_MAX_DATASET_BYTES: String(archive.length + 10) });
     const smallApi = await Api.start(small.config);
