@@ -46,11 +46,6 @@ export class UploadStore {
     return this.blobs.deleteSet(this.setOf(id));
   }
 
-  /** The ids of the uploads kept now. */
-  list(): Promise<string[]> {
-    return this.blobs.list(this.prefix);
-  }
-
   private setOf(id: string): string {
     if (!isKeySegment(id)) throw new RangeError(`invalid upload id '${id}'`);
     return joinKey(this.prefix, id);
