@@ -23,6 +23,11 @@ import { DatasetStore } from './store/datasets.js';
 import { FileBlobStore } from './store/file-blob-store.js';
 import { ModelStore } from './store/models.js';
 import { S3BlobStore, s3Client } from './store/s3-blob-store.js';
+import { UploadStore } from './store/uploads.js';
+import { DatasetRecords, isTerminalDatasetEvent, type DatasetEvent } from './queue/dataset-records.js';
+import { EventStreams } from './queue/events.js';
+import { IngestionQueue, IngestionWorker } from './queue/ingestion-queue.js';
+import { ingestionHandler, type IngestionParts } from './job-handler/ingestion-handler.js';
 
 /** The Redis-backed parts of the job system, all on one connection and under the configured prefix. */
 export interface JobParts {
@@ -93,6 +98,44 @@ export function modelStore(config: Config): ModelStore {
 /** The uploaded datasets' shards and manifests. */
 export function datasetStore(config: Config): DatasetStore {
   return new DatasetStore(blobStore(config));
+}
+
+/** Uploaded archives waiting for ingestion, in the same blob store as the datasets (under uploads/). */
+export function uploadStore(config: Config): UploadStore {
+  return new UploadStore(blobStore(config));
+}
+
+/** The Redis side of uploaded datasets: their records and event streams. */
+export interface DatasetParts {
+  records: DatasetRecords;
+  events: EventStreams<DatasetEvent>;
+}
+
+export function datasetParts(config: Config, connection: Redis): DatasetParts {
+  const keys = new Keys(config.redis.prefix);
+  return { records: new DatasetRecords(connection, keys), events: new EventStreams<DatasetEvent>(connection, (id) => keys.datasetEvents(id), isTerminalDatasetEvent) };
+}
+
+/** The ingestion queue's submitting side (the API's). */
+export function ingestionQueue(config: Config, connection: Redis): IngestionQueue {
+  return new IngestionQueue({ connection, keys: new Keys(config.redis.prefix) });
+}
+
+/** The ingestion queue's worker side: uploads become stored datasets, under the job lock settings. */
+export function ingestionWorker(config: Config, connection: Redis, worker: { workerId: string; log: IngestionParts['log'] }): IngestionWorker {
+  const { records } = datasetParts(config, connection);
+  const handler = ingestionHandler(config, { records, uploads: uploadStore(config), datasets: datasetStore(config), log: worker.log });
+  return new IngestionWorker({
+    connection,
+    keys: new Keys(config.redis.prefix),
+    records,
+    handler,
+    workerId: worker.workerId,
+    lockMs: config.workers.lockMs,
+    stalledIntervalMs: config.workers.stalledIntervalMs,
+    maxStalledCount: config.workers.maxStalledCount,
+    log: worker.log,
+  });
 }
 
 /** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */

@@ -66,6 +66,10 @@ export interface Config {
   /** Bounds on one uploaded dataset (see src/data/ingest/limits.ts for what each guards against). */
   datasets: {
     archiveBytes: number;
+    /** Datasets one tenant may keep (ingesting, ready or failed). */
+    perTenant: number;
+    /** Bytes one tenant's datasets may take together: uploads while they ingest, stored shards once ready. */
+    bytesPerTenant: number;
     images: number;
     uncompressedBytes: number;
     entries: number;
@@ -225,6 +229,8 @@ export const configVariables = [
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
   { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
   { key: 'datasetArchiveBytes', name: 'DATASET_MAX_ARCHIVE_BYTES', default: '2147483648', parse: positiveInt, doc: 'largest dataset archive one upload may send' },
+  { key: 'datasetsPerTenant', name: 'TENANT_MAX_DATASETS', default: '50', parse: positiveInt, doc: 'datasets a tenant may keep (ingesting, ready or failed); uploads beyond it are refused with 403' },
+  { key: 'datasetBytesPerTenant', name: 'TENANT_MAX_DATASET_BYTES', default: '21474836480', parse: positiveInt, doc: "bytes a tenant's datasets may take together (an upload's archive while it ingests, its stored shards once ready); an upload that would pass it is refused with 403" },
   { key: 'datasetImages', name: 'DATASET_MAX_IMAGES', default: '1000000', parse: positiveInt, doc: 'most images one dataset may hold' },
   { key: 'datasetUncompressedBytes', name: 'DATASET_MAX_UNCOMPRESSED_BYTES', default: '17179869184', parse: positiveInt, doc: "most bytes a dataset archive's files may add up to uncompressed (a zip-bomb guard)" },
   { key: 'datasetEntries', name: 'DATASET_MAX_ENTRIES', default: '2000000', parse: positiveInt, doc: 'most entries (files, folders, links) a dataset archive may list' },
@@ -315,6 +321,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     datasets: {
       archiveBytes: get('datasetArchiveBytes'),
+      perTenant: get('datasetsPerTenant'),
+      bytesPerTenant: get('datasetBytesPerTenant'),
       images: get('datasetImages'),
       uncompressedBytes: get('datasetUncompressedBytes'),
       entries: get('datasetEntries'),

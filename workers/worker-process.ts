@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { pino } from 'pino';
-import { datasetCatalogue, jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
+import { datasetCatalogue, ingestionWorker, jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
@@ -37,7 +37,11 @@ const worker = queueWorker(config, jobParts(config, connection), {
   }),
   log,
 });
+// Uploaded datasets are ingested here too, one at a time beside training, on a connection of their own.
+const ingestionConnection = redisConnection(config, onRedisError);
+const ingestion = ingestionWorker(config, ingestionConnection, { workerId, log });
 await worker.start();
+await ingestion.start();
 log.info({ concurrency: config.workers.concurrency, redis: config.redis.prefix }, 'worker ready');
 
 let stopping = false;
@@ -45,8 +49,8 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down: finishing the current iteration, handing running jobs back to the queue');
-  await worker.close();
-  await Promise.all([connection.quit(), subscriber.quit()]).catch(() => {});
+  await Promise.all([worker.close(), ingestion.close()]);
+  await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
   log.info('worker stopped');
   process.exit(0);
 }
@@ -59,8 +63,8 @@ async function recycle(): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.error({ exitCode: heapFaultExitCode }, 'the backend ran out of memory: this worker takes no more jobs and exits to be replaced');
-  await worker.close();
-  await Promise.all([connection.quit(), subscriber.quit()]).catch(() => {});
+  await Promise.all([worker.close(), ingestion.close()]);
+  await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
   process.exit(heapFaultExitCode);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

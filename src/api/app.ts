@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
+import { datasetRoutes } from './datasets/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { jobEventRoutes } from './jobs/events.js';
 import { jobRoutes } from './jobs/routes.js';
@@ -67,6 +68,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(jobEventRoutes, { services });
   await fastify.register(modelRoutes, { services });
   await fastify.register(layerRoutes, { services });
+  await fastify.register(datasetRoutes, { services });
   await fastify.register(uiRoutes);
 }
 

@@ -87,7 +87,7 @@ const fastifyClientErrors = new Map<string, { slug: string; title: string }>([
 ]);
 
 /** Body types the API parses anywhere; a route takes those its plugin registered a parser for. */
-const parsedTypes = ['application/json', 'image/png'];
+const parsedTypes = ['application/json', 'image/png', 'application/zip', 'application/x-tar', 'application/gzip', 'multipart/form-data'];
 
 function unsupportedMediaType(request: FastifyRequest): string {
   const takes = parsedTypes.filter((type) => request.server.hasContentTypeParser(type));

@@ -3,13 +3,18 @@
  */
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import { datasetCatalogue, jobParts, modelStore, redisConnection, trainingQueue } from '../composition.js';
+import { datasetCatalogue, datasetParts, datasetStore, ingestionQueue, jobParts, modelStore, redisConnection, trainingQueue, uploadStore } from '../composition.js';
 import type { Config } from '../config.js';
 import type { DatasetCatalogue } from '../data/dataset-catalogue.js';
 import type { JobCatalogue } from '../queue/catalogue.js';
 import type { JobEvents } from '../queue/events.js';
 import type { TrainingQueue } from '../queue/training-queue.js';
 import type { ModelStore } from '../store/models.js';
+import type { DatasetEvent, DatasetRecords } from '../queue/dataset-records.js';
+import type { EventStreams } from '../queue/events.js';
+import type { IngestionQueue } from '../queue/ingestion-queue.js';
+import type { DatasetStore } from '../store/datasets.js';
+import type { UploadStore } from '../store/uploads.js';
 import { KeyRing } from './keys.js';
 import { ModelCache } from './models/predictor.js';
 
@@ -34,6 +39,12 @@ export interface Services {
   models: ModelStore;
   modelCache: ModelCache;
   datasets: DatasetCatalogue;
+  /** Uploaded datasets: their records, ingestion events, the ingestion queue, uploads waiting for it, and the stored sets. */
+  datasetRecords: DatasetRecords;
+  datasetEvents: EventStreams<DatasetEvent>;
+  ingestion: IngestionQueue;
+  uploads: UploadStore;
+  storedDatasets: DatasetStore;
   /** A new connection of its own, for a blocking read (one per followed event stream). */
   newReader(): Redis;
   close(): Promise<void>;
@@ -46,6 +57,8 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
   await ready(redis, config.redis.commandTimeoutMs);
   const parts = jobParts(config, redis);
   const queue = trainingQueue(config, parts);
+  const uploaded = datasetParts(config, redis);
+  const ingestion = ingestionQueue(config, redis);
   const models = modelStore(config);
   const modelCache = new ModelCache(models, config.predict.cacheSize);
   let closed: Promise<void> | null = null;
@@ -60,11 +73,17 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     models,
     modelCache,
     datasets: datasetCatalogue(),
+    datasetRecords: uploaded.records,
+    datasetEvents: uploaded.events,
+    ingestion,
+    uploads: uploadStore(config),
+    storedDatasets: datasetStore(config),
     newReader: () => redisConnection(config, onRedisError),
     close() {
       closed ??= (async () => {
         modelCache.clear();
         await queue.close();
+        await ingestion.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closed;

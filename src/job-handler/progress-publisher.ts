@@ -1,27 +1,32 @@
 import type { ProgressRecord } from '../nn/train.js';
 
+/** Training's records that always go out: the verbose-table rows and those carrying validation results. */
+function isTrainingMilestone(record: ProgressRecord): boolean {
+  return record.verbose || record.validationLoss !== undefined;
+}
+
 /**
  * Decides which progress records go out as events: at most one every `intervalMs` (training
- * records every iteration, far more often than anyone can watch), but always the verbose-table
- * rows, records that carry validation results, and the last one. Sends in order, without holding
- * up training.
+ * records every iteration, ingestion every image, far more often than anyone can watch), but
+ * always the `important` ones (for training, see isTrainingMilestone) and the last one. Sends in
+ * order, without holding up the work.
  */
-export class ProgressPublisher {
+export class ProgressPublisher<R = ProgressRecord> {
   private lastSent = -Infinity;
-  private pending: ProgressRecord | null = null;
+  private pending: R | null = null;
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown = null;
 
   constructor(
-    private readonly send: (record: ProgressRecord) => Promise<void>,
+    private readonly send: (record: R) => Promise<void>,
     private readonly intervalMs: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly important: (record: R) => boolean = isTrainingMilestone as (record: unknown) => boolean,
   ) {}
 
-  offer(record: ProgressRecord): void {
-    const important = record.verbose || record.validationLoss !== undefined;
+  offer(record: R): void {
     const time = this.now();
-    if (!important && time - this.lastSent < this.intervalMs) {
+    if (!this.important(record) && time - this.lastSent < this.intervalMs) {
       this.pending = record;
       return;
     }
@@ -38,7 +43,7 @@ export class ProgressPublisher {
     if (this.failure) throw this.failure;
   }
 
-  private enqueue(record: ProgressRecord): void {
+  private enqueue(record: R): void {
     this.chain = this.chain.then(() => this.send(record)).catch((err: unknown) => {
       this.failure ??= err;
     });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ProgressRecord } from '../nn/train.js';
 import { jobStatuses, type JobError, type JobEvent, type JobMetrics, type JobRecord, type JobRequest, type JobStatus } from './jobs.js';
 import type { Keys } from './redis.js';
+import { statusGuard } from './status-guard.js';
 
 /**
  * The job catalogue: one Redis hash per job (the truth about its status, times and results) and
@@ -22,18 +23,7 @@ import type { Keys } from './redis.js';
  * 'take' starts a new attempt, or the attempt number that must still hold), an event to append in
  * the same step ('' none), field/value pairs.
  */
-const transitionScript = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {'missing'} end
-local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-if ARGV[5] == 'take' then
-  attempt = attempt + 1
-elseif ARGV[5] ~= '' and tonumber(ARGV[5]) ~= attempt then
-  return {'fenced', current}
-end
-local allowed = false
-for s in string.gmatch(ARGV[2], '[^,]+') do if s == current then allowed = true end end
-if not allowed then return {'refused', current} end
+const transitionScript = `${statusGuard({ fence: 'ARGV[5]', allowed: 'ARGV[2]' })}
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 local tenantList = KEYS[3] .. tenant .. ':jobs'
 local limit = tonumber(ARGV[4])

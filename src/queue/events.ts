@@ -1,66 +1,79 @@
 import type { Redis } from 'ioredis';
-import { isTerminalEvent, type JobEvent, type StoredEvent } from './jobs.js';
+import { isTerminalEvent, type JobEvent } from './jobs.js';
 import type { Keys } from './redis.js';
 
+/** An event as stored in its stream and sent over a WebSocket: the event with its stream id. */
+export type Stored<E> = E & { id: string };
+
 /**
- * Each job's events live in a Redis stream; the stream entry id is the event id. Readers replay
- * with XRANGE after a given id (exclusive) and then follow with XREAD BLOCK, which gives late
- * joiners, reconnects and any number of API replicas the same history for free. Events are written
- * only by the catalogue's scripts, in the same step as the change they report and fenced by the
- * job's attempt (see JobCatalogue); this class reads them.
+ * Each job's (and each dataset's) events live in a Redis stream; the stream entry id is the event
+ * id. Readers replay with XRANGE after a given id (exclusive) and then follow with XREAD BLOCK,
+ * which gives late joiners, reconnects and any number of API replicas the same history for free.
+ * Events are written only by the catalogues' scripts, in the same step as the change they report
+ * and fenced by the attempt (see JobCatalogue, DatasetRecords); this class reads them.
  */
-export class JobEvents {
+export class EventStreams<E extends { type: string }> {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
+    /** The stream of one job or dataset. */
+    private readonly streamOf: (id: string) => string,
+    /** The event after which nothing more comes. */
+    private readonly isTerminal: (event: E) => boolean,
   ) {}
 
   /** Every event after `since` (exclusive), or from the start. */
-  async range(jobId: string, since?: string): Promise<StoredEvent[]> {
-    const entries = await this.redis.xrange(this.keys.events(jobId), since ? `(${since}` : '-', '+');
-    return entries.map(toEvent);
+  async range(jobId: string, since?: string): Promise<Stored<E>[]> {
+    const entries = await this.redis.xrange(this.streamOf(jobId), since ? `(${since}` : '-', '+');
+    return entries.map((entry) => toEvent<E>(entry));
   }
 
   /** Keeps a finished job's history for `seconds` more; it is not trimmed while the job runs. */
   async expire(jobId: string, seconds: number): Promise<void> {
-    await this.redis.expire(this.keys.events(jobId), seconds);
+    await this.redis.expire(this.streamOf(jobId), seconds);
   }
 
   /**
    * Replays from `since` then follows live events until the terminal one or until `signal` aborts.
    * Following blocks a connection, so it uses `reader`, a connection of the caller's own.
    */
-  async *follow(reader: Redis, jobId: string, since: string | undefined, signal: AbortSignal): AsyncGenerator<StoredEvent> {
+  async *follow(reader: Redis, jobId: string, since: string | undefined, signal: AbortSignal): AsyncGenerator<Stored<E>> {
     let last = since ?? '0-0';
     for (const event of await this.range(jobId, since)) {
       yield event;
       last = event.id;
-      if (isTerminalEvent(event)) return;
+      if (this.isTerminal(event)) return;
     }
     // A `since` at or past the terminal event: the job is over and nothing more will come.
     if (since !== undefined && last === since && (await this.endsWithTerminal(jobId))) return;
     while (!signal.aborted) {
-      const reply = await reader.xread('BLOCK', 2000, 'STREAMS', this.keys.events(jobId), last);
+      const reply = await reader.xread('BLOCK', 2000, 'STREAMS', this.streamOf(jobId), last);
       for (const [, entries] of reply ?? []) {
         for (const entry of entries) {
-          const event = toEvent(entry);
+          const event = toEvent<E>(entry);
           yield event;
           last = event.id;
-          if (isTerminalEvent(event)) return;
+          if (this.isTerminal(event)) return;
         }
       }
     }
   }
 
   private async endsWithTerminal(jobId: string): Promise<boolean> {
-    const [lastEntry] = await this.redis.xrevrange(this.keys.events(jobId), '+', '-', 'COUNT', 1);
-    return lastEntry !== undefined && isTerminalEvent(toEvent(lastEntry));
+    const [lastEntry] = await this.redis.xrevrange(this.streamOf(jobId), '+', '-', 'COUNT', 1);
+    return lastEntry !== undefined && this.isTerminal(toEvent<E>(lastEntry));
   }
 }
 
-function toEvent([id, fields]: [string, string[]]): StoredEvent {
+/** The jobs' event streams. */
+export class JobEvents extends EventStreams<JobEvent> {
+  constructor(redis: Redis, keys: Keys) {
+    super(redis, (id) => keys.events(id), isTerminalEvent);
+  }
+}
+
+function toEvent<E>([id, fields]: [string, string[]]): Stored<E> {
   const json = fields[fields.indexOf('e') + 1]!;
-  return { ...(JSON.parse(json) as JobEvent), id };
+  return { ...(JSON.parse(json) as E), id };
 }
 
 const maxStreamIdPart = 2n ** 64n - 1n;

@@ -60,6 +60,28 @@ export class Keys {
     return `${this.prefix}:cancel`;
   }
 
+  dataset(id: string): string {
+    return `${this.prefix}:dataset:${id}`;
+  }
+
+  datasets(): string {
+    return `${this.prefix}:datasets`;
+  }
+
+  /** A tenant's datasets; the dataset scripts append `<tenant>:datasets` to tenantPrefix themselves. */
+  tenantDatasets(tenant: string): string {
+    return `${this.tenantPrefix}${tenant}:datasets`;
+  }
+
+  /** Bytes a tenant's datasets hold (uploads while they ingest, shards once ready), kept by the dataset scripts. */
+  tenantDatasetBytes(tenant: string): string {
+    return `${this.tenantPrefix}${tenant}:dataset-bytes`;
+  }
+
+  datasetEvents(id: string): string {
+    return `${this.prefix}:dataset-events:${id}`;
+  }
+
   idempotency(tenant: string, key: string): string {
     return `${this.prefix}:idempotency:${tenant}:${key}`;
   }

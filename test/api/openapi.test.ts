@@ -4,10 +4,14 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import type { Redis } from 'ioredis';
 import { generateOpenapi } from '../../src/api/openapi-document.js';
+import { ingestionWorker, redisConnection } from '../../src/composition.js';
+import type { IngestionWorker } from '../../src/queue/ingestion-queue.js';
 import { openapiPath } from '../../src/api/openapi.js';
 import { loadConfig } from '../../src/config.js';
 import { seedNetworkJson } from '../helpers/data.js';
+import { datasetEvents, digitsZip, uploadRaw } from '../helpers/datasets.js';
 import { saveTestModel } from '../helpers/models.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
@@ -31,14 +35,27 @@ let env: ServiceEnv;
 let api: Api;
 let jobId: string;
 const modelId = 'documented-model';
+let datasetId: string;
+let archive: Buffer;
+let connection: Redis;
+let ingestion: IngestionWorker;
 
 beforeAll(async () => {
   env = await serviceEnv('openapi', process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
   api = await Api.start(env.config);
   jobId = (await api.submit({ network: seedNetworkJson, dataset: 'digits' })).body.id;
   await saveTestModel(env.dataDir, modelId, { seed: 4, jobId });
+  // A ready dataset, ingested by the real handler in this process, so its description is checked too.
+  connection = redisConnection(env.config, () => {});
+  ingestion = ingestionWorker(env.config, connection, { workerId: 'openapi', log: { warn: () => {}, error: () => {} } });
+  await ingestion.start();
+  archive = await digitsZip(3, 2);
+  datasetId = (await uploadRaw(api, archive)).body.id;
+  await datasetEvents(api, datasetId);
 });
 afterAll(async () => {
+  await ingestion.close();
+  connection.disconnect();
   await api.close();
   await env.cleanup();
 });
@@ -55,7 +72,7 @@ function operations(): { method: string; route: string; op: Operation; pathParam
 
 function url(route: string, parameters: NonNullable<Operation['parameters']>): string {
   const filled = route.replace(/\{(\w+)\}/g, (_, name: string) => {
-    if (name === 'id') return route.startsWith('/v1/jobs') ? jobId : modelId;
+    if (name === 'id') return route.startsWith('/v1/jobs') ? jobId : route.startsWith('/v1/datasets') ? datasetId : modelId;
     const parameter = parameters.find((p) => p.name === name);
     return String(parameter?.example ?? parameter?.schema?.enum?.[0]);
   });
@@ -78,10 +95,12 @@ function schemaFor(method: string, route: string, op: Operation, status: number,
 
 async function replay(method: string, route: string, op: Operation, body: unknown) {
   const parameters = [...(op.parameters ?? [])];
+  // An upload route's example is an archive: a small one of PNGs in class folders.
+  const upload = op.requestBody?.content['application/zip'] !== undefined;
   const res = await fetch(api.base + url(route, parameters), {
     method: method.toUpperCase(),
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: upload ? { 'content-type': 'application/zip' } : body === undefined ? {} : { 'content-type': 'application/json' },
+    body: upload ? archive : body === undefined ? undefined : JSON.stringify(body),
   });
   const contentType = res.headers.get('content-type') ?? '';
   const text = await res.text();

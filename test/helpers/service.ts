@@ -122,8 +122,8 @@ export class Watcher {
   readonly socket: WebSocket;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
+  constructor(url: string, protocols: string[] = []) {
+    this.socket = new WebSocket(url, protocols);
     this.socket.on('message', (data) => this.events.push(JSON.parse(String(data)) as StoredEvent));
     this.closed = new Promise((resolve) => this.socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
   }
