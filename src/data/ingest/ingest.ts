@@ -124,31 +124,36 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const planned = new Map(plan.images.map((i) => [`${wrap}${i.name}`, { label: classIndex.get(i.label)!, split: i.split }]));
 
-  // Pass 2: convert each planned image, a few at a time, into the record file.
+  // Pass 2: convert each planned image, a few at a time, into the record file in archive order
+  // (so a seed gives the same dataset however the conversions interleave).
   const imageBytes = target.height * target.width * target.channels;
   const converted: Converted = { file, imageBytes, labels: [], splits: [], pending: [], written: 0 };
-  const inFlight = new Set<Promise<void>>();
+  const inFlight: { name: string; label: number; split: SplitName | null; pixels: Promise<Buffer | ImageSkip> }[] = [];
   let read = 0;
-  await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
-    const meta = entry.kind === 'file' ? planned.get(entry.name) : undefined;
-    if (!meta) return;
-    const bytes = await entry.read();
-    const job = convertImage(bytes, target, limits.imagePixels, headers.get(entry.name))
-      .then(
-        (pixels) => appendImage(converted, pixels, meta.label, meta.split),
-        (err: unknown) => {
-          if (!(err instanceof ImageSkip)) throw err;
-          skips.add(err.reason, strip(entry.name));
-        },
-      )
-      .finally(() => {
-        inFlight.delete(job);
-        options.onProgress?.({ read: ++read, total: planned.size });
+  const settleOldest = async () => {
+    const { name, label, split, pixels } = inFlight.shift()!;
+    const result = await pixels;
+    if (result instanceof ImageSkip) skips.add(result.reason, strip(name));
+    else await appendImage(converted, result, label, split);
+    options.onProgress?.({ read: ++read, total: planned.size });
+  };
+  try {
+    await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
+      const meta = entry.kind === 'file' ? planned.get(entry.name) : undefined;
+      if (!meta) return;
+      const bytes = await entry.read();
+      const pixels = convertImage(bytes, target, limits.imagePixels, headers.get(entry.name)).catch((err: unknown) => {
+        if (err instanceof ImageSkip) return err;
+        throw err;
       });
-    inFlight.add(job);
-    if (inFlight.size >= conversionsInFlight) await Promise.race(inFlight);
-  });
-  await Promise.all(inFlight);
+      inFlight.push({ name: entry.name, ...meta, pixels });
+      if (inFlight.length >= conversionsInFlight) await settleOldest();
+    });
+    while (inFlight.length > 0) await settleOldest();
+  } finally {
+    // A failure left conversions unawaited: their own failures are no news (and no unhandled rejection).
+    for (const { pixels } of inFlight) pixels.catch(() => {});
+  }
   await flushImages(converted);
   return writeDataset(converted, { layout: plan.kind, classes, emptyClasses: plan.emptyClasses, target, sizeGiven, sink, skips, seed, options });
 }
