@@ -311,6 +311,7 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
   const perClass = new Array<number>(classCount).fill(0);
   const shards: SplitManifest['shards'] = [];
   const images = new Uint8Array(Math.min(imagesPerShard, Math.max(1, order.length)) * imageBytes);
+  const scaled = new Float32Array(statistics ? images.length : 0);
   for (let start = 0, index = 0; start < order.length; start += imagesPerShard, index++) {
     const count = Math.min(imagesPerShard, order.length - start);
     const labels = new Uint16Array(count);
@@ -322,7 +323,10 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
       perClass[labels[i]!]! += 1;
     }
     // Measured on values scaled to [0, 1], as training sees them.
-    if (statistics) statistics.add(Float32Array.from(images.subarray(0, count * imageBytes), (v) => v / 255), count);
+    if (statistics) {
+      for (let i = 0; i < count * imageBytes; i++) scaled[i] = images[i]! / 255;
+      statistics.add(scaled, count);
+    }
     const bytes = encodeShard(images.subarray(0, count * imageBytes), labels);
     const name = shardName(split, index);
     await sink.putObject(name, bytes);
