@@ -160,6 +160,7 @@ async function collect(stream: AsyncIterable<unknown>, name: string): Promise<Bu
   try {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
   } catch (err) {
+    if (err instanceof IngestError) throw err;
     throw new IngestError(`'${name}' cannot be read from the archive: ${(err as Error).message}`);
   }
   return Buffer.concat(chunks);

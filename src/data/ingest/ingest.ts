@@ -266,6 +266,7 @@ async function writeDataset(converted: Converted, ctx: WriteContext): Promise<Da
     const isTest = splitEachLabel(labels, classes.length, testFraction, seed);
     assigned = splits.map((s, i) => (s === 'validation' ? 'validation' : isTest[i] ? 'test' : 'train'));
   }
+  if (!assigned.includes('train')) throw new IngestError(`every readable image is in a test or validation folder: put the training images in train/<class>/ (or leave out the split folders to have a test split drawn)`);
   const imagesPerShard = options.imagesPerShard ?? defaultImagesPerShard;
   const size: [number, number, Channels] = [target.height, target.width, target.channels];
   const written = new Map<SplitName, SplitManifest>();
