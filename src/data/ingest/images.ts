@@ -11,9 +11,10 @@ import { pngHasChunk, pngHeader } from '../png.js';
  *
  * Datasets are mostly many small PNGs already of the dataset's size, where a sharp call costs ten
  * times the decoding (about 0.9 ms of CPU for a 28x28 digit, header read and pipeline, against 80 us
- * for pngjs): those are read from their IHDR chunk and decoded by pngjs on the calling thread, giving
+ * for pngjs): those are read from their IHDR chunk and decoded by pngjs on the calling thread (up to
+ * 256x256), giving
  * the very bytes sharp's pipeline would (test/data/ingest/images.test.ts compares them). Anything
- * that needs resizing, a colour conversion or a colour profile goes through sharp.
+ * larger, or that needs resizing, a colour conversion or a colour profile goes through sharp.
  */
 
 // Dataset images are small and many: one libvips thread per image, and parallelism across images
@@ -82,6 +83,12 @@ export async function readImageHeader(bytes: Buffer, maxPixels: number): Promise
   return { format: meta.format as ImageFormat, ...declared, channels: colours >= 3 ? 3 : 1 };
 }
 
+/**
+ * Largest PNG decoded by pngjs, which holds the calling thread (a few ms at this size); larger
+ * ones go to sharp, off the thread, where its per-call cost is small beside the decoding.
+ */
+const pngjsPixels = 256 * 256;
+
 /** 8-bit grey or colour PNGs (with or without alpha), whose header is read without sharp. */
 const plainPngTypes = new Map<number, Channels>([[0, 1], [4, 1], [2, 3], [6, 3]]);
 
@@ -119,7 +126,8 @@ function checkSize(declared: { width: number; height: number }, maxPixels: numbe
 export async function convertImage(bytes: Buffer, target: ConversionTarget, maxPixels: number, knownHeader?: ImageHeader): Promise<Buffer> {
   // A header read (and checked against the same cap) in an earlier pass over the same bytes is reused.
   const header = knownHeader ?? (await readImageHeader(bytes, maxPixels));
-  const decoded = header.width === target.width && header.height === target.height ? decodePlainPng(bytes, target.channels) : null;
+  const shortcut = header.width === target.width && header.height === target.height && header.width * header.height <= pngjsPixels;
+  const decoded = shortcut ? decodePlainPng(bytes, target.channels) : null;
   return decoded ?? convertWithSharp(bytes, header, target, maxPixels);
 }
 
