@@ -12,9 +12,9 @@ import { pngHasChunk, pngHeader } from '../png.js';
  * Datasets are mostly many small PNGs already of the dataset's size, where a sharp call costs ten
  * times the decoding (about 0.9 ms of CPU for a 28x28 digit, header read and pipeline, against 80 us
  * for pngjs): those are read from their IHDR chunk and decoded by pngjs on the calling thread (up to
- * 256x256), giving
- * the very bytes sharp's pipeline would (test/data/ingest/images.test.ts compares them). Anything
- * larger, or that needs resizing, a colour conversion or a colour profile goes through sharp.
+ * 256x256), giving the very bytes sharp's pipeline would (test/data/ingest/images.test.ts compares
+ * them). Anything larger, or that needs resizing, a colour conversion or a colour profile goes
+ * through sharp.
  */
 
 // Dataset images are small and many: one libvips thread per image, and parallelism across images
