@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
@@ -13,7 +12,7 @@ const blocksKept = 4;
  * pieces (each central directory record, each local header, each entry's data: four reads an
  * entry, each a trip through libuv's thread pool), which for 60,000 small images cost more than
  * decoding them. Both cursors move forward, so a few blocks serve almost every read from memory.
- * Ranges larger than a block stream straight from the file.
+ * Ranges larger than a block are read straight from the file.
  */
 export class BlockReader extends yauzl.RandomAccessReader {
   private readonly blocks = new Map<number, Promise<Buffer>>();
@@ -33,7 +32,7 @@ export class BlockReader extends yauzl.RandomAccessReader {
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    if (end - start > blockBytes) return createReadStream('', { fd: this.handle.fd, start, end: end - 1, autoClose: false });
+    if (end - start > blockBytes) return this.uncached(start, end);
     const range = this.range(start, end);
     return new Readable({
       read() {
@@ -41,6 +40,26 @@ export class BlockReader extends yauzl.RandomAccessReader {
           (bytes) => {
             this.push(bytes);
             this.push(null);
+          },
+          (err: Error) => this.destroy(err),
+        );
+      },
+    });
+  }
+
+  /** A large range read block by block, past the cache (a file stream on the handle's fd would close it when destroyed). */
+  private uncached(start: number, end: number): Readable {
+    const { handle } = this;
+    let at = start;
+    return new Readable({
+      read() {
+        const bytes = Buffer.allocUnsafe(Math.min(blockBytes, end - at));
+        if (bytes.length === 0) return void this.push(null);
+        handle.read(bytes, 0, bytes.length, at).then(
+          ({ bytesRead }) => {
+            at += bytesRead;
+            // Short of `end`: yauzl's byte count then reports the entry as cut short.
+            this.push(bytesRead === 0 ? null : bytes.subarray(0, bytesRead));
           },
           (err: Error) => this.destroy(err),
         );
