@@ -6,11 +6,30 @@ import { checkDeclaredImageSize } from './image-size.js';
 
 const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** Width and height as a PNG's IHDR chunk (always the first, right after the signature) declares them, without decoding. */
-export function pngHeader(buffer: Buffer): { width: number; height: number } {
-  if (buffer.length < 24 || !buffer.subarray(0, 8).equals(signature)) throw new Error('no PNG signature');
+export interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  /** 0 grey, 2 RGB, 3 palette, 4 grey and alpha, 6 RGBA. */
+  colourType: number;
+}
+
+/** What a PNG's IHDR chunk (always the first, right after the signature) declares, without decoding. */
+export function pngHeader(buffer: Buffer): PngHeader {
+  if (buffer.length < 26 || !buffer.subarray(0, 8).equals(signature)) throw new Error('no PNG signature');
   if (buffer.toString('latin1', 12, 16) !== 'IHDR') throw new Error('the first chunk is not IHDR');
-  return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20) };
+  return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20), bitDepth: buffer[24]!, colourType: buffer[25]! };
+}
+
+/** Whether a chunk of `type` comes before the image data (IDAT), where the chunks that describe the image are. */
+export function pngHasChunk(buffer: Buffer, type: string): boolean {
+  for (let at = 8; at + 8 <= buffer.length; ) {
+    const name = buffer.toString('latin1', at + 4, at + 8);
+    if (name === type) return true;
+    if (name === 'IDAT') return false;
+    at += 12 + buffer.readUInt32BE(at);
+  }
+  return false;
 }
 
 /** Up to this many pixels a PNG decodes on the calling thread (about 20 ms for 256x256 on one slow core). */

@@ -2,11 +2,14 @@
  * What the fuzz suite sent and got back, printed at its end and quoted in the README: requests by
  * kind, answers by class (2xx, 4xx, 5xx), WebSocket sessions by close code, and the jobs accepted.
  * Every request of the suite is counted here, so a new kind of request adds up with the rest.
+ * The archive fuzzing (test/data/ingest/archive-fuzz.test.ts) counts its archives by kind and outcome.
  */
 export class FuzzCounts {
   private readonly requests = new Map<string, number>();
   private readonly answers = new Map<string, number>();
   private readonly sessions = new Map<string, number>();
+  private readonly archiveKinds = new Map<string, number>();
+  private readonly archiveOutcomes = new Map<string, number>();
   /** Ids of the jobs POST /v1/jobs accepted. */
   readonly acceptedJobs: string[] = [];
   /** How many of them the catalogue has (set by the suite's last check). */
@@ -19,6 +22,18 @@ export class FuzzCounts {
 
   session(closeCode: number): void {
     add(this.sessions, String(closeCode));
+  }
+
+  /** One generated archive fed to ingestion: its kind and whether it was 'ingested' or 'refused'. */
+  archive(kind: string, outcome: 'ingested' | 'refused'): void {
+    add(this.archiveKinds, kind);
+    add(this.archiveOutcomes, outcome);
+  }
+
+  archiveSummary(): string {
+    const list = (m: Map<string, number>) => [...m].map(([k, n]) => `${k} ${n.toLocaleString('en')}`).join(', ');
+    const total = [...this.archiveKinds.values()].reduce((a, b) => a + b, 0);
+    return `archive fuzz: ${total.toLocaleString('en')} generated archives (${list(this.archiveKinds)}); ${list(this.archiveOutcomes)}`;
   }
 
   summary(): string {

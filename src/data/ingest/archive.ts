@@ -4,6 +4,7 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import yauzl from 'yauzl';
+import { BlockReader } from './block-reader.js';
 import { ratioFloorBytes, type IngestLimits } from './limits.js';
 import { IngestError, type SkipLog } from './skips.js';
 
@@ -92,11 +93,16 @@ const isDirectory = (raw: string) => raw.endsWith('/') || raw.endsWith('\\');
 
 async function readZip(file: string, limits: IngestLimits, skips: SkipLog, visit: EntryVisitor): Promise<void> {
   // decodeStrings off: yauzl would reject the whole archive for one '..' name; we skip that entry.
+  const handle = await open(file, 'r');
+  const reader = new BlockReader(handle, (await handle.stat()).size);
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (err, z) =>
+    yauzl.fromRandomAccessReader(reader, reader.size, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (err, z) =>
       err ? reject(new IngestError(`the zip archive cannot be read: ${err.message}`)) : resolve(z),
     ),
-  );
+  ).catch(async (err: unknown) => {
+    await handle.close();
+    throw err;
+  });
   try {
     if (zip.entryCount > limits.entries) throw new IngestError(`the archive has ${zip.entryCount} entries; a dataset archive may have at most ${limits.entries}`);
     const budget = new Budget(limits);
@@ -154,6 +160,7 @@ async function collect(stream: AsyncIterable<unknown>, name: string): Promise<Bu
   try {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
   } catch (err) {
+    if (err instanceof IngestError) throw err;
     throw new IngestError(`'${name}' cannot be read from the archive: ${(err as Error).message}`);
   }
   return Buffer.concat(chunks);

@@ -124,31 +124,36 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const planned = new Map(plan.images.map((i) => [`${wrap}${i.name}`, { label: classIndex.get(i.label)!, split: i.split }]));
 
-  // Pass 2: convert each planned image, a few at a time, into the record file.
+  // Pass 2: convert each planned image, a few at a time, into the record file in archive order
+  // (so a seed gives the same dataset however the conversions interleave).
   const imageBytes = target.height * target.width * target.channels;
   const converted: Converted = { file, imageBytes, labels: [], splits: [], pending: [], written: 0 };
-  const inFlight = new Set<Promise<void>>();
+  const inFlight: { name: string; label: number; split: SplitName | null; pixels: Promise<Buffer | ImageSkip> }[] = [];
   let read = 0;
-  await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
-    const meta = entry.kind === 'file' ? planned.get(entry.name) : undefined;
-    if (!meta) return;
-    const bytes = await entry.read();
-    const job = convertImage(bytes, target, limits.imagePixels, headers.get(entry.name))
-      .then(
-        (pixels) => appendImage(converted, pixels, meta.label, meta.split),
-        (err: unknown) => {
-          if (!(err instanceof ImageSkip)) throw err;
-          skips.add(err.reason, strip(entry.name));
-        },
-      )
-      .finally(() => {
-        inFlight.delete(job);
-        options.onProgress?.({ read: ++read, total: planned.size });
+  const settleOldest = async () => {
+    const { name, label, split, pixels } = inFlight.shift()!;
+    const result = await pixels;
+    if (result instanceof ImageSkip) skips.add(result.reason, strip(name));
+    else await appendImage(converted, result, label, split);
+    options.onProgress?.({ read: ++read, total: planned.size });
+  };
+  try {
+    await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
+      const meta = entry.kind === 'file' ? planned.get(entry.name) : undefined;
+      if (!meta) return;
+      const bytes = await entry.read();
+      const pixels = convertImage(bytes, target, limits.imagePixels, headers.get(entry.name)).catch((err: unknown) => {
+        if (err instanceof ImageSkip) return err;
+        throw err;
       });
-    inFlight.add(job);
-    if (inFlight.size >= conversionsInFlight) await Promise.race(inFlight);
-  });
-  await Promise.all(inFlight);
+      inFlight.push({ name: entry.name, ...meta, pixels });
+      if (inFlight.length >= conversionsInFlight) await settleOldest();
+    });
+    while (inFlight.length > 0) await settleOldest();
+  } finally {
+    // A failure left conversions unawaited: their own failures are no news (and no unhandled rejection).
+    for (const { pixels } of inFlight) pixels.catch(() => {});
+  }
   await flushImages(converted);
   return writeDataset(converted, { layout: plan.kind, classes, emptyClasses: plan.emptyClasses, target, sizeGiven, sink, skips, seed, options });
 }
@@ -261,6 +266,7 @@ async function writeDataset(converted: Converted, ctx: WriteContext): Promise<Da
     const isTest = splitEachLabel(labels, classes.length, testFraction, seed);
     assigned = splits.map((s, i) => (s === 'validation' ? 'validation' : isTest[i] ? 'test' : 'train'));
   }
+  if (!assigned.includes('train')) throw new IngestError(`every readable image is in a test or validation folder: put the training images in train/<class>/ (or leave out the split folders to have a test split drawn)`);
   const imagesPerShard = options.imagesPerShard ?? defaultImagesPerShard;
   const size: [number, number, Channels] = [target.height, target.width, target.channels];
   const written = new Map<SplitName, SplitManifest>();
@@ -306,6 +312,7 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
   const perClass = new Array<number>(classCount).fill(0);
   const shards: SplitManifest['shards'] = [];
   const images = new Uint8Array(Math.min(imagesPerShard, Math.max(1, order.length)) * imageBytes);
+  const scaled = new Float32Array(statistics ? images.length : 0);
   for (let start = 0, index = 0; start < order.length; start += imagesPerShard, index++) {
     const count = Math.min(imagesPerShard, order.length - start);
     const labels = new Uint16Array(count);
@@ -317,7 +324,10 @@ async function writeSplit(converted: Converted, split: SplitName, order: number[
       perClass[labels[i]!]! += 1;
     }
     // Measured on values scaled to [0, 1], as training sees them.
-    if (statistics) statistics.add(Float32Array.from(images.subarray(0, count * imageBytes), (v) => v / 255), count);
+    if (statistics) {
+      for (let i = 0; i < count * imageBytes; i++) scaled[i] = images[i]! / 255;
+      statistics.add(scaled, count);
+    }
     const bytes = encodeShard(images.subarray(0, count * imageBytes), labels);
     const name = shardName(split, index);
     await sink.putObject(name, bytes);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,7 @@ async function list(file: string, limits: IngestLimits = defaultIngestLimits) {
   const folders: string[] = [];
   await readArchive(file, await detectArchiveFile(file), limits, skips, async (e) => {
     if (e.kind === 'folder') folders.push(e.name);
-    else files.set(e.name, (await e.read()).toString());
+    else files.set(e.name, (await e.read()).toString('latin1'));
   });
   return { files, folders, skips: skips.list() };
 }
@@ -57,6 +58,16 @@ describe.each(kinds)('%s archives', (kind) => {
     expect(reasons['link']).toEqual(['ok/link.png']);
     // tar-stream strips a leading '/' itself; zip keeps it and we refuse it.
     if (kind === 'zip') expect(reasons['absolute path']).toEqual(['/etc/evil.txt']);
+  });
+
+  it('give back entries larger than a read block, and many small ones across blocks, byte for byte', async () => {
+    // Random bytes do not compress: the big entry spans several of the zip reader's 1 MiB blocks.
+    const big = randomBytes(3 * 2 ** 20 + 7);
+    const small = Array.from({ length: 300 }, (_, i) => ({ name: `s/${i}.bin`, bytes: big.subarray(i * 5000, i * 5000 + 4000 + i) }));
+    const file = await build(kind, [...small.slice(0, 150), { name: 'b/big.bin', bytes: big }, ...small.slice(150)]);
+    const { files } = await list(file);
+    expect(files.size).toBe(301);
+    for (const { name, bytes } of [...small, { name: 'b/big.bin', bytes: big }]) expect(Buffer.from(files.get(name)!, 'latin1').equals(bytes), name).toBe(true);
   });
 
   it('refuse more entries than the limit', async () => {

@@ -9,11 +9,13 @@ export interface TestEntry {
   name: string;
   bytes?: Buffer;
   symlinkTo?: string;
+  /** A tar hard link (zip has none). */
+  hardlinkTo?: string;
   folder?: boolean;
 }
 
 /**
- * yazl refuses unsafe names ('..', absolute), so those entries are written under a placeholder of
+ * yazl refuses unsafe names ('..', absolute, backslashes, drive letters), so those (ASCII) entries are written under a placeholder of
  * the same length and their name bytes patched in afterwards (local and central headers alike).
  */
 export async function writeZip(file: string, entries: TestEntry[]): Promise<void> {
@@ -21,7 +23,7 @@ export async function writeZip(file: string, entries: TestEntry[]): Promise<void
   const patches: [string, string][] = [];
   entries.forEach((e, i) => {
     let name = e.name;
-    if (name.startsWith('/') || name.split('/').includes('..')) {
+    if (name.startsWith('/') || name.split('/').includes('..') || /[\\:]/.test(name)) {
       const placeholder = `p${i}_`.padEnd(name.length, 'q');
       patches.push([placeholder, name]);
       name = placeholder;
@@ -48,6 +50,7 @@ export async function writeTar(file: string, entries: TestEntry[], gzip: boolean
   for (const e of entries) {
     if (e.folder) pack.entry({ name: e.name, type: 'directory' });
     else if (e.symlinkTo) pack.entry({ name: e.name, type: 'symlink', linkname: e.symlinkTo });
+    else if (e.hardlinkTo) pack.entry({ name: e.name, type: 'link', linkname: e.hardlinkTo });
     else pack.entry({ name: e.name }, e.bytes ?? Buffer.alloc(0));
   }
   pack.finalize();
