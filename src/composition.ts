@@ -9,7 +9,8 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import { builtInDatasets, type DatasetCatalogue } from './data/dataset-catalogue.js';
-import type { JobHandler, JobLifecycleOptions } from './lifecycle/job-lifecycle.js';
+import type { JobHandler, JobLifecycleOptions, JobObserver } from './lifecycle/job-lifecycle.js';
+import { countedBlobStore, type StoreCounters } from './metrics/store-metrics.js';
 import { initBackend, type BackendInfo } from './nn/backend.js';
 import { CancelFlags } from './queue/cancel.js';
 import { JobCatalogue } from './queue/catalogue.js';
@@ -65,7 +66,7 @@ export function trainingQueue(config: Config, parts: JobParts): TrainingQueue {
 export function queueWorker(
   config: Config,
   parts: JobParts,
-  worker: { subscriber: Redis; workerId: string; train: JobHandler; log: JobLifecycleOptions['log'] },
+  worker: { subscriber: Redis; workerId: string; train: JobHandler; log: JobLifecycleOptions['log']; observer?: JobObserver },
 ): QueueWorker {
   return new QueueWorker({
     ...parts,
@@ -91,13 +92,18 @@ export function blobStore(config: Config): BlobStore {
   return cache.maxBytes > 0 ? new CachedBlobStore(remote, cache) : remote;
 }
 
-export function modelStore(config: Config): ModelStore {
-  return new ModelStore(blobStore(config));
+/** The models, their store's operations counted when the process keeps metrics. */
+export function modelStore(config: Config, counters?: StoreCounters): ModelStore {
+  return new ModelStore(countedWhenAsked(blobStore(config), counters));
 }
 
 /** The uploaded datasets' shards and manifests. */
-export function datasetStore(config: Config): DatasetStore {
-  return new DatasetStore(blobStore(config));
+export function datasetStore(config: Config, counters?: StoreCounters): DatasetStore {
+  return new DatasetStore(countedWhenAsked(blobStore(config), counters));
+}
+
+function countedWhenAsked(store: BlobStore, counters: StoreCounters | undefined): BlobStore {
+  return counters ? countedBlobStore(store, counters) : store;
 }
 
 /** Uploaded archives waiting for ingestion, in the same blob store as the datasets (under uploads/). */

@@ -38,6 +38,8 @@ export interface Config {
   redis: { url: string; prefix: string; commandTimeoutMs: number };
   workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
+  /** GET /metrics and Bull Board (both for admin keys only). */
+  operations: { metricsPushIntervalMs: number; bullBoardReadOnly: boolean };
   predict: { maxInstances: number; cacheSize: number };
   /** Bounds on one custom layer's check (POST /v1/layers/check and before a job trains); each runs in a thread of its own. */
   layerCheck: { maxOperations: number; timeoutMs: number; heapMb: number; queue: number };
@@ -208,6 +210,8 @@ export const configVariables = [
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
   { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
+  { key: 'metricsPushIntervalMs', name: 'METRICS_PUSH_INTERVAL_MS', default: '5000', parse: positiveInt, doc: "how often a worker pushes its metrics to Redis for the API's GET /metrics (they vanish three intervals after a worker stops)" },
+  { key: 'bullBoardReadOnly', name: 'BULL_BOARD_READ_ONLY', default: 'true', parse: oneOf('true', 'false'), doc: "`false` lets admin keys retry, promote, clean and remove BullMQ jobs from Bull Board (/admin/queues), around the job catalogue: leave it `true` except to repair the queue by hand" },
   { key: 'maxPredictInstances', name: 'MAX_PREDICT_INSTANCES', default: '256', parse: positiveInt, doc: 'most images in one predict request' },
   { key: 'modelCacheSize', name: 'MODEL_CACHE_SIZE', default: '8', parse: positiveInt, doc: 'models kept loaded in memory for predict' },
   { key: 'layerCheckMaxOperations', name: 'LAYER_CHECK_MAX_OPERATIONS', default: '200000000', parse: positiveInt, doc: "element-operations (values x expression nodes, over every evaluation) one custom layer's check may spend; checks that would pass it are not run and the report says it was too expensive to check fully" },
@@ -299,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
     workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs'), maxStalledCount: get('maxStalledCount') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
+    operations: { metricsPushIntervalMs: get('metricsPushIntervalMs'), bullBoardReadOnly: get('bullBoardReadOnly') === 'true' },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
     layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },
     logLevel: get('logLevel'),

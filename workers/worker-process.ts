@@ -9,6 +9,8 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
 import { trainingJobHandler } from '../src/job-handler/training-job-handler.js';
+import { pushWorkerMetrics } from '../src/metrics/pushed-metrics.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
 
 let config;
 try {
@@ -28,10 +30,14 @@ await loadDigits();
 const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
 const connection = redisConnection(config, onRedisError);
 const subscriber = redisConnection(config, onRedisError);
-const worker = queueWorker(config, jobParts(config, connection), {
+const parts = jobParts(config, connection);
+const metrics = new WorkerMetrics(workerId);
+const stopPushingMetrics = pushWorkerMetrics(connection, parts.keys, workerId, metrics.registry, config.operations.metricsPushIntervalMs, () => metrics.updateRate());
+const worker = queueWorker(config, parts, {
   subscriber,
   workerId,
-  train: trainingJobHandler(config, { backend, models: modelStore(config), datasets: datasetCatalogue() }, () => {
+  observer: metrics,
+  train: trainingJobHandler(config, { backend, models: modelStore(config, metrics.store), datasets: datasetCatalogue() }, () => {
     // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),
@@ -50,6 +56,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down: finishing the current iteration, handing running jobs back to the queue');
   await Promise.all([worker.close(), ingestion.close()]);
+  await stopPushingMetrics();
   await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
   log.info('worker stopped');
   process.exit(0);
@@ -64,6 +71,7 @@ async function recycle(): Promise<void> {
   stopping = true;
   log.error({ exitCode: heapFaultExitCode }, 'the backend ran out of memory: this worker takes no more jobs and exits to be replaced');
   await Promise.all([worker.close(), ingestion.close()]);
+  await stopPushingMetrics();
   await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
   process.exit(heapFaultExitCode);
 }

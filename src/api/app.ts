@@ -16,6 +16,8 @@ import { identifyCallers, isPublicRoute, rejectUnauthenticated, wsProtocol } fro
 import { clientErrorProblem, HttpProblem, installErrorHandling, redisUnavailable, routeNotFound, routerErrorProblem } from './problem.js';
 import type { Services } from './services.js';
 import { uiRoutes } from './ui.js';
+import { bullBoard } from './operations/bull-board.js';
+import { metricsRoutes, recordRequestDurations } from './operations/metrics.js';
 
 /**
  * The whole API as one plugin: the process entry (src/server.ts) and the tests register it on a
@@ -36,6 +38,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
     await fastify.register(cors, { origin: config.access.corsOrigins, exposedHeaders: ['location', 'retry-after'], allowedHeaders: ['authorization', 'content-type', 'idempotency-key'] });
   }
   identifyCallers(fastify, services.apiKeys);
+  recordRequestDurations(fastify, services.metrics);
   // With Redis down every non-public route would wait on it (the rate limiter first): answer 503 now.
   fastify.addHook('onRequest', async (request) => {
     if (!isPublicRoute(request) && !services.readiness.connected()) throw redisUnavailable();
@@ -70,6 +73,8 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(layerRoutes, { services });
   await fastify.register(datasetRoutes, { services });
   await fastify.register(uiRoutes);
+  await fastify.register(metricsRoutes, { services });
+  await fastify.register(bullBoard, { services });
 }
 
 /**

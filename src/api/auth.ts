@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route needs no key and is not rate limited (health probes, the page, the API description). */
     public?: boolean;
+    /** The route is for admin keys only (operations: /metrics, Bull Board); other keys get 403. */
+    admin?: boolean;
   }
 }
 
@@ -87,11 +89,15 @@ export function identifyCallers(app: FastifyInstance, keys: KeyRing): void {
 
 /**
  * Deny by default: a non-public route reached without a caller answers 401 here, so no handler
- * ever runs without one (only a WebSocket upgrade may still send its key as a first message).
+ * ever runs without one (only a WebSocket upgrade may still send its key as a first message), and
+ * an admin route (config `admin`, decided on the matched route like `public`) without an admin key 403.
  */
 export function rejectUnauthenticated(app: FastifyInstance): void {
   app.addHook('preParsing', async (request) => {
     if (request.authProblem) throw request.authProblem;
+    if (request.routeOptions.config.admin === true && request.principal?.admin !== true) {
+      throw request.principal ? new HttpProblem(403, 'admin-only', 'Forbidden', 'this route needs an admin key (ADMIN_API_KEYS, or `npm run api-key -- --admin`)') : unauthorized('this route needs an admin key');
+    }
     if (request.principal || isPublicRoute(request) || !matchedRoute(request) || isUpgrade(request)) return;
     throw unauthorized('this API needs a key: send "Authorization: Bearer <key>"');
   });

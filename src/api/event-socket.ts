@@ -2,7 +2,6 @@ import type {} from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyRequest } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
-import type { Redis } from 'ioredis';
 import { isEventId } from '../queue/events.js';
 import type { WebSocket } from 'ws';
 import { canSee } from './auth.js';
@@ -15,6 +14,14 @@ import { authenticatedProblems, problemResponses } from './schemas/problem.js';
 export const closeCodes = { normal: 1000, badRequest: 4400, unauthorized: 4401, notFound: 4404, tooMany: 4429, unavailable: 4503 } as const;
 
 const authMessageTimeoutMs = 5000;
+
+/** Each event as JSON, written once however many sockets send it (they share the decoded event: see StreamFollower). */
+const messages = new WeakMap<object, string>();
+function serialized(event: object): string {
+  let message = messages.get(event);
+  if (message === undefined) messages.set(event, (message = JSON.stringify(event)));
+  return message;
+}
 
 /** The key from a first message `{"type": "auth", "key": "..."}`, or null if none comes in time. */
 function keyFromFirstMessage(socket: WebSocket): Promise<string | null> {
@@ -84,13 +91,15 @@ export interface EventSource {
   terminal: string;
   /** The owning tenant, or null when there is no such thing (a malformed id too). */
   owner(id: string): Promise<string | null>;
-  follow(reader: Redis, id: string, since: string | undefined, signal: AbortSignal): AsyncIterable<{ id: string }>;
+  /** The events after `since`, then live ones through the process's StreamFollower, until the terminal one or `signal`. */
+  follow(id: string, since: string | undefined, signal: AbortSignal): AsyncIterable<{ id: string }>;
 }
 
 /**
  * GET <url> (WebSocket): the whole history of a job (or dataset) after `since`, then live events,
  * the terminal one last, then the socket closes. Each message is one JSON event with its `id`.
- * A socket the client closes at any point stops everything it started: no Redis reader outlives it.
+ * A socket the client closes at any point stops everything it started: it leaves the process's one
+ * stream follower (src/queue/stream-follower.ts), which holds no Redis connection per socket.
  */
 export function eventSocketRoute(app: FastifyInstance, services: Services, source: EventSource): void {
   const counts = countsFor(services);
@@ -154,7 +163,6 @@ export function eventSocketRoute(app: FastifyInstance, services: Services, sourc
     };
     socket.once('close', releaseSlot);
     if (gone()) releaseSlot();
-    let reader: ReturnType<Services['newReader']> | null = null;
     try {
       const owner = await source.owner(id);
       if (owner === null || !canSee(principal, owner)) {
@@ -162,12 +170,9 @@ export function eventSocketRoute(app: FastifyInstance, services: Services, sourc
         return;
       }
       if (gone()) return;
-      reader = services.newReader();
-      const blocking = reader;
-      controller.signal.addEventListener('abort', () => blocking.disconnect(), { once: true });
-      for await (const event of source.follow(reader, id, since, controller.signal)) {
+      for await (const event of source.follow(id, since, controller.signal)) {
         if (gone()) break;
-        socket.send(JSON.stringify(event));
+        socket.send(serialized(event));
       }
       close(closeCodes.normal, `${what} finished`);
     } catch (err) {
@@ -176,7 +181,6 @@ export function eventSocketRoute(app: FastifyInstance, services: Services, sourc
         close(closeCodes.unavailable, 'event stream unavailable; reconnect with since');
       }
     } finally {
-      reader?.disconnect();
       releaseSlot();
     }
   });

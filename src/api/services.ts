@@ -8,6 +8,9 @@ import type { Config } from '../config.js';
 import type { DatasetCatalogue } from '../data/dataset-catalogue.js';
 import type { JobCatalogue } from '../queue/catalogue.js';
 import type { JobEvents } from '../queue/events.js';
+import { StreamFollower } from '../queue/stream-follower.js';
+import { ApiMetrics } from '../metrics/api-metrics.js';
+import { pushedWorkerMetrics } from '../metrics/pushed-metrics.js';
 import type { TrainingQueue } from '../queue/training-queue.js';
 import type { ModelStore } from '../store/models.js';
 import type { DatasetEvent, DatasetRecords } from '../queue/dataset-records.js';
@@ -45,8 +48,11 @@ export interface Services {
   ingestion: IngestionQueue;
   uploads: UploadStore;
   storedDatasets: DatasetStore;
-  /** A new connection of its own, for a blocking read (one per followed event stream). */
-  newReader(): Redis;
+  metrics: ApiMetrics;
+  /** Every live worker's pushed metrics (see src/metrics/pushed-metrics.ts). */
+  workerMetrics(): ReturnType<typeof pushedWorkerMetrics>;
+  /** The process's one reader of every followed event stream. */
+  follower: StreamFollower;
   close(): Promise<void>;
 }
 
@@ -59,7 +65,10 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
   const queue = trainingQueue(config, parts);
   const uploaded = datasetParts(config, redis);
   const ingestion = ingestionQueue(config, redis);
-  const models = modelStore(config);
+  // Its own connection, blocked in XREAD; opened when the first stream is followed.
+  const follower = new StreamFollower({ blocking: redisConnection(config, onRedisError, { lazyConnect: true }), commands: redis });
+  const metrics = new ApiMetrics({ queueDepth: () => queue.depth(), workerCount: () => queue.workerCount(), watchers: () => follower.readers });
+  const models = modelStore(config, metrics.store);
   const modelCache = new ModelCache(models, config.predict.cacheSize);
   let closed: Promise<void> | null = null;
   return {
@@ -77,11 +86,14 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     datasetEvents: uploaded.events,
     ingestion,
     uploads: uploadStore(config),
-    storedDatasets: datasetStore(config),
-    newReader: () => redisConnection(config, onRedisError),
+    storedDatasets: datasetStore(config, metrics.store),
+    follower,
+    metrics,
+    workerMetrics: () => pushedWorkerMetrics(redis, parts.keys),
     close() {
       closed ??= (async () => {
         modelCache.clear();
+        follower.close();
         await queue.close();
         await ingestion.close();
         await redis.quit().catch(() => redis.disconnect());

@@ -57,6 +57,13 @@ export type Verdict =
   /** Ended for good (recorded as failed, or unknown to the catalogue): never retried. */
   | { kind: 'fail'; detail: string };
 
+/** Told of each job's start, progress and end on this worker (its metrics). */
+export interface JobObserver {
+  jobStarted(jobId: string): void;
+  jobProgressed(jobId: string, iteration: number): void;
+  jobEnded(jobId: string, outcome: 'completed' | 'failed' | 'cancelled'): void;
+}
+
 export interface JobLifecycleOptions {
   catalogue: JobCatalogue;
   events: JobEvents;
@@ -68,6 +75,7 @@ export interface JobLifecycleOptions {
   /** Training time of one job before it is stopped (and fails, keeping its model). */
   trainingSeconds: number;
   train: JobHandler;
+  observer?: JobObserver;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -128,6 +136,7 @@ export class JobLifecycle {
     };
     await record({}, { type: 'status', status: 'running' });
     log.info({ jobId: id, workerId, attempt }, 'job started');
+    this.o.observer?.jobStarted(id);
 
     const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
     const stopped = (): Promise<Verdict> | null => {
@@ -151,7 +160,10 @@ export class JobLifecycle {
           if (!holds) this.stopStale(id, attempt, controller);
           return holds;
         },
-        publishProgress: (progress) => record({ progress }, { type: 'progress', ...progress }),
+        publishProgress: (progress) => {
+          this.o.observer?.jobProgressed(id, progress.iteration);
+          return record({ progress }, { type: 'progress', ...progress });
+        },
         setBackend: (name) => record({ backend: name }),
       });
       const early = stopped();
@@ -207,6 +219,7 @@ export class JobLifecycle {
       this.o.log.warn({ jobId: id, workerId: this.o.workerId, attempt, status: moved.current, outcome: event.type }, 'stale attempt stopped: its end of the job was refused');
       return false;
     }
+    this.o.observer?.jobEnded(id, event.type);
     await this.o.events.expire(id, this.o.retentionSeconds);
     return true;
   }

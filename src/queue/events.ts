@@ -1,14 +1,16 @@
 import type { Redis } from 'ioredis';
 import { isTerminalEvent, type JobEvent } from './jobs.js';
 import type { Keys } from './redis.js';
+import type { StreamEntry, StreamFollower } from './stream-follower.js';
 
 /** An event as stored in its stream and sent over a WebSocket: the event with its stream id. */
 export type Stored<E> = E & { id: string };
 
 /**
  * Each job's (and each dataset's) events live in a Redis stream; the stream entry id is the event
- * id. Readers replay with XRANGE after a given id (exclusive) and then follow with XREAD BLOCK,
- * which gives late joiners, reconnects and any number of API replicas the same history for free.
+ * id. Readers replay after a given id (exclusive) and then follow live entries through the
+ * process's StreamFollower (one XREAD BLOCK for every stream watched), which gives late joiners,
+ * reconnects and any number of API replicas the same history for free.
  * Events are written only by the catalogues' scripts, in the same step as the change they report
  * and fenced by the attempt (see JobCatalogue, DatasetRecords); this class reads them.
  */
@@ -24,7 +26,7 @@ export class EventStreams<E extends { type: string }> {
   /** Every event after `since` (exclusive), or from the start. */
   async range(jobId: string, since?: string): Promise<Stored<E>[]> {
     const entries = await this.redis.xrange(this.streamOf(jobId), since ? `(${since}` : '-', '+');
-    return entries.map((entry) => toEvent<E>(entry));
+    return entries.map(([id, fields]) => toEvent<E>({ id, fields }));
   }
 
   /** Keeps a finished job's history for `seconds` more; it is not trimmed while the job runs. */
@@ -33,34 +35,11 @@ export class EventStreams<E extends { type: string }> {
   }
 
   /**
-   * Replays from `since` then follows live events until the terminal one or until `signal` aborts.
-   * Following blocks a connection, so it uses `reader`, a connection of the caller's own.
+   * Replays from `since` then follows live events until the terminal one or until `signal` aborts,
+   * through the process's one stream follower (no Redis connection of its own).
    */
-  async *follow(reader: Redis, jobId: string, since: string | undefined, signal: AbortSignal): AsyncGenerator<Stored<E>> {
-    let last = since ?? '0-0';
-    for (const event of await this.range(jobId, since)) {
-      yield event;
-      last = event.id;
-      if (this.isTerminal(event)) return;
-    }
-    // A `since` at or past the terminal event: the job is over and nothing more will come.
-    if (since !== undefined && last === since && (await this.endsWithTerminal(jobId))) return;
-    while (!signal.aborted) {
-      const reply = await reader.xread('BLOCK', 2000, 'STREAMS', this.streamOf(jobId), last);
-      for (const [, entries] of reply ?? []) {
-        for (const entry of entries) {
-          const event = toEvent<E>(entry);
-          yield event;
-          last = event.id;
-          if (this.isTerminal(event)) return;
-        }
-      }
-    }
-  }
-
-  private async endsWithTerminal(jobId: string): Promise<boolean> {
-    const [lastEntry] = await this.redis.xrevrange(this.streamOf(jobId), '+', '-', 'COUNT', 1);
-    return lastEntry !== undefined && this.isTerminal(toEvent<E>(lastEntry));
+  follow(follower: StreamFollower, id: string, since: string | undefined, signal: AbortSignal): AsyncGenerator<Stored<E>> {
+    return follower.follow(this.streamOf(id), { since, signal, decode: toEvent<E>, isEnd: this.isTerminal });
   }
 }
 
@@ -71,7 +50,7 @@ export class JobEvents extends EventStreams<JobEvent> {
   }
 }
 
-function toEvent<E>([id, fields]: [string, string[]]): Stored<E> {
+function toEvent<E>({ id, fields }: StreamEntry): Stored<E> {
   const json = fields[fields.indexOf('e') + 1]!;
   return { ...(JSON.parse(json) as E), id };
 }

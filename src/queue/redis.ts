@@ -82,6 +82,16 @@ export class Keys {
     return `${this.prefix}:dataset-events:${id}`;
   }
 
+  /** A worker's pushed metrics (src/metrics/pushed-metrics.ts). */
+  workerMetrics(workerId: string): string {
+    return `${this.prefix}:metrics:worker:${workerId}`;
+  }
+
+  /** The workers whose metrics are live, scored by when their push expires. */
+  get workerMetricsIndex(): string {
+    return `${this.prefix}:metrics:workers`;
+  }
+
   idempotency(tenant: string, key: string): string {
     return `${this.prefix}:idempotency:${tenant}:${key}`;
   }

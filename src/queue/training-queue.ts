@@ -152,6 +152,11 @@ export class TrainingQueue {
     return { waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0), active: counts['active'] ?? 0, delayed: counts['delayed'] ?? 0 };
   }
 
+  /** The BullMQ queue itself, for Bull Board (operators' view of the queue). */
+  get bullQueue(): Queue<QueuedJobData> {
+    return this.queue;
+  }
+
   /** Worker processes connected to the queue now. */
   async workerCount(): Promise<number> {
     return (await this.queue.getWorkers()).length;

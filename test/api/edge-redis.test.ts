@@ -1,8 +1,7 @@
 import net from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, seedNetwork, serviceEnv, Watcher, type ServiceEnv } from '../helpers/service.js';
-import { PrivateRedis } from '../helpers/redis.js';
+import { PrivateRedis, RedisClients } from '../helpers/redis.js';
 
 /**
  * Event sockets and Redis outages, on a Redis of the test's own so its client count is ours alone
@@ -14,26 +13,21 @@ const request = { network: seedNetwork, dataset: 'digits', options: { maxEpochs:
 let redis: PrivateRedis;
 let env: ServiceEnv;
 let api: Api;
-let admin: Redis;
+let redisClients: RedisClients;
 beforeAll(async () => {
   redis = await PrivateRedis.start();
   env = await serviceEnv('edge-redis', redis.url, { TENANT_MAX_EVENT_SOCKETS: String(socketCap), REDIS_COMMAND_TIMEOUT_MS: '1000' });
   api = await Api.start(env.config);
-  admin = new Redis(redis.url);
-  admin.on('error', () => {});
+  redisClients = new RedisClients(redis.url);
 });
 afterAll(async () => {
-  admin.disconnect();
+  redisClients.close();
   await api.close();
   await env.cleanup();
   await redis.destroy();
 });
 
 const eventsUrl = (id: string, query = '') => `${api.base.replace('http', 'ws')}/v1/jobs/${id}/events${query}`;
-
-async function clientCount(): Promise<number> {
-  return String(await admin.client('LIST')).trim().split('\n').length;
-}
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
   const start = Date.now();
@@ -73,7 +67,7 @@ describe('event sockets', () => {
     const latest = await first.until((e) => e.type === 'status');
     first.socket.close();
     await first.closed;
-    const before = await clientCount();
+    const before = await redisClients.count();
     const { port } = new URL(api.base);
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => {
@@ -89,7 +83,7 @@ describe('event sockets', () => {
         return new Promise<void>((resolve) => socket.once('close', () => resolve()));
       }),
     );
-    expect(await eventually(async () => (await clientCount()) <= before)).toBe(true);
+    expect(await eventually(async () => (await redisClients.count()) <= before)).toBe(true);
   });
 
   it(`closes a tenant's socket beyond TENANT_MAX_EVENT_SOCKETS with 4429, and frees the slot on close`, async () => {

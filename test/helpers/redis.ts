@@ -91,3 +91,21 @@ export class PrivateRedis {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/** A connection of its own that counts a Redis's clients (CLIENT LIST), itself included. */
+export class RedisClients {
+  private readonly connection: Redis;
+
+  constructor(url: string) {
+    this.connection = new Redis(url);
+    this.connection.on('error', () => {});
+  }
+
+  async count(): Promise<number> {
+    return String(await this.connection.client('LIST')).trim().split('\n').length;
+  }
+
+  close(): void {
+    this.connection.disconnect();
+  }
+}

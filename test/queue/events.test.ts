@@ -1,22 +1,23 @@
-import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobContext } from '../../src/lifecycle/job-lifecycle.js';
 import type { ProgressRecord } from '../../src/nn/train.js';
 import type { StoredEvent } from '../../src/queue/jobs.js';
 import { connect } from '../../src/queue/redis.js';
+import { StreamFollower } from '../../src/queue/stream-follower.js';
 import { aborted, QueueHarness, stubMetrics, until } from '../helpers/queue.js';
 
 let harness: QueueHarness;
-let reader: Redis;
+let reader: StreamFollower;
 afterEach(async () => {
-  reader.disconnect();
+  reader.close();
   await harness.close();
 });
 
 async function start(name: string): Promise<void> {
   harness = await QueueHarness.start(name);
-  reader = connect(harness.url);
-  reader.on('error', () => {});
+  const blocking = connect(harness.url);
+  blocking.on('error', () => {});
+  reader = new StreamFollower({ blocking, commands: harness.connection });
 }
 
 const progress: ProgressRecord = { epoch: 1, iteration: 1, totalIterations: 1, timeElapsed: 0.1, miniBatchLoss: 1, miniBatchAccuracy: 0.5, baseLearnRate: 0.01, verbose: true };
@@ -72,9 +73,8 @@ describe('JobEvents.follow', () => {
     const following = collect(harness.events.follow(reader, id, undefined, controller.signal), seen);
     await until(() => seen.length === 2, 10_000, 'the history replayed');
     controller.abort();
-    // The caller disconnects its blocked reader on abort, as the events route does.
-    reader.disconnect();
-    await following.catch(() => {});
+    await following;
+    expect(reader.readers).toBe(0);
     expect(seen.map((e) => (e.type === 'status' ? e.status : e.type))).toEqual(['queued', 'running']);
   });
 });

@@ -231,6 +231,6 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     event: DatasetEvent,
     terminal: '`ready` or `failed`',
     owner: async (id) => (isJobId(id) ? ((await services.datasetRecords.get(id))?.tenant ?? null) : null),
-    follow: (reader, id, since, signal) => services.datasetEvents.follow(reader, id, since, signal),
+    follow: (id, since, signal) => services.datasetEvents.follow(services.follower, id, since, signal),
   });
 };

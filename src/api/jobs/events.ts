@@ -14,6 +14,6 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     event: JobEvent,
     terminal: '`completed`, `failed` or `cancelled`',
     owner: async (id) => (isJobId(id) ? ((await services.catalogue.get(id))?.tenant ?? null) : null),
-    follow: (reader, id, since, signal) => services.events.follow(reader, id, since, signal),
+    follow: (id, since, signal) => services.events.follow(services.follower, id, since, signal),
   });
 };

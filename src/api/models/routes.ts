@@ -183,10 +183,15 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       const loaded = await readable(modelCache.get(request.params.id));
       if (!loaded) throw notFound('model', request.params.id);
       const { classifier, manifest } = loaded;
+      // Decoding and inference: what a caller waits for once the model is loaded.
+      const timer = services.metrics.predictDuration.startTimer();
       const input = Buffer.isBuffer(request.body)
         ? await pngInput(request.body, manifest, config.limits.imagePixels)
         : await jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
-      return predictions(classifier, manifest, input);
+      const result = await predictions(classifier, manifest, input);
+      timer();
+      services.metrics.predictBatch.observe(input.count);
+      return result;
     });
   });
 };
