@@ -152,11 +152,6 @@ export class TrainingQueue {
     return { waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0), active: counts['active'] ?? 0, delayed: counts['delayed'] ?? 0 };
   }
 
-  /** Worker processes connected to the queue now. */
-  async workerCount(): Promise<number> {
-    return (await this.queue.getWorkers()).length;
-  }
-
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await this.queue.close();
