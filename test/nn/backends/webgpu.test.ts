@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { firstLine } from '../../../src/nn/backends/entry.js';
@@ -7,6 +10,10 @@ import { BatchNormTraining, BatchNormTrainingGrad, EluWithAlphaGrad, SgdmUpdate 
 import { batchNormTraining } from '../../../src/nn/ops/batch-norm.js';
 import { eluWithAlpha } from '../../../src/nn/ops/elu.js';
 import { train } from '../../../src/nn/train.js';
+import { loadConfig } from '../../../src/config.js';
+import { trainAndSave } from '../../../src/run/train-and-save.js';
+import { requireValidTrainingRequest } from '../../../src/run/training-request.js';
+import { ModelStore } from '../../../src/store/models.js';
 import { onCpu, randomArray, worstMismatch } from '../../helpers/backend.js';
 import { digits, everyLayerNetworkJson, network, options, seedNetworkJson } from '../../helpers/data.js';
 
@@ -36,6 +43,21 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     expect(info.name).toBe('webgpu');
     expect(info.adapter?.description).toBeTruthy();
     expect(info.reason).toContain(info.adapter!.description);
+  });
+
+  it("stores the adapter with the backend in the model's manifest", async () => {
+    const { info } = started as { info: BackendInfo };
+    const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-webgpu-'));
+    try {
+      const data = { name: 'digits', source: (await digits(16, 16)).source };
+      const config = loadConfig({});
+      const request = await requireValidTrainingRequest({ network: seedNetworkJson, options: { miniBatchSize: 16, maxEpochs: 1 } }, data, config);
+      await trainAndSave(config, info, data, request, ModelStore.atFolder(dir));
+      const saved = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { training: { backend: object } };
+      expect(saved.training.backend).toEqual({ name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', device: info.device, reason: info.reason, adapter: info.adapter });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([
@@ -144,9 +166,9 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     ['the seed network (learnable per-channel ELU, batch norm), adam with a global norm threshold', seedNetworkJson, { solver: 'adam', gradientThreshold: 5, gradientThresholdMethod: 'global-l2norm' }, 1e-2],
     ['the seed network, rmsprop', seedNetworkJson, { solver: 'rmsprop' }, 1e-2],
     [
-      'a custom layer (its expressions as tfjs ops), sgdm, a piecewise learn rate, moving batch-norm statistics, shuffling every epoch and validation',
+      'a custom layer (its expressions as tfjs ops), sgdm, moving batch-norm statistics and validation',
       seedCustomNetworkJson,
-      { maxEpochs: 2, learnRateSchedule: 'piecewise', learnRateDropPeriod: 1, batchNormalizationStatistics: 'moving', shuffle: 'every-epoch', validationData: 'test', validationFrequency: 2 },
+      { batchNormalizationStatistics: 'moving', validationData: 'test', validationFrequency: 1 },
       1e-4,
     ],
   ] as const)('trains %s to the cpu backend\'s losses and weights', async (_, json, overrides, weightAtol) => {
@@ -167,10 +189,8 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     };
     const gpu = await run();
     const cpu = await onCpu(run);
-    // Two iterations an epoch (32 images, 16 a batch); where asked, validations (the first
-    // iteration, every second one and the last), whose losses are compared too.
-    expect(gpu.iterations).toBe(2 * ('maxEpochs' in overrides ? overrides.maxEpochs : 1));
-    expect(gpu.validations > 0).toBe('validationData' in overrides);
+    // Two iterations (32 images, 16 a batch); where asked, a validation after each, whose losses are compared too.
+    expect(gpu).toMatchObject({ iterations: 2, validations: 'validationData' in overrides ? 2 : 0 });
     expect(cpu).toMatchObject({ iterations: gpu.iterations, validations: gpu.validations });
     // Same formulas in float32, different summation orders (and the GPU's exp): about 1e-6
     // relative per value, carried through two steps (seen: losses within 5e-7, sgdm's weights
@@ -178,5 +198,6 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     // moves it by far more.
     expect(worstMismatch(gpu.losses, cpu.losses, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
     gpu.weights.forEach((w, k) => expect(worstMismatch(w, cpu.weights[k]!, weightAtol, 1e-3), `weight ${k}`).toBeLessThanOrEqual(1));
-  });
+    // lavapipe compiles every shader with LLVM on the CPU: 30-60 s a case on a quiet machine.
+  }, 300_000);
 });
