@@ -81,9 +81,9 @@ export function queueWorker(
   });
 }
 
-/** The live workers' announcements (/readyz lists them): one lives three heartbeats unless renewed. */
+/** The live workers' announcements (/readyz lists them): one lives three heartbeats unless renewed (WORKER_WARM_UP_MS while warming up). */
 export function workerPresence(config: Config, connection: Redis): WorkerPresence {
-  return new WorkerPresence(connection, new Keys(config.redis.prefix), 3 * config.workers.heartbeatMs);
+  return new WorkerPresence(connection, new Keys(config.redis.prefix), 3 * config.workers.heartbeatMs, config.workers.warmUpMs);
 }
 
 /**

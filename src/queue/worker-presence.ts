@@ -21,16 +21,22 @@ export interface WorkerAnnouncement {
 }
 
 export class WorkerPresence {
-  /** @param ttlMs how long an announcement lives unless renewed. */
+  /**
+   * @param ttlMs how long a ready worker's announcement lives unless renewed.
+   * @param warmUpTtlMs how long a warming-up one lives: compiling the first kernels blocks the
+   *   worker's event loop, and with it the heartbeat (CUDA's PTX JIT on an H100: minutes).
+   */
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     readonly ttlMs: number,
+    readonly warmUpTtlMs: number,
   ) {}
 
-  /** Writes (or renews) the announcement for ttlMs. */
+  /** Writes (or renews) the announcement, to live ttlMs (warmUpTtlMs while warming up). */
   async announce(worker: WorkerAnnouncement): Promise<void> {
-    await this.redis.multi().set(this.keys.worker(worker.id), JSON.stringify(worker), 'PX', this.ttlMs).sadd(this.keys.workers, worker.id).exec();
+    const ttl = worker.state === 'warming-up' ? this.warmUpTtlMs : this.ttlMs;
+    await this.redis.multi().set(this.keys.worker(worker.id), JSON.stringify(worker), 'PX', ttl).sadd(this.keys.workers, worker.id).exec();
   }
 
   /** Removes the announcement at once (a clean exit). */
