@@ -18,6 +18,7 @@ import { JobEvents } from './queue/events.js';
 import { QueueWorker } from './queue/queue-worker.js';
 import { connect, Keys } from './queue/redis.js';
 import { TrainingQueue } from './queue/training-queue.js';
+import { WorkerPresence } from './queue/worker-presence.js';
 import type { BlobStore } from './store/blob-store.js';
 import { CachedBlobStore } from './store/cached-blob-store.js';
 import { DatasetStore } from './store/datasets.js';
@@ -79,6 +80,11 @@ export function queueWorker(
     runningJobsPerTenant: config.limits.runningJobsPerTenant,
     trainingSeconds: config.limits.trainingSeconds,
   });
+}
+
+/** The live workers' announcements (/readyz lists them): one lives three heartbeats unless renewed (WORKER_WARM_UP_MS while warming up). */
+export function workerPresence(config: Config, connection: Redis): WorkerPresence {
+  return new WorkerPresence(connection, new Keys(config.redis.prefix), 3 * config.workers.heartbeatMs, config.workers.warmUpMs);
 }
 
 /**

@@ -36,7 +36,7 @@ export interface Config {
     maxRequestsPerSocket: number;
   };
   redis: { url: string; prefix: string; commandTimeoutMs: number };
-  workers: { count: number; concurrency: number; lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  workers: { count: number; concurrency: number; heartbeatMs: number; warmUpMs: number; lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
   /** GET /metrics and Bull Board (both for admin keys only). */
   operations: { metricsPushIntervalMs: number; bullBoardReadOnly: boolean };
@@ -204,6 +204,8 @@ export const configVariables = [
   { key: 'redisCommandTimeoutMs', name: 'REDIS_COMMAND_TIMEOUT_MS', default: '5000', parse: positiveInt, doc: "longest the API waits on one Redis command; with Redis down, /v1 requests answer 503 at once" },
   { key: 'workerCount', name: 'WORKERS', default: '1', parse: count, doc: 'worker processes `npm start` runs beside the API (0: the API alone)' },
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
+  { key: 'workerHeartbeatMs', name: 'WORKER_HEARTBEAT_MS', default: '5000', parse: positiveInt, doc: "how often a worker renews its entry in /readyz's list; a worker silent for three beats drops out of it" },
+  { key: 'workerWarmUpMs', name: 'WORKER_WARM_UP_MS', default: '1800000', parse: positiveInt, doc: "how long a worker stays listed as warming-up in /readyz without renewing: compiling its first kernels blocks its heartbeat (CUDA's PTX JIT on an H100 takes minutes)" },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
   { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails (a job that kills every worker it meets must not loop for ever)' },
@@ -301,7 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRequestsPerSocket: get('maxRequestsPerSocket'),
     },
     redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
-    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs'), maxStalledCount: get('maxStalledCount') },
+    workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), heartbeatMs: get('workerHeartbeatMs'), warmUpMs: get('workerWarmUpMs'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs'), maxStalledCount: get('maxStalledCount') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
     operations: { metricsPushIntervalMs: get('metricsPushIntervalMs'), bullBoardReadOnly: get('bullBoardReadOnly') === 'true' },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },

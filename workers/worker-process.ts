@@ -4,13 +4,15 @@
  */
 import os from 'node:os';
 import { pino } from 'pino';
-import { datasetCatalogue, ingestionWorker, jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
+import { datasetCatalogue, ingestionWorker, jobParts, modelStore, queueWorker, redisConnection, trainingBackend, workerPresence } from '../src/composition.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
 import { trainingJobHandler } from '../src/job-handler/training-job-handler.js';
 import { pushWorkerMetrics } from '../src/metrics/pushed-metrics.js';
 import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
+import { heartbeat, type WorkerState } from '../src/queue/worker-presence.js';
+import { warmUp } from '../src/run/warm-up.js';
 
 let config;
 try {
@@ -20,16 +22,35 @@ try {
   process.exit(2);
 }
 const workerId = `${os.hostname()}-${process.pid}`;
+const startedAt = new Date().toISOString();
 const log = pino({ level: config.logLevel, base: { workerId } });
 
 const backend = await trainingBackend(config);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason, adapter: backend.adapter }, 'backend chosen');
 // Read the built-in digits now, not when the first job is waiting for them.
-await loadDigits();
+const digits = await loadDigits();
 
 const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
 const connection = redisConnection(config, onRedisError);
 const subscriber = redisConnection(config, onRedisError);
+
+// Announced in /readyz from now on: warming up first where the backend compiles its kernels on first use.
+let state: WorkerState = backend.compilesKernels ? 'warming-up' : 'ready';
+const { name, package: pkg, device, adapter } = backend;
+const presence = await heartbeat(
+  workerPresence(config, connection),
+  () => ({ id: workerId, state, backend: { name, package: pkg, device, ...(adapter ? { adapter } : {}) }, startedAt }),
+  config.workers.heartbeatMs,
+  (err) => log.warn({ err: err.message }, 'could not renew this worker in /readyz'),
+);
+if (state === 'warming-up') {
+  log.info({ backend: backend.name }, 'warming up: compiling the backend\'s kernels on one mini-batch before taking jobs');
+  const ms = await warmUp(digits.train);
+  state = 'ready';
+  await presence.beat();
+  log.info({ ms: Math.round(ms) }, 'warmed up');
+}
+
 const parts = jobParts(config, connection);
 const metrics = new WorkerMetrics(workerId);
 const stopPushingMetrics = pushWorkerMetrics(connection, parts.keys, workerId, metrics.registry, config.operations.metricsPushIntervalMs, () => metrics.updateRate());
@@ -51,13 +72,17 @@ await ingestion.start();
 log.info({ concurrency: config.workers.concurrency, redis: config.redis.prefix }, 'worker ready');
 
 let stopping = false;
+/** Takes no more jobs or datasets, hands running ones back to the queue, leaves /readyz's list and closes Redis. */
+async function stop(): Promise<void> {
+  await Promise.all([worker.close(), ingestion.close()]);
+  await Promise.all([presence.stop(), stopPushingMetrics()]);
+  await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
+}
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down: finishing the current iteration, handing running jobs back to the queue');
-  await Promise.all([worker.close(), ingestion.close()]);
-  await stopPushingMetrics();
-  await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
+  await stop();
   log.info('worker stopped');
   process.exit(0);
 }
@@ -70,9 +95,7 @@ async function recycle(): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.error({ exitCode: heapFaultExitCode }, 'the backend ran out of memory: this worker takes no more jobs and exits to be replaced');
-  await Promise.all([worker.close(), ingestion.close()]);
-  await stopPushingMetrics();
-  await Promise.all([connection.quit(), subscriber.quit(), ingestionConnection.quit()]).catch(() => {});
+  await stop();
   process.exit(heapFaultExitCode);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

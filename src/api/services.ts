@@ -3,7 +3,7 @@
  */
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import { datasetCatalogue, datasetParts, datasetStore, ingestionQueue, jobParts, modelStore, redisConnection, trainingQueue, uploadStore } from '../composition.js';
+import { datasetCatalogue, datasetParts, datasetStore, ingestionQueue, jobParts, modelStore, redisConnection, trainingQueue, uploadStore, workerPresence } from '../composition.js';
 import type { Config } from '../config.js';
 import type { DatasetCatalogue } from '../data/dataset-catalogue.js';
 import type { JobCatalogue } from '../queue/catalogue.js';
@@ -12,6 +12,7 @@ import { StreamFollower } from '../queue/stream-follower.js';
 import { ApiMetrics } from '../metrics/api-metrics.js';
 import { pushedWorkerMetrics } from '../metrics/pushed-metrics.js';
 import type { TrainingQueue } from '../queue/training-queue.js';
+import type { WorkerPresence } from '../queue/worker-presence.js';
 import type { ModelStore } from '../store/models.js';
 import type { DatasetEvent, DatasetRecords } from '../queue/dataset-records.js';
 import type { EventStreams } from '../queue/events.js';
@@ -39,6 +40,8 @@ export interface Services {
   catalogue: JobCatalogue;
   events: JobEvents;
   queue: TrainingQueue;
+  /** The live workers and what they train on (/readyz). */
+  workers: WorkerPresence;
   models: ModelStore;
   modelCache: ModelCache;
   datasets: DatasetCatalogue;
@@ -79,6 +82,7 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     catalogue: parts.catalogue,
     events: parts.events,
     queue,
+    workers: workerPresence(config, redis),
     models,
     modelCache,
     datasets: datasetCatalogue(),

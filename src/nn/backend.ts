@@ -30,6 +30,8 @@ export interface BackendInfo {
   reason: string;
   /** The GPU adapter (vendor, architecture, description), for a backend that picks one. */
   adapter?: AdapterInfo;
+  /** Whether kernels compile on first use, so a worker warms up before taking jobs (src/run/warm-up.ts). */
+  compilesKernels: boolean;
 }
 
 /** The entries auto tries, in order. */
@@ -77,7 +79,8 @@ export async function chooseBackend<E extends BackendEntry>(
     tried.push(...(started.skipped ?? []));
     const reason = tried.length > 0 ? `${asked}: ${started.outcome}; not available: ${tried.join('; ')}` : `${asked}: ${started.outcome}`;
     const adapter = started.adapter ? { adapter: started.adapter } : {};
-    return { entry, info: { name: entry.name, package: started.package, device: started.device, reason, ...adapter } };
+    const compilesKernels = started.compilesKernels ?? false;
+    return { entry, info: { name: entry.name, package: started.package, device: started.device, reason, compilesKernels, ...adapter } };
   }
   const namedOnly = entries.filter((e) => e.auto === null && e.name !== preference).map((e) => e.name);
   const hint = namedOnly.length > 0 ? `; to train on ${namedOnly.join(' or ')} deliberately, name it in TRAINYARD_BACKEND` : '';

@@ -92,6 +92,16 @@ export class Keys {
     return `${this.prefix}:metrics:workers`;
   }
 
+  /** A live worker's announcement (src/queue/worker-presence.ts), expiring unless renewed. */
+  worker(id: string): string {
+    return `${this.prefix}:worker:${id}`;
+  }
+
+  /** The ids of announced workers (some may have expired). */
+  get workers(): string {
+    return `${this.prefix}:workers`;
+  }
+
   idempotency(tenant: string, key: string): string {
     return `${this.prefix}:idempotency:${tenant}:${key}`;
   }

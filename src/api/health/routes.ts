@@ -19,7 +19,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get('/readyz', { config: { public: true }, schema: readySchema }, async (request) => {
     try {
       const ping = await withTimeout(services.readiness.ping(), 2000);
-      const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.queue.workerCount()]), 2000);
+      const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.workers.live()]), 2000);
       return { status: 'ready' as const, redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'not ready');

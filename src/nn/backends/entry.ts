@@ -30,6 +30,11 @@ export interface Started {
   skipped?: string[];
   /** The GPU adapter, for backends that pick one. */
   adapter?: AdapterInfo;
+  /**
+   * Whether the first use of each kernel compiles it (WebGPU's shaders, CUDA's PTX on a GPU the
+   * TensorFlow build has no code for): the worker then warms up before it takes jobs.
+   */
+  compilesKernels?: boolean;
 }
 
 export interface BackendEntry<Name extends string = string> {

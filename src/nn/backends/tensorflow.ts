@@ -18,7 +18,8 @@ export const tensorflowBackend = {
         await import(pkg);
         await useTfjsBackend('tensorflow');
         const gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
-        return { package: pkg, device: gpu ? 'gpu' : 'cpu', outcome: `${pkg} loaded`, skipped };
+        // On a GPU, the first use of a kernel may JIT-compile CUDA's PTX (kept in CUDA_CACHE_PATH).
+        return { package: pkg, device: gpu ? 'gpu' : 'cpu', outcome: `${pkg} loaded`, skipped, compilesKernels: gpu };
       } catch (err) {
         skipped.push(`${pkg}: ${firstLine(err)}`);
       }

@@ -76,6 +76,8 @@ export const webgpuBackend = {
       device: software ? 'cpu' : 'gpu',
       outcome: `webgpu on ${describeAdapter(info)}${software ? ' (a software adapter, named)' : ''}`,
       adapter: info,
+      // Every WGSL program is compiled into a pipeline the first time tfjs-backend-webgpu runs it.
+      compilesKernels: true,
     };
   },
   async kernels() {

@@ -34,13 +34,18 @@ describe('the backend registry', () => {
     const { entry, info } = await chooseBackend(entries, 'auto');
     expect(entry.name).toBe('fallback');
     expect(log).toEqual(['native', 'fallback']);
-    expect(info).toEqual({ name: 'fallback', package: 'pkg-fallback', device: 'cpu', reason: 'auto: fallback up; not available: native (package absent)' });
+    expect(info).toEqual({ name: 'fallback', package: 'pkg-fallback', device: 'cpu', reason: 'auto: fallback up; not available: native (package absent)', compilesKernels: false });
   });
 
   it("reports what an entry skipped inside itself, and the device it reports", async () => {
     const entries = [fake('native', 9, { started: { device: 'gpu', skipped: ['gpu-pkg: absent'] } })];
     const { info } = await chooseBackend(entries, 'auto');
-    expect(info).toMatchObject({ device: 'gpu', reason: 'auto: native up; not available: gpu-pkg: absent' });
+    expect(info).toMatchObject({ device: 'gpu', reason: 'auto: native up; not available: gpu-pkg: absent', compilesKernels: false });
+  });
+
+  it('passes on whether the entry compiles its kernels on first use (the worker then warms up)', async () => {
+    const { info } = await chooseBackend([fake('shaders', 9, { started: { compilesKernels: true } })], 'auto');
+    expect(info.compilesKernels).toBe(true);
   });
 
   it('never falls back to an entry auto may not pick; the error says how to choose it', async () => {

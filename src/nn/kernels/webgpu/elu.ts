@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { EluWithAlpha, EluWithAlphaGrad } from '../names.js';
 import { rowsAndChannels } from '../rows.js';
+import { bindingsWgsl, MultiOutputProgram, reduceThreads, runMultiOutputProgram, workgroupSumWgsl } from './multi-output.js';
 
 /**
  * The seed's ELU (src/nn/ops/elu.ts) in WGSL. Alpha is per channel ([C], channels last) or shared
@@ -46,58 +47,57 @@ export const eluWithAlphaWebgpu: tf.KernelConfig = {
   },
 };
 
-/** dx = dz where x > 0, dz * (alpha + z) elsewhere. */
-function eluDx(backend: WebGPUBackend, x: tf.TensorInfo, z: tf.TensorInfo, alpha: tf.TensorInfo, dz: tf.TensorInfo): tf.TensorInfo {
-  const perChannel = isPerChannel(alpha);
-  const program = elementwise(x.shape, ['X', 'Z', 'Alpha', 'DZ'], `trainyard_elu_dx_${perChannel}`, `
-          let g = DZ[index];
-          setOutputAtIndex(index, select(g * (Alpha[${alphaIndex(perChannel)}] + Z[index]), g, X[index] > 0.0));`);
-  return backend.runWebGPUProgram(program, [x, z, alpha, dz], 'float32', channelsUniform(x));
-}
-
-const reduceThreads = 256;
-
 /**
- * dalpha = sum of dz * (exp(min(x, 0)) - 1) over every element sharing an alpha: one workgroup per
- * alpha element reads its elements once and reduces them in workgroup memory, one dispatch.
+ * The ELU gradient in one dispatch and one pass over the data: one workgroup per alpha element (per
+ * channel, or the one shared alpha) walks that alpha's elements, writes dx = dz where x > 0,
+ * dz * (alpha + z) elsewhere, and sums dalpha = dz * (exp(min(x, 0)) - 1) in registers, then in
+ * workgroup memory, in a fixed order (the same result every run).
  */
-function eluDalpha(backend: WebGPUBackend, x: tf.TensorInfo, alpha: tf.TensorInfo, dz: tf.TensorInfo): tf.TensorInfo {
-  const perChannel = isPerChannel(alpha);
-  const { rows, channels } = rowsAndChannels(x);
-  // Per channel: element k of channel c is at k * channels + c; shared: every element, in order.
-  const [count, stride] = perChannel ? [rows, channels] : [rows * channels, 1];
-  const program: WebGPUProgram = {
-    variableNames: ['X', 'DZ'],
-    outputShape: alpha.shape,
-    shaderKey: `trainyard_elu_dalpha_${perChannel}`,
-    size: true,
-    uniforms: 'count : i32, stride : i32,',
-    workgroupSize: [reduceThreads, 1, 1],
-    dispatchLayout: { x: alpha.shape.map((_, i) => i) },
-    dispatch: [perChannel ? channels : 1, 1, 1],
-    getUserCode: () => `
-      var<workgroup> partial : array<f32, ${reduceThreads}>;
-      fn main(index : i32) {
-        let c = i32(workgroupId.x);
+class EluGradProgram extends MultiOutputProgram {
+  readonly dispatch: [number, number, number];
+  readonly shaderKey: string;
+
+  /** @param count elements per alpha element; @param stride between them (channels, or 1 when shared). */
+  constructor(
+    private readonly count: number,
+    private readonly stride: number,
+    alphas: number,
+  ) {
+    super();
+    this.dispatch = [alphas, 1, 1];
+    this.shaderKey = `trainyard_elu_grad_${count}_${stride}`;
+  }
+
+  wgsl(): string {
+    return `
+      ${bindingsWgsl(['DX', 'DAlpha'], ['X', 'Z', 'Alpha', 'DZ'])}
+      const count = ${this.count}u;
+      const stride = ${this.stride}u;
+      ${workgroupSumWgsl}
+
+      @compute @workgroup_size(${reduceThreads})
+      fn main(@builtin(workgroup_id) group : vec3<u32>, @builtin(local_invocation_index) local : u32) {
+        _ = uniforms.nan;
+        let c = group.x;
+        let alpha = Alpha[c];
         var sum = 0.0;
-        for (var k = i32(localId.x); k < uniforms.count; k = k + ${reduceThreads}) {
-          let i = k * uniforms.stride + c;
-          sum = sum + DZ[i] * (exp(min(X[i], 0.0)) - 1.0);
-        }
-        partial[localId.x] = sum;
-        workgroupBarrier();
-        for (var width = ${reduceThreads / 2}u; width > 0u; width = width / 2u) {
-          if (localId.x < width) {
-            partial[localId.x] = partial[localId.x] + partial[localId.x + width];
+        for (var k = local; k < count; k = k + ${reduceThreads}u) {
+          let i = k * stride + c;
+          let x = X[i];
+          let g = DZ[i];
+          if (x > 0.0) {
+            DX[i] = g;
+          } else {
+            DX[i] = g * (alpha + Z[i]);
+            sum = sum + g * (exp(x) - 1.0);
           }
-          workgroupBarrier();
         }
-        if (localId.x == 0u) {
-          setOutputAtIndex(c, partial[0]);
+        let dalpha = workgroupSum(sum, local);
+        if (local == 0u) {
+          DAlpha[c] = dalpha;
         }
-      }`,
-  };
-  return backend.runWebGPUProgram(program, [x, dz], 'float32', [{ type: 'int32', data: [count, stride] }]);
+      }`;
+  }
 }
 
 /** [dx, dalpha] from x, the forward's z, alpha and dz. */
@@ -106,8 +106,10 @@ export const eluWithAlphaGradWebgpu: tf.KernelConfig = {
   backendName: 'webgpu',
   kernelFunc: ({ inputs, backend }) => {
     const { x, z, alpha, dz } = inputs as { x: tf.TensorInfo; z: tf.TensorInfo; alpha: tf.TensorInfo; dz: tf.TensorInfo };
-    const gpu = backend as WebGPUBackend;
-    return [eluDx(gpu, x, z, alpha, dz), eluDalpha(gpu, x, alpha, dz)];
+    const { rows, channels } = rowsAndChannels(x);
+    // Per channel: element k of channel c is at k * channels + c; shared: every element, in order.
+    const program = isPerChannel(alpha) ? new EluGradProgram(rows, channels, channels) : new EluGradProgram(rows * channels, 1, 1);
+    return runMultiOutputProgram(backend as WebGPUBackend, program, [x, z, alpha, dz], [x.shape, alpha.shape]);
   },
 };
 
