@@ -6,7 +6,6 @@ import os from 'node:os';
 import { pino } from 'pino';
 import { datasetCatalogue, ingestionWorker, jobParts, modelStore, queueWorker, redisConnection, trainingBackend } from '../src/composition.js';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { loadDigits } from '../src/data/digits.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
 import { trainingJobHandler } from '../src/job-handler/training-job-handler.js';
 
@@ -22,8 +21,9 @@ const log = pino({ level: config.logLevel, base: { workerId } });
 
 const backend = await trainingBackend(config);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason, adapter: backend.adapter }, 'backend chosen');
-// Read the built-in digits now, not when the first job is waiting for them.
-await loadDigits();
+// Store the built-in digits now (the first start on a data directory), not when the first job is waiting for them.
+const datasets = datasetCatalogue(config);
+await datasets.prepareBuiltIns();
 
 const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
 const connection = redisConnection(config, onRedisError);
@@ -31,7 +31,7 @@ const subscriber = redisConnection(config, onRedisError);
 const worker = queueWorker(config, jobParts(config, connection), {
   subscriber,
   workerId,
-  train: trainingJobHandler(config, { backend, models: modelStore(config), datasets: datasetCatalogue() }, () => {
+  train: trainingJobHandler(config, { backend, models: modelStore(config), datasets }, () => {
     // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),

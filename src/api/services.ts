@@ -72,7 +72,7 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     queue,
     models,
     modelCache,
-    datasets: datasetCatalogue(),
+    datasets: datasetCatalogue(config),
     datasetRecords: uploaded.records,
     datasetEvents: uploaded.events,
     ingestion,
