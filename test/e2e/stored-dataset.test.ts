@@ -90,25 +90,26 @@ describe('training on a stored dataset through the service', () => {
       expect(res.status).toBe(200);
       return ((await res.json()) as { input: { original: { width: number } }; predictions: { label: string }[] });
     };
-    const count = 30;
-    let agreePng = 0;
-    let agreeJpeg = 0;
+    const count = 40;
     const json = await stack.api.json<{ predictions: { label: string }[] }>('POST', `/v1/models/${job.modelId}/predict`, {
       instances: Array.from({ length: count }, (_, i) => Array.from(original.test.images.subarray(i * 784, (i + 1) * 784))),
     });
     expect(json.status).toBe(200);
+    const correct = { json: 0, png: 0, jpeg: 0 };
     for (let i = 0; i < count; i++) {
+      const truth = String(original.test.labels[i]);
       const raw = sharp(Buffer.from(Uint8Array.from(original.test.images.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255))), { raw: { width: 28, height: 28, channels: 1 } });
       const png = await post(await raw.clone().resize(64, 64).png().toBuffer(), 'image/png');
       const jpeg = await post(await raw.clone().resize(40, 40).toColourspace('srgb').jpeg({ quality: 92 }).toBuffer(), 'image/jpeg');
       expect([png.input.original.width, jpeg.input.original.width]).toEqual([64, 40]);
-      const expected = json.body.predictions[i]!.label;
-      if (png.predictions[0]!.label === expected) agreePng++;
-      if (jpeg.predictions[0]!.label === expected) agreeJpeg++;
+      if (json.body.predictions[i]!.label === truth) correct.json++;
+      if (png.predictions[0]!.label === truth) correct.png++;
+      if (jpeg.predictions[0]!.label === truth) correct.jpeg++;
     }
-    // Resized there and back, a few uncertain digits may change their answer; nearly all keep it.
-    expect(agreePng / count).toBeGreaterThanOrEqual(0.9);
-    expect(agreeJpeg / count).toBeGreaterThanOrEqual(0.9);
+    // Resized there and back, a few uncertain digits may change their answer; the images predict about as well as the originals.
+    expect(correct.json / count).toBeGreaterThan(0.7);
+    expect(Math.abs(correct.png - correct.json) / count, JSON.stringify(correct)).toBeLessThanOrEqual(0.1);
+    expect(Math.abs(correct.jpeg - correct.json) / count, JSON.stringify(correct)).toBeLessThanOrEqual(0.1);
   }, 600_000);
 
   it("refuses before queueing a network that does not fit the dataset, and another tenant's dataset as one that does not exist", async () => {
