@@ -8,7 +8,7 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
-import { builtInDatasets, type DatasetCatalogue } from './data/dataset-catalogue.js';
+import { DatasetCatalogue } from './data/dataset-catalogue.js';
 import type { JobHandler, JobLifecycleOptions, JobObserver } from './lifecycle/job-lifecycle.js';
 import { countedBlobStore, type StoreCounters } from './metrics/store-metrics.js';
 import { initBackend, type BackendInfo } from './nn/backend.js';
@@ -150,9 +150,9 @@ export function ingestionWorker(config: Config, connection: Redis, worker: { wor
   });
 }
 
-/** The datasets jobs train on, looked up by name (the API describes them, the worker and the CLI train on them). */
-export function datasetCatalogue(): DatasetCatalogue {
-  return builtInDatasets;
+/** The datasets jobs train on, the built-in digits and the stored ones, by id (the API describes them, the worker and the CLI train on them). */
+export function datasetCatalogue(config: Config): DatasetCatalogue {
+  return new DatasetCatalogue(datasetStore(config));
 }
 
 /** Makes the configured training backend (TRAINYARD_BACKEND) tfjs's backend, and says which it is. */

@@ -232,7 +232,7 @@ export const configVariables = [
   { key: 'trainingMemoryBytes', name: 'MAX_TRAINING_MEMORY_BYTES', default: '4294967296', parse: positiveInt, doc: 'estimated memory a job may need to train (activations, custom-layer intermediates, weights, gradients, solver state); on the wasm backend (and auto) at most 3 GiB whatever this says' },
   { key: 'jobBodyBytes', name: 'JOB_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest POST /v1/jobs body' },
   { key: 'predictBodyBytes', name: 'PREDICT_BODY_LIMIT_BYTES', default: '16777216', parse: positiveInt, doc: 'largest JSON predict body' },
-  { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest PNG predict body' },
+  { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest image (PNG or JPEG) predict body' },
   { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
   { key: 'datasetArchiveBytes', name: 'DATASET_MAX_ARCHIVE_BYTES', default: '2147483648', parse: positiveInt, doc: 'largest dataset archive one upload may send' },
   { key: 'datasetsPerTenant', name: 'TENANT_MAX_DATASETS', default: '50', parse: positiveInt, doc: 'datasets a tenant may keep (ingesting, ready or failed); uploads beyond it are refused with 403' },

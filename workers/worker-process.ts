@@ -27,8 +27,9 @@ const log = pino({ level: config.logLevel, base: { workerId } });
 
 const backend = await trainingBackend(config);
 log.info({ backend: backend.name, device: backend.device, reason: backend.reason, adapter: backend.adapter }, 'backend chosen');
-// Read the built-in digits now, not when the first job is waiting for them.
-const digits = await loadDigits();
+// Store the built-in digits now (the first start on a data directory), not when the first job is waiting for them.
+const datasets = datasetCatalogue(config);
+await datasets.prepareBuiltIns();
 
 const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
 const connection = redisConnection(config, onRedisError);
@@ -45,7 +46,7 @@ const presence = await heartbeat(
 );
 if (state === 'warming-up') {
   log.info({ backend: backend.name }, 'warming up: compiling the backend\'s kernels on one mini-batch before taking jobs');
-  const ms = await warmUp(digits.train);
+  const ms = await warmUp((await loadDigits()).train);
   state = 'ready';
   await presence.beat();
   log.info({ ms: Math.round(ms) }, 'warmed up');
@@ -58,7 +59,7 @@ const worker = queueWorker(config, parts, {
   subscriber,
   workerId,
   observer: metrics,
-  train: trainingJobHandler(config, { backend, models: modelStore(config, metrics.store), datasets: datasetCatalogue() }, () => {
+  train: trainingJobHandler(config, { backend, models: modelStore(config, metrics.store), datasets }, () => {
     // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
     setImmediate(() => void recycle());
   }),

@@ -85,7 +85,7 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     workers: workerPresence(config, redis),
     models,
     modelCache,
-    datasets: datasetCatalogue(),
+    datasets: datasetCatalogue(config),
     datasetRecords: uploaded.records,
     datasetEvents: uploaded.events,
     ingestion,

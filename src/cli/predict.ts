@@ -13,7 +13,7 @@ const flags = parseFlags(usage, { model: { type: 'string' }, dataset: { type: 's
 try {
   const config = loadConfig();
   if (!flags.model) fail(`--model is required\n\n${usage}`);
-  const dataset = datasetCatalogue().resolve(flags.dataset!, 'cli');
+  const dataset = await datasetCatalogue(config).resolve(flags.dataset!, 'cli');
   if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const backend = await trainingBackend(config);
   const folder = ModelStore.atFolder(flags.model);

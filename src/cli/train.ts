@@ -28,7 +28,7 @@ try {
   const network = JSON.parse(readFileSync(flags.network, 'utf8')) as unknown;
   const options = jsonFlag(flags.options, '--options');
   const trainSize = intFlag(flags['train-size'], '--train-size');
-  const dataset = datasetCatalogue().resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
+  const dataset = await datasetCatalogue(config).resolve(trainSize ? { id: flags.dataset!, trainImages: trainSize } : flags.dataset!, 'cli');
   if ('problem' in dataset) fail(`--dataset: ${dataset.problem.message.replace(/^dataset: /, '')}`);
   const out = path.resolve(flags.out ?? path.join(config.dataDir, 'models', `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 

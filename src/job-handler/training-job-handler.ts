@@ -27,7 +27,7 @@ export function trainingJobHandler(
   return async (ctx: JobContext) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
-    const dataset = datasets.resolve(ctx.request.dataset, ctx.tenant);
+    const dataset = await datasets.resolve(ctx.request.dataset, ctx.tenant);
     if ('problem' in dataset) throw new UserProblem({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     try {

@@ -3,8 +3,9 @@
  * Training, normalisation statistics, batch-norm population statistics, evaluation and the input
  * statistics of a model's manifest all take batches from here, never a whole dataset in memory,
  * so a source may keep only a few batches (or stored shards) in memory whatever its size. The
- * digits are the first source (src/data/digits.ts); uploaded datasets stored as shards are next.
+ * built-in digits and uploaded datasets are both stored as shards (src/data/stored-source.ts).
  */
+import type { Random } from './random.js';
 import type { Size3 } from './shapes.js';
 
 /** The training images, and the held-out images used for validation and the test accuracy. */
@@ -50,4 +51,10 @@ export interface BatchOptions {
 export interface DatasetSource {
   describe(): Promise<DatasetDescription>;
   batches(split: Split, options: BatchOptions): AsyncIterable<Batch>;
+  /**
+   * A shuffled order of the first `count` training images that this source reads cheaply, drawn
+   * from `random`; training uses `random.permutation(count)` when absent. A source that holds a
+   * few stored shards at a time shuffles within shards and the order of shards, not across all.
+   */
+  shuffledOrder?(random: Random, count: number): Int32Array;
 }

@@ -155,7 +155,8 @@ async function runIterations(
   const learnables = learnablesOf(built);
   const varList = learnables.map((l) => l.variable);
   // 'never' reads the split in stored order (no order given); otherwise the same permutations, from the same seed, as always.
-  let order = options.shuffle === 'never' ? undefined : shuffler.permutation(count);
+  const shuffled = () => source.shuffledOrder?.(shuffler, count) ?? shuffler.permutation(count);
+  let order = options.shuffle === 'never' ? undefined : shuffled();
 
   const start = performance.now();
   let iteration = 0;
@@ -220,7 +221,7 @@ async function runIterations(
   };
 
   for (let epoch = 1; epoch <= options.maxEpochs; epoch++) {
-    if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffler.permutation(count);
+    if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffled();
     const lr = learnRate(options, epoch);
     // Leaving the loop (a stop, an error) closes the stream, so the source lets go of what it holds.
     for await (const batch of source.batches('train', { batchSize, ...(order ? { order } : {}), dropLast: true })) {

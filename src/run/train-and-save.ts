@@ -60,6 +60,7 @@ export async function trainAndSave(
       inputSize: network.inputSize,
       normalization: normalizationOf(network.layers[0]!),
       inputStatistics,
+      dataset: { id: dataset.id, name, sizeMode: dataset.sizeMode },
       training: trainingRecord(result, { options, dataset: name, trainImages: description.counts.train, backend }),
       metrics: {
         miniBatchLoss: result.last?.miniBatchLoss ?? null,

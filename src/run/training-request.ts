@@ -7,6 +7,7 @@
 import type { Config } from '../config.js';
 import type { ResolvedDataset } from '../data/dataset-catalogue.js';
 import { memoryCeilingFor } from '../nn/backend.js';
+import type { DatasetDescription } from '../nn/dataset-source.js';
 import { estimateTrainingMemory, formatBytes, trainingMemoryLimit, type MemoryEstimate } from '../nn/memory.js';
 import { validateTrainingOptions, type TrainingOptions } from '../nn/options.js';
 import { ValidationError, type Problem, type Validated } from '../nn/problems.js';
@@ -98,10 +99,9 @@ export function trainingRequestProblemsInThread(request: { network: unknown; opt
   });
 }
 
-/** The shape validation needs, as the dataset's source describes it. */
-export async function dataShape(dataset: ResolvedDataset): Promise<DataShape> {
-  const { size, classes } = await dataset.source.describe();
-  return { name: dataset.name, size, classes: classes.length };
+/** The shape validation needs, from the dataset's description. */
+export function dataShape(name: string, { size, classes }: DatasetDescription): DataShape {
+  return { name, size, classes: classes.length };
 }
 
 /** validateTrainingRequest, less the admission estimate, for a caller about to train on `dataset`: the valid request, or a ValidationError with every problem. */
@@ -110,7 +110,7 @@ export async function requireValidTrainingRequest(
   dataset: ResolvedDataset,
   config: ValidationConfig,
 ): Promise<ValidTrainingRequest> {
-  const validated = validate(request, await dataShape(dataset), config, false);
+  const validated = validate(request, dataShape(dataset.name, await dataset.source.describe()), config, false);
   if (!validated.ok) throw new ValidationError('invalid training request', validated.problems, 'Invalid training request');
   return validated.value;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ImageStatistics } from '../data/image-statistics.js';
+import type { SizeMode } from '../data/ingest/images.js';
 import type { Classifier } from '../nn/classifier.js';
 import { fromModelFiles, toModelFiles, weightsFileName } from '../nn/serialize.js';
 import type { Normalization, Size3 } from '../nn/spec.js';
@@ -62,6 +63,12 @@ export interface ModelManifest {
    * before it was recorded; those predict without the checks.
    */
   inputStatistics?: ImageStatistics;
+  /**
+   * The dataset it was trained on, as predict needs it once the dataset is deleted: its id and
+   * name, and how its images were brought to `inputSize` (predict converts images the same way;
+   * `classes` are its class names). Absent in models trained before it was recorded: predict resizes.
+   */
+  dataset?: { id: string; name: string; sizeMode: SizeMode };
   training: {
     options: unknown;
     dataset: string;

@@ -54,9 +54,9 @@ describe('the event loop under the heaviest accepted requests', () => {
     await measure(`${pngs.length} PNG predicts at once`, () => Promise.all(pngs.map((png) => post(`/v1/models/${modelId}/predict`, png, 'image/png'))), pngs.map(() => 200));
   });
 
-  it('a PNG declaring MAX_IMAGE_PIXELS, answered on its header (the model takes 28x28)', async () => {
+  it('a PNG of MAX_IMAGE_PIXELS pixels, decoded and resized to 28x28 off the loop (sharp)', async () => {
     const png = largestPng(env.config);
-    await measure('a PNG of MAX_IMAGE_PIXELS pixels, 8 at once', () => Promise.all(Array.from({ length: 8 }, () => post(`/v1/models/${modelId}/predict`, png, 'image/png'))), Array(8).fill(400));
+    await measure('a PNG of MAX_IMAGE_PIXELS pixels, 8 at once', () => Promise.all(Array.from({ length: 8 }, () => post(`/v1/models/${modelId}/predict`, png, 'image/png'))), Array(8).fill(200));
   });
 
   // Networks of more than 32 layers are validated in a worker thread (0.1-0.4 s of work for these 196 custom layers).

@@ -19,7 +19,7 @@ beforeAll(async () => {
   api = await Api.start(env.config);
   const backend = await initBackend('wasm');
   // A short run on few images: far from perfect, so every class has mistakes to show.
-  const data = { name: 'digits', source: (await digits(128, 300)).source };
+  const data = { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: (await digits(128, 300)).source };
   const request = await requireValidTrainingRequest({ network: seedNetworkJson, options: { miniBatchSize: 32, maxEpochs: 1, seed: 2 } }, data, env.config);
   await trainAndSave(env.config, backend, data, request, { id, store: ModelStore.inDataDir(env.dataDir), tenant: 'local' });
   await saveTestModel(env.dataDir, 'unevaluated', { evaluated: false });

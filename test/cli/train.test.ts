@@ -21,7 +21,7 @@ describe('npm run train / npm run predict', () => {
     const trained = await run(
       tsx,
       ['src/cli/train.ts', '--network', 'examples/seed-elu.json', '--options', '{"maxEpochs":2,"miniBatchSize":32,"verboseFrequency":4,"seed":5}', '--train-size', '160', '--out', model],
-      { cwd: root, env: { ...process.env, TRAINYARD_BACKEND: 'wasm' } },
+      { cwd: root, env: { ...process.env, TRAINYARD_BACKEND: 'wasm', DATA_DIR: out } },
     );
     const lines = trained.stdout.split('\n');
     expect(lines.find((l) => l.includes('Epoch'))).toMatch(/Epoch.*Iteration.*Time Elapsed.*Mini-batch.*Mini-batch.*Base Learning/);
@@ -36,7 +36,7 @@ describe('npm run train / npm run predict', () => {
 
     const predicted = await run(tsx, ['src/cli/predict.ts', '--model', model, '--dataset', 'digits'], {
       cwd: root,
-      env: { ...process.env, TRAINYARD_BACKEND: 'wasm' },
+      env: { ...process.env, TRAINYARD_BACKEND: 'wasm', DATA_DIR: out },
     });
     expect(predicted.stdout).toContain(`test accuracy: ${accuracy![1]}`);
   });
@@ -47,7 +47,7 @@ describe('npm run train / npm run predict', () => {
     await writeFile(bad, JSON.stringify({ layers }));
     const failed = await run(tsx, ['src/cli/train.ts', '--network', bad, '--out', path.join(out, 'x')], {
       cwd: root,
-      env: { ...process.env, TRAINYARD_BACKEND: 'wasm' },
+      env: { ...process.env, TRAINYARD_BACKEND: 'wasm', DATA_DIR: out },
     }).catch((err: { code: number; stderr: string }) => err);
     expect('code' in failed && failed.code).toBe(2);
     expect((failed as { stderr: string }).stderr).toContain('layers[1] (elu): numChannels 3 does not match its 1 input channels');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { imageStatistics, measureImage, unlikeTraining } from '../../src/data/image-statistics.js';
-import { digitsSource, loadDigits } from '../../src/data/digits.js';
+import { loadDigits } from '../../src/data/digits.js';
 import { InMemorySource } from '../../src/data/in-memory-source.js';
 
 describe('image statistics', async () => {
@@ -26,7 +26,7 @@ describe('image statistics', async () => {
 
   it('warns about almost none of the digits test images, and about every inverted one', async () => {
     const { test } = await loadDigits();
-    const digits = await imageStatistics(digitsSource, 'train');
+    const digits = await imageStatistics(InMemorySource.of(await loadDigits()), 'train');
     expect(digits).toMatchObject({ min: 0, max: 1, polarity: 'light-on-dark' });
     const inverted = test.images.map((v) => 1 - v);
     let warned = 0;

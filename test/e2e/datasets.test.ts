@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { digitsId } from '../../src/data/stored-digits.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetEvent } from '../../src/queue/dataset-records.js';
 import type { Stored } from '../../src/queue/events.js';
@@ -53,7 +54,8 @@ async function view(id: string, key = aliceKey) {
 
 /** The stored datasets' folders (a killed worker's hidden temporary folder is not one: no reader sees it). */
 async function storedDatasets(): Promise<string[]> {
-  return (await readdir(path.join(env.dataDir, 'datasets')).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
+  // The built-in digits are stored there too (a worker writes them at start): not an upload.
+  return (await readdir(path.join(env.dataDir, 'datasets')).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== digitsId);
 }
 
 async function uploads(): Promise<string[]> {

@@ -2,7 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { Dataset } from '../../src/data/dataset.js';
+import { ingestArchive } from '../../src/data/ingest/ingest.js';
+import { defaultIngestLimits } from '../../src/data/ingest/limits.js';
+import type { DatasetManifest } from '../../src/data/ingest/shards.js';
 import type { DatasetEvent, DatasetRecord } from '../../src/queue/dataset-records.js';
+import type { DatasetStore } from '../../src/store/datasets.js';
 import type { Stored } from '../../src/queue/events.js';
 import { writeZip, type TestEntry } from '../data/ingest/archives.js';
 import { digits } from './data.js';
@@ -64,4 +69,34 @@ export async function datasetEvents(api: Api, id: string, key?: string, since?: 
   const watcher = new Watcher(url, key ? ['trainyard.v1', `trainyard.key.${key}`] : []);
   const { code } = await watcher.closed;
   return { events: watcher.events as unknown as Stored<DatasetEvent>[], code };
+}
+
+/**
+ * A zip of images as a user would upload it: each split's images as PNG files in class folders,
+ * `train/<class>/<n>.png` and `test/<class>/<n>.png` (grey PNGs for grey images).
+ */
+export async function writeClassFolderZip(file: string, splits: { train: Dataset; test: Dataset }): Promise<void> {
+  const entries: TestEntry[] = [];
+  for (const split of ['train', 'test'] as const) {
+    const data = splits[split];
+    const [h, w, c] = data.size;
+    const per = h * w * c;
+    for (let i = 0; i < data.count; i++) {
+      const name = `${split}/${data.classes[data.labels[i]!]}/${String(i).padStart(5, '0')}.png`;
+      entries.push({ name, bytes: await pngOf(data.images.subarray(i * per, (i + 1) * per), w, h, c) });
+    }
+  }
+  await writeZip(file, entries);
+}
+
+/** Ingests an archive into the store as the service does, recorded as `tenant`'s dataset `id`. */
+export function ingestAs(store: DatasetStore, archive: string, id: string, tenant: string, seed = 7): Promise<DatasetManifest> {
+  return ingestArchive(archive, store.writer(id), { limits: defaultIngestLimits, seed, identity: { id, name: `${id} (uploaded)`, tenant, createdAt: new Date().toISOString() } });
+}
+
+/** A float image in [0, 1] as a PNG of its own channels (an 8-bit grey PNG for one channel). */
+export function pngOf(pixels: Float32Array, width: number, height: number, channels: number): Promise<Buffer> {
+  const raw = Buffer.from(Uint8Array.from(pixels, (v) => Math.round(v * 255)));
+  const image = sharp(raw, { raw: { width, height, channels: channels as 1 | 3 } });
+  return (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
 }

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { datasetCatalogue } from '../../src/composition.js';
 import { requestProblems } from '../../src/api/jobs/routes.js';
 import type { Services } from '../../src/api/services.js';
@@ -47,7 +50,9 @@ describe('estimateTrainingMemory', () => {
   });
 
   it('makes a job that cannot fit a 400 problem at network.layers[i]', async () => {
-    const services = { config: loadConfig({ TRAINYARD_BACKEND: 'wasm' }), datasets: datasetCatalogue() } as unknown as Services;
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'trainyard-memory-'));
+    onTestFinished(() => rm(dataDir, { recursive: true, force: true }));
+    const services = { config: loadConfig({ TRAINYARD_BACKEND: 'wasm' }), datasets: datasetCatalogue(loadConfig({ DATA_DIR: dataDir })) } as unknown as Services;
     const problems = await requestProblems(services, { network: customNet(longForward), dataset: 'digits', options: { miniBatchSize: 1024 } } as never, 'tenant');
     expect(problems).toHaveLength(1);
     expect(problems[0]!.path).toBe('network.layers[2]');

@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function stoppedAfterLastIteration(statistics: 'population' | 'moving') {
-  const data = { name: 'digits', source: (await digits(128, 300)).source };
+  const data = { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: (await digits(128, 300)).source };
   const controller = new AbortController();
   const request = { network: seedNetworkJson, options: { miniBatchSize: 64, maxEpochs: 1, seed: 5, batchNormalizationStatistics: statistics } };
   const folder = path.join(dir, statistics);

@@ -23,8 +23,8 @@ export function jobView(record: JobRecord, link: LinkTo) {
  * worker's too) with the dataset's image size and classes.
  */
 export async function requestProblems(services: Services, body: JobRequest, tenant: string): Promise<Problem[]> {
-  const dataset = services.datasets.resolve(body.dataset, tenant);
-  const shape = 'problem' in dataset ? null : await dataShape(dataset);
+  const dataset = await services.datasets.describe(body.dataset, tenant);
+  const shape = 'problem' in dataset ? null : dataShape(dataset.name, dataset.description);
   const problems = await trainingRequestProblems(body, shape, services.config);
   return 'problem' in dataset ? [...problems, dataset.problem] : problems;
 }

@@ -1,6 +1,7 @@
 import { measureImage, unlikeTraining, type ImageStatistics } from '../../data/image-statistics.js';
-import { checkDeclaredImageSize, ImageSizeError } from '../../data/image-size.js';
-import { decodePng, pngHeader } from '../../data/png.js';
+import { checkDeclaredImageSize, ImageSizeError, jpegHeader } from '../../data/image-size.js';
+import { convertImage, ImageSkip } from '../../data/ingest/images.js';
+import { pngHeader } from '../../data/png.js';
 import type { Classifier } from '../../nn/classifier.js';
 import type { Problem } from '../../nn/problems.js';
 import type { ModelManifest } from '../../store/models.js';
@@ -12,37 +13,45 @@ import { predictChunk, readInstances } from './instances.js';
 export interface PredictInput {
   pixels: Float32Array;
   count: number;
-  from: 'json' | 'png';
+  from: 'json' | ImageBodyFormat;
   /** What every JSON value was divided by (1 unless the request said `scale`). */
   scale: number;
+  /** An image body's size as sent, before conversion. */
+  original?: { width: number; height: number };
 }
 
+export type ImageBodyFormat = 'png' | 'jpeg';
+
 /**
- * A PNG body as the model's input. Its header is read first: a size over MAX_IMAGE_PIXELS or other
- * than the model's is a 400 before a byte is inflated (a small file can declare a huge image).
+ * An image body (PNG or JPEG, any size) as the model's input, converted the way its dataset's
+ * images were at ingestion (the same conversion: resize or centre crop to the model's size, grey
+ * or colour to its channels, alpha dropped). Its header is read first: a size over
+ * MAX_IMAGE_PIXELS is a 400 before a byte is decoded (a small file can declare a huge image).
+ * sharp decodes and converts on libuv's threads, so a large image does not hold the event loop.
  */
-export async function pngInput(buffer: Buffer, manifest: ModelManifest, maxPixels: number): Promise<PredictInput> {
+export async function imageInput(buffer: Buffer, format: ImageBodyFormat, manifest: ModelManifest, maxPixels: number): Promise<PredictInput> {
   const [h, w, c] = manifest.inputSize;
-  if (c !== 1 && c !== 3) throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', `a PNG can feed a model of 1 or 3 channels; this one takes ${c}`);
-  const unreadable = (err: unknown) => invalid('the body is not a readable PNG image', [{ path: 'body', message: `body: not a PNG image (${(err as Error).message})` }]);
+  const kind = format.toUpperCase();
+  if (c !== 1 && c !== 3) throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', `a ${kind} can feed a model of 1 or 3 channels; this one takes ${c}`);
+  const unreadable = (reason: string) => invalid(`the body is not a readable ${kind} image`, [{ path: 'body', message: `body: not a readable ${kind} image (${reason})` }]);
   let declared;
   try {
-    declared = pngHeader(buffer);
+    declared = format === 'png' ? pngHeader(buffer) : jpegHeader(buffer);
     checkDeclaredImageSize(declared, maxPixels);
   } catch (err) {
     if (err instanceof ImageSizeError) throw invalid(err.message, [{ path: 'body', message: `body: ${err.message}` }]);
-    throw unreadable(err);
+    throw unreadable((err as Error).message);
   }
-  if (declared.width !== w || declared.height !== h) {
-    throw invalid(`the image is ${declared.width}x${declared.height}; this model takes ${w}x${h} (width x height)`, [
-      { path: 'body', message: `body: expected a ${w}x${h} PNG, got ${declared.width}x${declared.height}` },
-    ]);
-  }
+  let converted: Buffer;
   try {
-    return { pixels: (await decodePng(buffer, c, maxPixels)).pixels, count: 1, from: 'png', scale: 1 };
+    converted = await convertImage(buffer, { height: h, width: w, channels: c, sizeMode: manifest.dataset?.sizeMode ?? 'resize' }, maxPixels);
   } catch (err) {
-    throw unreadable(err);
+    if (err instanceof ImageSkip) throw unreadable(err.message);
+    throw err;
   }
+  const pixels = new Float32Array(converted.length);
+  for (let i = 0; i < converted.length; i++) pixels[i] = converted[i]! / 255;
+  return { pixels, count: 1, from: format, scale: 1, original: { width: declared.width, height: declared.height } };
 }
 
 /**
@@ -105,7 +114,7 @@ export async function predictions(classifier: Classifier, manifest: ModelManifes
   const [height, width, channels] = manifest.inputSize;
   return {
     modelId: manifest.id,
-    input: { from: input.from, height, width, channels, scale: input.scale, min, max, training: stats ?? null },
+    input: { from: input.from, ...(input.original ? { original: input.original } : {}), height, width, channels, scale: input.scale, min, max, training: stats ?? null },
     predictions: await describeEach(count, (i) => {
       const row = probs.subarray(i * k, (i + 1) * k);
       let best = 0;

@@ -6,7 +6,7 @@ import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, notFound } from '../problem.js';
 import type { Services } from '../services.js';
-import { jsonInput, pngInput, predictions } from './predict.js';
+import { imageInput, jsonInput, predictions } from './predict.js';
 import { Model, ModelFileParams, ModelList, ModelParams, predictBody, Predictions } from '../schemas/models.js';
 import { authenticatedProblems, jsonResponse, problemResponses } from '../schemas/problem.js';
 
@@ -35,10 +35,11 @@ const predictDescription = `JSON: \`{"instances": [...], "scale"?: number}\`, ea
 \`[h][w]\` for one channel, or \`h*w*c\` numbers (row-major, channels last), values as the
 training data (digits: 0 to 1). Values outside the training images' range (the model's
 \`inputStatistics\`) are a 400 naming the instance and the range; \`"scale": 255\` divides
-every value by 255 first (for 0-255 pixels). Or a raw \`image/png\` body (at most
-PNG_BODY_LIMIT_BYTES): one grey or colour image of exactly the model's input size, scaled
-to 0..1, transparency over black; its header is checked before decoding (another size, or
-more than MAX_IMAGE_PIXELS pixels: 400). Images must look like the training images
+every value by 255 first (for 0-255 pixels). Or a raw \`image/png\` or \`image/jpeg\` body
+(at most PNG_BODY_LIMIT_BYTES): one grey or colour image of any size, converted as the
+model's dataset's images were (resized, or centre-cropped, to the input size; grey or colour
+to its channels; alpha dropped), scaled to 0..1; its header is checked before
+decoding (more than MAX_IMAGE_PIXELS pixels, or not an image: 400). Images must look like the training images
 (digits: white on black): each prediction carries \`warnings\` when its image does not
 (background on the other side, mean brightness far off), and \`input\` says what the
 network was fed. Models saved before statistics were recorded skip the range check and
@@ -166,7 +167,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
   // This scope is encapsulated, so its parsers serve predict only.
   await app.register(async (scope) => {
     const predict = scope.withTypeProvider<TypeBoxTypeProvider>();
-    predict.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
+    predict.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
     predict.removeContentTypeParser('application/json');
     predict.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.limits.predictBodyBytes }, predict.getDefaultJsonParser('error', 'error'));
 
@@ -186,7 +187,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       // Decoding and inference: what a caller waits for once the model is loaded.
       const timer = services.metrics.predictDuration.startTimer();
       const input = Buffer.isBuffer(request.body)
-        ? await pngInput(request.body, manifest, config.limits.imagePixels)
+        ? await imageInput(request.body, request.headers['content-type']?.startsWith('image/jpeg') ? 'jpeg' : 'png', manifest, config.limits.imagePixels)
         : await jsonInput(request.body as { instances: unknown[]; scale?: number }, manifest);
       const result = await predictions(classifier, manifest, input);
       timer();

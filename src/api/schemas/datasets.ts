@@ -47,7 +47,7 @@ const SplitCounts = Type.Object({
 
 export const DatasetDescription = Type.Object(
   {
-    layout: Type.Union([Type.Literal('folders'), Type.Literal('split-folders'), Type.Literal('labels-csv'), Type.Literal('idx')], { description: 'how the archive named its labels and splits' }),
+    layout: Type.Union([Type.Literal('folders'), Type.Literal('split-folders'), Type.Literal('labels-csv'), Type.Literal('idx'), Type.Literal('built-in')], { description: "how the archive named its labels and splits ('built-in': the digits, written from the mnist package)" }),
     classes: Type.Array(Type.String()),
     size: Type.Array(Type.Integer(), { minItems: 3, maxItems: 3, description: 'height, width, channels (1 or 3) of every stored image' }),
     sizeMode: Type.Union([Type.Literal('resize'), Type.Literal('centercrop')]),

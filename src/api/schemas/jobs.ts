@@ -14,7 +14,7 @@ export const JobId = Type.String({ description: 'a job id (26-character ULID)' }
 
 export const DatasetRef = Type.Union(
   [
-    Type.String({ minLength: 1, maxLength: 64, description: 'a built-in dataset: "digits"', examples: ['digits'] }),
+    Type.String({ minLength: 1, maxLength: 64, description: 'a built-in dataset ("digits") or the id of one of your stored datasets', examples: ['digits'] }),
     Type.Object(
       {
         id: Type.String({ minLength: 1, maxLength: 64, examples: ['digits'] }),
@@ -23,7 +23,11 @@ export const DatasetRef = Type.Union(
       { additionalProperties: false },
     ),
   ],
-  { description: 'A built-in dataset by name ("digits"), or an object to train on the first `trainImages` images of its training split.' },
+  {
+    description:
+      'A built-in dataset by name ("digits") or one of your stored datasets by id (another tenant\'s is answered as not existing), ' +
+      'or an object to train on the first `trainImages` images of its training split. The network must fit its images (size, channels) and classes.',
+  },
 );
 
 export const seedJobExample = {

@@ -88,6 +88,16 @@ const modelFields = {
   inputSize: Size3,
   normalization: Normalization,
   inputStatistics: Type.Optional(InputStatistics),
+  dataset: Type.Optional(
+    Type.Object(
+      {
+        id: Type.String(),
+        name: Type.String(),
+        sizeMode: Type.Union([Type.Literal('resize'), Type.Literal('centercrop')], { description: "how the dataset's images were brought to inputSize; predict converts images the same way" }),
+      },
+      { description: 'The dataset it was trained on (the model stays usable when the dataset is deleted); absent for models saved before it was recorded.' },
+    ),
+  ),
   metrics: Metrics,
   jobId: Type.Optional(Type.String({ description: 'the job that trained it' })),
   tenant: Type.Optional(Type.String()),
@@ -122,7 +132,7 @@ function strokeImage(): number[][] {
   return Array.from({ length: 28 }, (_, row) => (row >= 6 && row < 22 ? [...stroke] : new Array<number>(28).fill(0)));
 }
 
-/** The JSON form of a predict request (at most `maxInstances` images); the PNG form is a raw image/png body. */
+/** The JSON form of a predict request (at most `maxInstances` images); an image is a raw image/png or image/jpeg body. */
 export function predictBody(maxInstances: number) {
   return {
     content: {
@@ -141,8 +151,9 @@ export function predictBody(maxInstances: number) {
           { additionalProperties: false, examples: [{ instances: [strokeImage()] }] },
         ),
       },
-      // Any bytes as far as validation goes (the body is a Buffer); the decoder checks the PNG header and size.
-      'image/png': { schema: Type.Unknown({ description: "one PNG image of exactly the model's input size" }) },
+      // Any bytes as far as validation goes (the body is a Buffer); the decoder checks the image's header and size.
+      'image/png': { schema: Type.Unknown({ description: "one PNG image of any size, converted to the model's input size and channels as its dataset's images were" }) },
+      'image/jpeg': { schema: Type.Unknown({ description: "one JPEG image of any size, converted to the model's input size and channels as its dataset's images were" }) },
     },
   };
 }
@@ -151,7 +162,8 @@ export const Predictions = Type.Object({
   modelId: ModelId,
   input: Type.Object(
     {
-      from: Type.Union([Type.Literal('json'), Type.Literal('png')]),
+      from: Type.Union([Type.Literal('json'), Type.Literal('png'), Type.Literal('jpeg')]),
+      original: Type.Optional(Type.Object({ width: Type.Integer(), height: Type.Integer() }, { description: 'an image body: its size as sent, before it was converted to height x width' })),
       height: Type.Integer(),
       width: Type.Integer(),
       channels: Type.Integer(),

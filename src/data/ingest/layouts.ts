@@ -23,7 +23,7 @@ import { IngestError, type SkipLog } from './skips.js';
  * class of their top folder:
  *   cat/1.png   cat/more/2.png   dog/7.png
  */
-export type LayoutKind = 'folders' | 'split-folders' | 'labels-csv' | 'idx';
+export type LayoutKind = 'folders' | 'split-folders' | 'labels-csv' | 'idx' | 'built-in';
 export type SplitName = 'train' | 'test' | 'validation';
 
 export interface PlannedImage {

@@ -1,4 +1,4 @@
-import { deriveSeed, Random } from '../../nn/random.js';
+import type { Random } from '../../nn/random.js';
 import type { SplitName } from './layouts.js';
 import { decodeShard, sha256, type DatasetManifest, type SplitManifest } from './shards.js';
 
@@ -31,23 +31,25 @@ export class ShardChecksumError extends Error {
 }
 
 /**
- * One epoch's order over a whole split: the shards in a seeded random order and, within each, its
- * images in a seeded random order. Ingestion already stored each split in a random order, so this
- * mixes like a full shuffle while a reader holds two shards (the current one and the next).
+ * One epoch's order over the first `count` images of a split (all of them by default): the shards
+ * in a random order and, within each, its images in a random order, drawn from `random`.
+ * Ingestion already stored each split in a random order, so this mixes like a full shuffle while a
+ * reader holds two shards (the current one and the next). With one shard it is exactly
+ * `random.permutation(count)`.
  */
-export function epochOrder(split: SplitManifest, seed: number, epoch: number): Int32Array {
-  const random = new Random(deriveSeed(seed, epoch));
-  const starts: number[] = [];
+export function epochOrder(split: SplitManifest, random: Random, count = split.count): Int32Array {
+  const blocks: { start: number; count: number }[] = [];
   let at = 0;
   for (const s of split.shards) {
-    starts.push(at);
+    if (at >= count) break;
+    blocks.push({ start: at, count: Math.min(s.count, count - at) });
     at += s.count;
   }
-  const order = new Int32Array(at);
+  const order = new Int32Array(Math.min(at, count));
   let o = 0;
-  for (const k of random.permutation(split.shards.length)) {
-    const within = random.permutation(split.shards[k]!.count);
-    for (const i of within) order[o++] = starts[k]! + i;
+  for (const k of random.permutation(blocks.length)) {
+    const { start, count: n } = blocks[k]!;
+    for (const i of random.permutation(n)) order[o++] = start + i;
   }
   return order;
 }
@@ -129,9 +131,11 @@ export class ShardReader {
           if (next >= 0) void fetch(next);
         }
         const local = position - starts[k]!;
-        const src = shard.images.subarray(local * per, (local + 1) * per);
+        // Index arithmetic, not a subarray view per image: no allocation in the per-image loop.
+        const from = local * per;
         const base = i * per;
-        for (let j = 0; j < per; j++) images[base + j] = src[j]! / 255;
+        const pixels = shard.images;
+        for (let j = 0; j < per; j++) images[base + j] = pixels[from + j]! / 255;
         labels[i] = shard.labels[local]!;
       }
       yield count === labels.length ? { images, labels, count } : { images: images.subarray(0, count * per), labels: labels.subarray(0, count), count };

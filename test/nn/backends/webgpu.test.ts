@@ -49,7 +49,7 @@ describe.skipIf('skip' in started)('the webgpu backend', () => {
     const { info } = started as { info: BackendInfo };
     const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-webgpu-'));
     try {
-      const data = { name: 'digits', source: (await digits(16, 16)).source };
+      const data = { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: (await digits(16, 16)).source };
       const config = loadConfig({});
       const request = await requireValidTrainingRequest({ network: seedNetworkJson, options: { miniBatchSize: 16, maxEpochs: 1 } }, data, config);
       await trainAndSave(config, info, data, request, ModelStore.atFolder(dir));

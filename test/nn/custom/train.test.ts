@@ -62,7 +62,7 @@ describe('trainAndSave with a custom layer', () => {
     const data = await digits(128, 100);
     const request = { network: seedNetworkWith(customEluWithBackward, seedNetworkJson), options: { maxEpochs: 1, miniBatchSize: 32, seed: 3 } };
     const store = ModelStore.inDataDir(root);
-    const { manifest } = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'custom-elu', store });
+    const { manifest } = await trainAndSave(loadConfig({}), backend, { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: data.source }, await requireValidTrainingRequest(request, { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: data.source }, loadConfig({})), { id: 'custom-elu', store });
     if (!manifest) throw new Error('a finished run saves its model');
     const { classifier } = (await store.load('custom-elu'))!;
     // The same test loss to the last bit means the same probabilities for each of the 100 images.
@@ -81,7 +81,7 @@ describe('trainAndSave with a custom layer', () => {
     const started = performance.now();
     const request = { network, options: { maxEpochs: 1, miniBatchSize: 32 } };
     const folder = path.join(root, 'models', 'never');
-    const error = await trainAndSave(loadConfig({}), backend, { name: 'digits', source: data.source }, await requireValidTrainingRequest(request, { name: 'digits', source: data.source }, loadConfig({})), { id: 'never', store: ModelStore.inDataDir(root) }).catch((e: unknown) => e);
+    const error = await trainAndSave(loadConfig({}), backend, { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: data.source }, await requireValidTrainingRequest(request, { id: 'digits', name: 'digits', sizeMode: 'resize' as const, source: data.source }, loadConfig({})), { id: 'never', store: ModelStore.inDataDir(root) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomLayerCheckError);
     const { reports } = error as CustomLayerCheckError;
     expect(reports.map((r) => r.layer)).toEqual(['myElu']);
