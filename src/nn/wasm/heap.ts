@@ -20,6 +20,7 @@ export interface KernelExports {
   flip_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   expression_run(frame: number, nCode: number, nConst: number, nIn: number, nOut: number, nReg: number, rows: number, channels: number, blockPixels: number, scratch: number): void;
+  activation_forward(kind: number, x: number, y: number, n: number, alpha: number): void;
   activation_grad(kind: number, x: number, dy: number, dx: number, n: number, a: number, b: number): void;
   avg_pool_grad(dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
