@@ -11,7 +11,7 @@ import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
 import { avgPoolGradWasm, maxPoolGradWasm } from './pool-grads.js';
 import { sgdmUpdateWasm } from './sgdm-update.js';
-import { flipFilterWasm, spreadPadWasm } from './transposed-conv-layout.js';
+import { flipFilterWasm, interleavePhasesWasm, spreadPadWasm } from './transposed-conv-layout.js';
 
 /**
  * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm;
@@ -29,6 +29,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   sgdmUpdateWasm,
   spreadPadWasm,
   flipFilterWasm,
+  interleavePhasesWasm,
   expressionWasm,
   activationGradWasm,
 ];

@@ -17,7 +17,8 @@ export interface KernelExports {
   batch_norm_backward(x: number, dy: number, gamma: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number, scratch: number, coefScratch: number): void;
   conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number): void;
   spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
-  flip_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  scatter_phase(part: number, dx: number, n: number, ph: number, pw: number, c: number, h: number, w: number, a: number, b: number, sh: number, sw: number): void;
+  flip_filter(w: number, out: number, kw: number, ci: number, co: number, r0: number, c0: number, sh: number, sw: number, mh: number, mw: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   expression_run(frame: number, nCode: number, nConst: number, nIn: number, nOut: number, nReg: number, rows: number, channels: number, blockPixels: number, scratch: number): void;
   activation_forward(kind: number, x: number, y: number, n: number, alpha: number): void;

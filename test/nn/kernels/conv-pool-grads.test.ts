@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { InterleavePhases } from '../../../src/nn/kernels/names.js';
 import { conv2dWithBias, dilateFilter } from '../../../src/nn/ops/conv.js';
 import { onCpu, randomArray, useTestBackend, worstMismatch } from '../../helpers/backend.js';
 import { compileWasmWithOptimizingTierOnly } from '../../helpers/wasm-tier.js';
@@ -24,6 +25,10 @@ describe('convolution gradients on wasm: the input gradient as an XNNPACK convol
     { x: [2, 12, 12, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilation: [2, 2] },
     { x: [1, 11, 13, 4], filter: [3, 2, 4, 6], strides: [1, 1], pad: 'valid', dilation: [2, 3] },
     { x: [3, 14, 9, 2], filter: [5, 3, 2, 4], strides: [1, 1], pad: 'same', dilation: [2, 1] },
+    { x: [1, 9, 9, 3], filter: [1, 1, 3, 4], strides: [2, 2], pad: 'valid', dilation: [1, 1] }, // phases no tap reaches: zeros
+    { x: [2, 11, 10, 3], filter: [2, 2, 3, 5], strides: [3, 3], pad: 'same', dilation: [1, 1] }, // filter smaller than the stride
+    { x: [1, 16, 16, 4], filter: [3, 3, 4, 6], strides: [2, 2], pad: 'same', dilation: [1, 1] }, // even size: no padding on top
+    { x: [2, 12, 13, 5], filter: [4, 5, 5, 3], strides: [2, 3], pad: 'valid', dilation: [1, 1] },
   ];
   for (const [i, c] of cases.entries()) {
     it(`matches the cpu backend (zero-spread filter for dilation): x ${c.x.join('x')}, filter ${c.filter.join('x')}, strides ${c.strides}, dilation ${c.dilation}, pad ${c.pad}`, async () => {
@@ -39,6 +44,9 @@ describe('convolution gradients on wasm: the input gradient as an XNNPACK convol
           return [y, ...grads].map((t) => t.dataSync());
         });
       const wasm = run((a, k, bias) => conv2dWithBias(a, k, bias, c.strides, c.pad, c.dilation));
+      const strided = c.strides[0] > 1 || c.strides[1] > 1;
+      const phased = (await tf.profile(() => run((a, k, bias) => conv2dWithBias(a, k, bias, c.strides, c.pad, c.dilation)))).kernels.some((k) => k.name === InterleavePhases);
+      expect(phased, 'a strided input gradient goes phase by phase, without a spread dy').toBe(strided);
       const cpu = await onCpu(() => run((a, k, bias) => tf.add(tf.conv2d(a, dilateFilter(k, c.dilation), c.strides, c.pad), bias)));
       for (const [k, name] of ['y', 'dx', 'dw', 'db'].entries()) {
         expect(worstMismatch(wasm[k]!, cpu[k]!, 1e-3, 1e-4), name).toBeLessThanOrEqual(1);
