@@ -10,7 +10,7 @@ import { estimateTrainingMemory, formatBytes } from '../src/nn/memory.js';
 import { validateTrainingOptions } from '../src/nn/options.js';
 import { validateNetwork } from '../src/nn/spec.js';
 import { train } from '../src/nn/train.js';
-import type { WasmBackendInternals } from '../src/nn/wasm/heap.js';
+import { backendMemory, type WasmBackendInternals } from '../src/nn/wasm/heap.js';
 
 const cases: Record<string, { layers: object[]; options: object; trainCount: number }> = {
   fc: {
@@ -43,7 +43,7 @@ const images = Float32Array.from({ length: count * h * w * c }, () => Math.rando
 const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
 const random = { images, labels, count, size: [h, w, c] as [number, number, number], classes: [...'0123456789'] };
 const source = InMemorySource.of({ train: random, test: random });
-const memory = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
+const memory = () => backendMemory(tf.backend() as unknown as WasmBackendInternals).buffer.byteLength;
 const before = memory();
 const result = await train(network.value, { source }, options.value);
 await result.classifier.evaluate(source, 'train');

@@ -31,7 +31,7 @@ const { values } = parseArgs({
 });
 const iterations = Number(values.iterations);
 const config = loadConfig();
-const backend = await initBackend(config.backend);
+const backend = await initBackend(config.backend, { threads: config.threads });
 const network = validateNetwork(JSON.parse(readFileSync(values.network!, 'utf8')));
 const options = validateTrainingOptions({ maxEpochs: 1, seed: 1, batchNormalizationStatistics: 'moving' });
 if (!network.ok || !options.ok) throw new Error(`the network ${values.network} or the options did not validate`);

@@ -17,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { programFor } from '../src/nn/custom/program.js';
 import { validateNetwork, type Layer, type Network, type Size3 } from '../src/nn/spec.js';
@@ -93,7 +94,7 @@ const files = readdirSync(path.join(root, 'bench/zoo'))
   .sort();
 await mkdir(work, { recursive: true });
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
-console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images\n`);
+console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images; trainyard on TRAINYARD_THREADS=${loadConfig().threads}, PyTorch on ${values.threads} threads\n`);
 const header = `${'network'.padEnd(18)} ${'ours ms/it'.padStart(10)} ${'torch ms/it'.padStart(11)} ${'ratio'.padStart(6)} ${'ours acc'.padStart(8)} ${'torch acc'.padStart(9)}`;
 console.log(header);
 const rows: { network: string; ours: RunResult; reference: RunResult | null }[] = [];

@@ -30,7 +30,7 @@ const { values } = parseArgs({
 const iterations = Number(values.iterations);
 const warmup = Number(values.warmup);
 const config = loadConfig();
-const backend = await initBackend(config.backend);
+const backend = await initBackend(config.backend, { threads: config.threads });
 const network = validateNetwork(JSON.parse(readFileSync(values.network!, 'utf8')));
 if (!network.ok) throw new Error(`${values.network} did not validate: ${network.problems.map((p) => p.message).join('; ')}`);
 await ensureCustomLayersPass(network.value, { backend: config.backend, ...config.layerCheck });

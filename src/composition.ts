@@ -155,7 +155,7 @@ export function datasetCatalogue(config: Config): DatasetCatalogue {
   return new DatasetCatalogue(datasetStore(config));
 }
 
-/** Makes the configured training backend (TRAINYARD_BACKEND) tfjs's backend, and says which it is. */
+/** Makes the configured training backend (TRAINYARD_BACKEND, TRAINYARD_THREADS) tfjs's backend, and says which it is. */
 export function trainingBackend(config: Config): Promise<BackendInfo> {
-  return initBackend(config.backend);
+  return initBackend(config.backend, { threads: config.threads });
 }

@@ -13,6 +13,8 @@ import type { S3Settings } from './store/s3-blob-store.js';
  */
 export interface Config {
   backend: BackendPreference;
+  /** Threads the wasm backend's XNNPACK computes on (TRAINYARD_THREADS). */
+  threads: number;
   dataDir: string;
   /** Where models and datasets are kept: DATA_DIR's folders (s3 null), or an S3-compatible bucket. */
   store: {
@@ -100,6 +102,12 @@ const positiveInt = (raw: string, name: string) => {
   return n;
 };
 
+const threadCount = (raw: string, name: string) => {
+  const n = positiveInt(raw, name);
+  if (n > 8) throw new Error(`${name} must be 1 to 8 (tfjs-backend-wasm's worker pool), not '${raw}'`);
+  return n;
+};
+
 const count = (raw: string, name: string) => {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new Error(`${name} must be a whole number (0 or more), not '${raw}'`);
@@ -175,6 +183,7 @@ const text = (raw: string, name: string) => {
 
 export const configVariables = [
   { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf(...backendPreferences), doc: backendDoc() },
+  { key: 'threads', name: 'TRAINYARD_THREADS', default: '1', parse: threadCount, doc: 'threads (1 to 8) the wasm backend computes convolutions and matrix products on: above 1, tfjs\'s threaded build runs XNNPACK on that many worker threads (trainyard\'s own kernels stay on one); one training worker per machine may take every core' },
   { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: "folder for models and datasets (with STORE_URL set: only the read cache's and the embedded Redis's)" },
   { key: 'storeUrl', name: 'STORE_URL', default: '', parse: storeUrl, doc: 'where models and datasets are kept: empty for DATA_DIR, or `s3://bucket/prefix` for S3-compatible object storage (every API and worker host then needs no shared disk)' },
   { key: 's3Endpoint', name: 'S3_ENDPOINT', default: '', parse: optionalUrl, doc: "an S3-compatible server's URL (MinIO, Ceph, R2...); empty for AWS S3" },
@@ -278,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sessionToken = get<string>('awsSessionToken');
   return {
     backend: get<BackendPreference>('backend'),
+    threads: get<number>('threads'),
     dataDir,
     store: {
       s3: location && {

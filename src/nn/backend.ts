@@ -4,7 +4,7 @@
  * auto may pick, highest priority first, and takes the first that starts. An entry auto may not
  * pick (the pure-JS cpu backend) runs only when named: training never silently falls back to it.
  */
-import type { AdapterInfo, BackendEntry, Device } from './backends/entry.js';
+import type { AdapterInfo, BackendEntry, Device, StartOptions } from './backends/entry.js';
 import { firstLine } from './backends/entry.js';
 import { cpuBackend } from './backends/cpu.js';
 import { tensorflowBackend } from './backends/tensorflow.js';
@@ -60,6 +60,7 @@ export function backendDoc(): string {
 export async function chooseBackend<E extends BackendEntry>(
   entries: readonly E[],
   preference: string,
+  options: Omit<StartOptions, 'auto'> = {},
 ): Promise<{ entry: E; info: Omit<BackendInfo, 'name'> & { name: E['name'] } }> {
   const asked = preference === 'auto' ? 'auto' : `TRAINYARD_BACKEND=${preference}`;
   const candidates = preference === 'auto' ? autoOrder(entries) : entries.filter((e) => e.name === preference);
@@ -70,7 +71,7 @@ export async function chooseBackend<E extends BackendEntry>(
   for (const entry of candidates) {
     let started;
     try {
-      started = await entry.start({ auto: preference === 'auto' });
+      started = await entry.start({ ...options, auto: preference === 'auto' });
     } catch (err) {
       tried.push(`${entry.name} (${firstLine(err)})`);
       continue;
@@ -90,19 +91,22 @@ export async function chooseBackend<E extends BackendEntry>(
 let chosen: { preference: BackendPreference; info: Promise<BackendInfo> } | null = null;
 let active: (typeof backendEntries)[number] | null = null;
 
-/** Chooses the backend once per process; later calls with the same preference get the same answer. */
-export function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+/**
+ * Chooses the backend once per process; later calls with the same preference get the same answer
+ * (the options of the first call hold).
+ */
+export function initBackend(preference: BackendPreference = 'auto', options: Omit<StartOptions, 'auto'> = {}): Promise<BackendInfo> {
   if (chosen && chosen.preference !== preference) {
     throw new Error(`the backend was already chosen with preference '${chosen.preference}'; it cannot change to '${preference}' in the same process`);
   }
-  chosen ??= { preference, info: start(preference) };
+  chosen ??= { preference, info: start(preference, options) };
   return chosen.info;
 }
 
-async function start(preference: BackendPreference): Promise<BackendInfo> {
+async function start(preference: BackendPreference, options: Omit<StartOptions, 'auto'>): Promise<BackendInfo> {
   // tfjs-core registers no gradients by itself; the tfjs-layers bundle registers all of them.
   await import('@tensorflow/tfjs-layers');
-  const { entry, info } = await chooseBackend(backendEntries, preference);
+  const { entry, info } = await chooseBackend(backendEntries, preference, options);
   active = entry;
   return info;
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
-import type { WasmBackendInternals } from '../../src/nn/wasm/heap.js';
+import { backendMemory, type WasmBackendInternals } from '../../src/nn/wasm/heap.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { digits, everyLayerNetworkJson, network, options } from '../helpers/data.js';
 
@@ -130,7 +130,7 @@ describe('train', () => {
       const job = async () => (await train(network(json), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
       await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
       const baseline = tf.memory();
-      const heap = () => (tf.backend() as unknown as WasmBackendInternals).wasm.asm.memory.buffer.byteLength;
+      const heap = () => backendMemory(tf.backend() as unknown as WasmBackendInternals).buffer.byteLength;
       const heapAfterFirst = heap();
       for (let i = 0; i < 10; i++) {
         await job();

@@ -17,6 +17,8 @@ export interface AdapterInfo {
 /** How the registry starts an entry: under auto, an entry may refuse what it would do only when named. */
 export interface StartOptions {
   auto: boolean;
+  /** Threads a backend computing on the CPU may use (TRAINYARD_THREADS); 1: the process's own thread alone. */
+  threads?: number;
 }
 
 /** What an entry reports once it runs: stored in every model's manifest and shown by /readyz. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationGradWasm, registerFusedActivationGradients } from './activation-grads.js';
+import { leakyReluWasm, tanhWasm } from './activations.js';
 import { batchNormTrainingGradWasm, batchNormTrainingWasm } from './batch-norm.js';
 import { channelSumsWasm } from './channel-sums.js';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
@@ -10,11 +11,11 @@ import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
 import { avgPoolGradWasm, maxPoolGradWasm } from './pool-grads.js';
 import { sgdmUpdateWasm } from './sgdm-update.js';
-import { flipFilterWasm, spreadPadWasm } from './transposed-conv-layout.js';
+import { flipFilterWasm, interleavePhasesWasm, spreadPadWasm } from './transposed-conv-layout.js';
 
 /**
  * trainyard's kernels for the wasm backend. Conv2DBackpropFilter fills a gap in tfjs-backend-wasm;
- * MaxPoolGrad and AvgPoolGrad replace its scalar ones and Identity its copying one; the others are fused kernels that src/nn/ops uses when
+ * MaxPoolGrad, AvgPoolGrad, LeakyRelu and Tanh replace its scalar ones and Identity its copying one; the others are fused kernels that src/nn/ops uses when
  * they are registered for the backend in use, falling back to plain tfjs ops elsewhere.
  */
 export const fusedWasmKernels: tf.KernelConfig[] = [
@@ -28,16 +29,17 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   sgdmUpdateWasm,
   spreadPadWasm,
   flipFilterWasm,
+  interleavePhasesWasm,
   expressionWasm,
   activationGradWasm,
 ];
 
 /** Every kernel the wasm backend entry registers (src/nn/backends/wasm.ts). */
-export const wasmKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterWasm, maxPoolGradWasm, avgPoolGradWasm, identityWasm, ...fusedWasmKernels];
+export const wasmKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterWasm, maxPoolGradWasm, avgPoolGradWasm, leakyReluWasm, tanhWasm, identityWasm, ...fusedWasmKernels];
 
 /**
  * The registration hook the backend registry calls with the chosen entry's kernels. Replaces a
- * kernel tfjs already has under that name (wasm's copying Identity and pooling gradients), and is
+ * kernel tfjs already has under that name (wasm's copying Identity, pooling gradients, LeakyRelu, Tanh), and is
  * idempotent. The activation gradients it overrides fall back to tfjs's own where their kernel is
  * missing.
  */

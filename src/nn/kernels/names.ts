@@ -12,6 +12,7 @@ export const Conv2DWithBias = 'TrainyardConv2DWithBias';
 export const SgdmUpdate = 'TrainyardSgdmUpdate';
 export const SpreadPad = 'TrainyardSpreadPad';
 export const FlipFilter = 'TrainyardFlipFilter';
+export const InterleavePhases = 'TrainyardInterleavePhases';
 export const Expression = 'TrainyardExpression';
 export const ActivationGrad = 'TrainyardActivationGrad';
 
@@ -52,6 +53,23 @@ export interface SpreadPadAttrs {
   left: number;
   outHeight: number;
   outWidth: number;
+}
+
+/** Which taps FlipFilter takes: every strides[0]-th row from first[0], every strides[1]-th column from first[1] (default all). */
+export interface FlipFilterAttrs {
+  first: [number, number];
+  strides: [number, number];
+}
+
+/**
+ * The phases of a strided convolution's input gradient, inputs p0, p1, ... [n, rows, cols, c] in
+ * this order, written to dx [n, height, width, c] at rows row + r*strides[0], columns col + q*strides[1].
+ */
+export interface InterleavePhasesAttrs {
+  strides: [number, number];
+  height: number;
+  width: number;
+  phases: { row: number; col: number }[];
 }
 
 export interface BatchNormTrainingAttrs {

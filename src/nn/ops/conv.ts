@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from '../kernels/index.js';
 import { explicitPadding } from '../kernels/padding.js';
-import { ChannelSums, Conv2DWithBias, FlipFilter, SpreadPad, type Conv2DWithBiasAttrs, type SpreadPadAttrs } from '../kernels/names.js';
+import { ChannelSums, Conv2DWithBias, FlipFilter, InterleavePhases, SpreadPad, type Conv2DWithBiasAttrs, type FlipFilterAttrs, type InterleavePhasesAttrs, type SpreadPadAttrs } from '../kernels/names.js';
 
 /**
  * A 2-D convolution that can be trained with any dilation. tfjs has no gradient for dilated
@@ -79,11 +79,73 @@ function inputGradient(
   const [kh, kw] = filter.shape;
   const extent: [number, number] = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1];
   const [top, , left] = explicitPadding(pad, [h, w], [dy.shape[1], dy.shape[2]], extent, strides);
+  const strided = strides[0] > 1 || strides[1] > 1;
+  if (strided && dilations[0] === 1 && dilations[1] === 1) return phasedInputGradient(dy, filter, inputShape, strides, [top, left]);
   const attrs: SpreadPadAttrs = { strides, top: extent[0] - 1 - top, left: extent[1] - 1 - left, outHeight: h + extent[0] - 1, outWidth: w + extent[1] - 1 };
   return tf.tidy(() => {
     const spread = tf.engine().runKernel(SpreadPad, { x: dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     const flipped = tf.engine().runKernel(FlipFilter, { x: filter }) as tf.Tensor4D;
     return tf.conv2d(spread, flipped, 1, 'valid', 'NHWC', dilations);
+  });
+}
+
+/**
+ * One phase (along one axis) of a strided convolution's input gradient: the input positions
+ * y = phase + p*s, p < count, receive dy[p + q - m] * w[tap + s*m] summed over m < taps, with tap
+ * = (phase + top) mod s and q = (phase + top - tap) / s. So each phase is an ordinary convolution
+ * of dy's rows (from q - (taps - 1), zero-padded where that leaves dy) with every s-th filter tap,
+ * and the phases together are the transposed convolution with none of the zeros of a spread dy
+ * (3 of 4 values at stride 2).
+ */
+interface Phase {
+  phase: number;
+  count: number;
+  tap: number;
+  taps: number;
+  /** dy's rows read: [first, last], cut to dy's [0, length - 1] with zeros padded for the rest. */
+  first: number;
+  last: number;
+}
+
+function phases(inputLength: number, dyLength: number, filterLength: number, s: number, top: number): Phase[] {
+  return Array.from({ length: s }, (_, phase) => {
+    const count = phase < inputLength ? Math.ceil((inputLength - phase) / s) : 0;
+    const tap = (phase + top) % s;
+    const taps = tap < filterLength ? Math.ceil((filterLength - tap) / s) : 0;
+    const q = (phase + top - tap) / s;
+    return { phase, count, tap, taps, first: q - (taps - 1), last: count - 1 + q };
+  }).filter((p) => p.count > 0 && dyLength > 0);
+}
+
+/** The input gradient of an undilated strided convolution, phase by phase (see Phase). */
+function phasedInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], strides: [number, number], [top, left]: [number, number]): tf.Tensor4D {
+  const [n, h, w, ci] = inputShape as [number, number, number, number];
+  const [kh, kw, , co] = filter.shape;
+  const [, oh, ow] = dy.shape;
+  const rows = phases(h, oh, kh, strides[0], top);
+  const cols = phases(w, ow, kw, strides[1], left);
+  return tf.tidy(() => {
+    const parts: tf.Tensor4D[] = [];
+    const placed: InterleavePhasesAttrs['phases'] = [];
+    for (const r of rows) {
+      for (const c of cols) {
+        placed.push({ row: r.phase, col: c.phase });
+        const [r0, r1, c0, c1] = [Math.max(r.first, 0), Math.min(r.last, oh - 1), Math.max(c.first, 0), Math.min(c.last, ow - 1)];
+        if (r.taps === 0 || c.taps === 0 || r0 > r1 || c0 > c1) {
+          parts.push(tf.zeros([n, r.count, c.count, ci]));
+          continue;
+        }
+        const whole = r0 === 0 && r1 === oh - 1 && c0 === 0 && c1 === ow - 1;
+        const window = whole ? dy : tf.slice(dy, [0, r0, c0, 0], [n, r1 - r0 + 1, c1 - c0 + 1, co]);
+        const tapsAttrs: FlipFilterAttrs = { first: [r.tap, c.tap], strides };
+        const flipped = tf.engine().runKernel(FlipFilter, { x: filter }, tapsAttrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [r0 - r.first, r.last - r1], [c0 - c.first, c.last - c1], [0, 0]];
+        parts.push(tf.conv2d(window, flipped, 1, padding));
+      }
+    }
+    const attrs: InterleavePhasesAttrs = { strides, height: h, width: w, phases: placed };
+    const inputs = Object.fromEntries(parts.map((p, i) => [`p${i}`, p]));
+    return tf.engine().runKernel(InterleavePhases, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs-core';
+import { hasDataSection, withSharedMemoryImport } from './binary.js';
 
 /**
  * trainyard's C kernels (c/*.c, compiled to trainyard-kernels.wasm by build.sh) instantiated on the
@@ -16,9 +17,11 @@ export interface KernelExports {
   batch_norm_backward(x: number, dy: number, gamma: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number, scratch: number, coefScratch: number): void;
   conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number): void;
   spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
-  flip_filter(w: number, out: number, kh: number, kw: number, ci: number, co: number): void;
+  scatter_phase(part: number, dx: number, n: number, ph: number, pw: number, c: number, h: number, w: number, a: number, b: number, sh: number, sw: number): void;
+  flip_filter(w: number, out: number, kw: number, ci: number, co: number, r0: number, c0: number, sh: number, sw: number, mh: number, mw: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   expression_run(frame: number, nCode: number, nConst: number, nIn: number, nOut: number, nReg: number, rows: number, channels: number, blockPixels: number, scratch: number): void;
+  activation_forward(kind: number, x: number, y: number, n: number, alpha: number): void;
   activation_grad(kind: number, x: number, dy: number, dx: number, n: number, a: number, b: number): void;
   avg_pool_grad(dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
@@ -28,9 +31,13 @@ export interface KernelExports {
   sgdm_update(w: number, v: number, g: number, wOut: number, vOut: number, n: number, lr: number, momentum: number, l2: number): void;
 }
 
-/** What trainyard uses of tfjs-backend-wasm's BackendWasm (4.22): its emscripten module and tensor storage. */
+/**
+ * What trainyard uses of tfjs-backend-wasm's BackendWasm (4.22): its emscripten module and tensor
+ * storage. The single-threaded build exports its memory (asm.memory); the threaded build creates
+ * a shared one and imports it (wasmMemory).
+ */
 export interface WasmBackendInternals {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
+  wasm: { asm: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory; _malloc(bytes: number): number; _free(pointer: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object): boolean;
@@ -38,7 +45,14 @@ export interface WasmBackendInternals {
 
 export const kernelsBinaryUrl = new URL('./trainyard-kernels.wasm', import.meta.url);
 
-let compiled: WebAssembly.Module | null = null;
+/** The backend's memory, whichever build of tfjs-backend-wasm runs. */
+export function backendMemory(backend: WasmBackendInternals): WebAssembly.Memory {
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm.memory;
+  if (!memory) throw new Error('tfjs-backend-wasm\'s memory was not found (asm.memory nor wasmMemory)');
+  return memory;
+}
+
+const compiled = new Map<boolean, WebAssembly.Module>();
 const instances = new WeakMap<object, Heap>();
 
 /** The kernels and the backend's memory, for one wasm backend instance. */
@@ -52,7 +66,8 @@ export class Heap {
     let heap = instances.get(backend);
     if (!heap) {
       const internals = backend as unknown as WasmBackendInternals;
-      const instance = new WebAssembly.Instance(kernelsModule(), { env: { memory: internals.wasm.asm.memory } });
+      const memory = backendMemory(internals);
+      const instance = new WebAssembly.Instance(kernelsModule(memory.buffer instanceof SharedArrayBuffer), { env: { memory } });
       heap = new Heap(internals, instance.exports as unknown as KernelExports);
       instances.set(backend, heap);
     }
@@ -68,7 +83,7 @@ export class Heap {
 
   /** A view of `length` int32 values at `pointer` in the backend's memory (for a kernel's arguments). */
   ints(pointer: number, length: number): Int32Array {
-    return new Int32Array(this.backend.wasm.asm.memory.buffer, pointer, length);
+    return new Int32Array(backendMemory(this.backend).buffer, pointer, length);
   }
 
   /** A new float32 output tensor of the backend (uninitialised). */
@@ -100,33 +115,18 @@ export class Heap {
   }
 }
 
-function kernelsModule(): WebAssembly.Module {
-  if (compiled) return compiled;
+/** The kernels, compiled once for a plain memory and once for a shared one (the threaded build's). */
+function kernelsModule(shared: boolean): WebAssembly.Module {
+  const known = compiled.get(shared);
+  if (known) return known;
   const binary = readFileSync(kernelsBinaryUrl);
-  const module = new WebAssembly.Module(binary);
   // A data segment would be written over tfjs's heap at instantiation (build.sh refuses to produce one).
   if (hasDataSection(binary)) {
     throw new Error(`${kernelsBinaryUrl.pathname} has a data section; rebuild it with npm run build:wasm`);
   }
+  const module = new WebAssembly.Module(shared ? withSharedMemoryImport(binary) : binary);
   const imports = WebAssembly.Module.imports(module);
   if (imports.length !== 1 || imports[0]!.kind !== 'memory') throw new Error(`${kernelsBinaryUrl.pathname} must import its memory and nothing else`);
-  compiled = module;
+  compiled.set(shared, module);
   return module;
-}
-
-/** Whether a wasm binary has a data section (id 11), walking its section headers. */
-export function hasDataSection(binary: Uint8Array): boolean {
-  let at = 8;
-  while (at < binary.length) {
-    const id = binary[at++]!;
-    let size = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = binary[at++]!;
-      size |= (byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-    }
-    if (id === 11) return true;
-    at += size;
-  }
-  return false;
 }

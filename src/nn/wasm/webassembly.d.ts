@@ -4,7 +4,9 @@
  */
 declare namespace WebAssembly {
   class Memory {
-    readonly buffer: ArrayBuffer;
+    constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+    /** A SharedArrayBuffer for a shared memory (tfjs-backend-wasm's threaded build). */
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
   }
   interface ModuleImportDescriptor {
     module: string;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv2dWithBias, dilateFilter } from '../../../src/nn/ops/conv.js';
+import { InterleavePhases } from '../../../src/nn/kernels/names.js';
 import { onCpu, randomArray, useTestBackend, worstMismatch } from '../../helpers/backend.js';
+import { convGradientsBothWays, type ConvCase } from '../../helpers/conv-gradients.js';
 import { compileWasmWithOptimizingTierOnly } from '../../helpers/wasm-tier.js';
 
 beforeAll(async () => {
@@ -14,7 +15,7 @@ type Pad = 'valid' | 'same' | number;
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 describe('convolution gradients on wasm: the input gradient as an XNNPACK convolution, dilation without a zero-spread filter', () => {
-  const cases: { x: Shape4; filter: Shape4; strides: [number, number]; pad: 'valid' | 'same'; dilation: [number, number] }[] = [
+  const cases: ConvCase[] = [
     { x: [3, 13, 11, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilation: [1, 1] },
     { x: [2, 14, 14, 8], filter: [3, 3, 8, 16], strides: [2, 2], pad: 'same', dilation: [1, 1] },
     { x: [2, 15, 13, 5], filter: [5, 5, 5, 7], strides: [2, 2], pad: 'same', dilation: [1, 1] }, // odd input, stride 2
@@ -24,24 +25,17 @@ describe('convolution gradients on wasm: the input gradient as an XNNPACK convol
     { x: [2, 12, 12, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilation: [2, 2] },
     { x: [1, 11, 13, 4], filter: [3, 2, 4, 6], strides: [1, 1], pad: 'valid', dilation: [2, 3] },
     { x: [3, 14, 9, 2], filter: [5, 3, 2, 4], strides: [1, 1], pad: 'same', dilation: [2, 1] },
+    { x: [1, 9, 9, 3], filter: [1, 1, 3, 4], strides: [2, 2], pad: 'valid', dilation: [1, 1] }, // phases no tap reaches: zeros
+    { x: [2, 11, 10, 3], filter: [2, 2, 3, 5], strides: [3, 3], pad: 'same', dilation: [1, 1] }, // filter smaller than the stride
+    { x: [1, 16, 16, 4], filter: [3, 3, 4, 6], strides: [2, 2], pad: 'same', dilation: [1, 1] }, // even size: no padding on top
+    { x: [2, 12, 13, 5], filter: [4, 5, 5, 3], strides: [2, 3], pad: 'valid', dilation: [1, 1] },
   ];
   for (const [i, c] of cases.entries()) {
     it(`matches the cpu backend (zero-spread filter for dilation): x ${c.x.join('x')}, filter ${c.filter.join('x')}, strides ${c.strides}, dilation ${c.dilation}, pad ${c.pad}`, async () => {
-      const x = randomArray(size(c.x), 30 + i);
-      const w = randomArray(size(c.filter), 40 + i);
-      const b = randomArray(c.filter[3], 50 + i);
-      const run = (conv: (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D) =>
-        tf.tidy(() => {
-          const [xt, wt, bt] = [tf.tensor4d(x, c.x), tf.tensor4d(w, c.filter), tf.tensor1d(b)];
-          const y = conv(xt, wt, bt);
-          const dy = tf.tensor(randomArray(y.size, 60 + i), y.shape);
-          const grads = tf.grads((a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, k as tf.Tensor4D, bias as tf.Tensor1D), dy)))([xt, wt, bt]);
-          return [y, ...grads].map((t) => t.dataSync());
-        });
-      const wasm = run((a, k, bias) => conv2dWithBias(a, k, bias, c.strides, c.pad, c.dilation));
-      const cpu = await onCpu(() => run((a, k, bias) => tf.add(tf.conv2d(a, dilateFilter(k, c.dilation), c.strides, c.pad), bias)));
+      const { ours, cpu, used } = await convGradientsBothWays(c, 30 + i, InterleavePhases);
+      expect(used, 'a strided input gradient goes phase by phase, without a spread dy').toBe(c.strides[0] > 1 || c.strides[1] > 1);
       for (const [k, name] of ['y', 'dx', 'dw', 'db'].entries()) {
-        expect(worstMismatch(wasm[k]!, cpu[k]!, 1e-3, 1e-4), name).toBeLessThanOrEqual(1);
+        expect(worstMismatch(ours[k]!, cpu[k]!, 1e-3, 1e-4), name).toBeLessThanOrEqual(1);
       }
     });
   }

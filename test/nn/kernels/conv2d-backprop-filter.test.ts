@@ -34,6 +34,7 @@ const cases: Case[] = [
   { x: [2, 10, 9, 2], filter: [4, 4, 2, 6], strides: [2, 2], pad: 'same' }, // even filter: uneven 'same' padding
   { x: [1, 7, 8, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
   { x: [5, 6, 6, 7], filter: [1, 1, 7, 4], strides: [1, 1], pad: 'valid' },
+  { x: [2, 19, 19, 2], filter: [3, 3, 2, 64], strides: [1, 1], pad: 'valid' }, // 17 rows in bands of 3 (16 KiB of dy): a last band of 2
 ];
 
 describe('Conv2DBackpropFilter for wasm (conv2d_backprop_filter.c)', () => {

@@ -3,31 +3,41 @@
  *   dw[i, j, ci, co] = sum over n, oh, ow of x[n, oh*sh + i*dil_h, ow*sw + j*dil_w, ci] * dy[n, oh, ow, co],
  * x already padded by the caller; a dilated filter's taps are read dil_h rows and dil_w columns apart, so
  * no zero-spread filter is ever made. Image patches are read in place (no im2col copy, no transpose):
- * for each output row (n, oh) and each filter tap (i, j, ci), the row's dy vectors are multiplied by
- * the tap's input values and summed in registers, and the row's sums are added to dw.
+ * for each band of output rows of an image and each filter tap (i, j, ci), the band's dy vectors are
+ * multiplied by the tap's input values and summed in registers, and the band's sums are added to
+ * dw. A band is as many rows as keep its dy within BAND_BYTES (a part of L1, as every tap reads it
+ * again): on the small feature maps of deeper layers, 8 columns a row, adding to dw after every
+ * row cost as much as the products.
  * co is vectorised: dy's rows and dw's rows have `co_stride` floats, a multiple of 4 (the caller
  * pads co when it is not).
  */
 #include "simd.h"
 
+#define BAND_BYTES 16384
+
 /*
- * Sums over one output row for TAPS taps (input pointers x0, x1) and NV vectors of co, added into
- * dw0, dw1. Fully unrolled, so the sums stay in registers.
+ * Sums over `rows` output rows (input rows `x_row_step` floats apart) for TAPS taps
+ * (input pointers x0, x1) and NV vectors of co, added into dw0, dw1. Fully unrolled, so the sums
+ * stay in registers.
  */
 #define ROW_KERNEL(TAPS, NV)                                                                                   \
-  static void row_kernel_##TAPS##_##NV(const float *x0, const float *x1, int x_step, const float *dy,          \
-                                       int co_stride, int width, float *dw0, float *dw1) {                      \
-    const float *xs[2] = {x0, x1};                                                                             \
+  static void row_kernel_##TAPS##_##NV(const float *x0, const float *x1, int x_step, long x_row_step,          \
+                                       const float *dy, int co_stride, int rows, int width, float *dw0,         \
+                                       float *dw1) {                                                            \
     float *dws[2] = {dw0, dw1};                                                                                \
     f32x4 acc[TAPS][NV];                                                                                       \
     _Pragma("clang loop unroll(full)") for (int t = 0; t < TAPS; t++)                                          \
       _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[t][v] = splat(0.0f);                 \
-    for (int w = 0; w < width; w++) {                                                                          \
-      f32x4 d[NV];                                                                                             \
-      _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) d[v] = load4(dy + (long)w * co_stride + 4 * v); \
-      _Pragma("clang loop unroll(full)") for (int t = 0; t < TAPS; t++) {                                      \
-        f32x4 xv = wasm_v128_load32_splat(xs[t] + (long)w * x_step);                                           \
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[t][v] = madd4(acc[t][v], xv, d[v]); \
+    for (int r = 0; r < rows; r++) {                                                                           \
+      const float *xs[2] = {x0 + r * x_row_step, x1 + r * x_row_step};                                         \
+      const float *dy_row = dy + (long)r * width * co_stride;                                                  \
+      for (int w = 0; w < width; w++) {                                                                        \
+        f32x4 d[NV];                                                                                           \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) d[v] = load4(dy_row + (long)w * co_stride + 4 * v); \
+        _Pragma("clang loop unroll(full)") for (int t = 0; t < TAPS; t++) {                                    \
+          f32x4 xv = wasm_v128_load32_splat(xs[t] + (long)w * x_step);                                         \
+          _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[t][v] = madd4(acc[t][v], xv, d[v]); \
+        }                                                                                                      \
       }                                                                                                        \
     }                                                                                                          \
     _Pragma("clang loop unroll(full)") for (int t = 0; t < TAPS; t++)                                          \
@@ -44,11 +54,11 @@ ROW_KERNEL(1, 3)
 ROW_KERNEL(1, 2)
 ROW_KERNEL(1, 1)
 
-/* One output row's contribution for `taps` (1 or 2) taps and `nv` (1 to 4) vectors of co. */
-static void row_kernel(int taps, int nv, const float *x0, const float *x1, int x_step, const float *dy, int co_stride,
-                       int width, float *dw0, float *dw1) {
+/* One band's contribution for `taps` (1 or 2) taps and `nv` (1 to 4) vectors of co. */
+static void row_kernel(int taps, int nv, const float *x0, const float *x1, int x_step, long x_row_step, const float *dy,
+                       int co_stride, int rows, int width, float *dw0, float *dw1) {
 #define CASE(T, V) \
-  case (T) * 8 + (V): row_kernel_##T##_##V(x0, x1, x_step, dy, co_stride, width, dw0, dw1); return;
+  case (T) * 8 + (V): row_kernel_##T##_##V(x0, x1, x_step, x_row_step, dy, co_stride, rows, width, dw0, dw1); return;
   switch (taps * 8 + nv) {
     CASE(2, 4) CASE(2, 3) CASE(2, 2) CASE(2, 1) CASE(1, 4) CASE(1, 3) CASE(1, 2) CASE(1, 1)
   }
@@ -62,19 +72,23 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int n, i
   int taps = kh * kw * ci;
   int vectors = co_stride / 4;
   for (long i = 0; i < (long)taps * co_stride; i += 4) store4(dw + i, splat(0.0f));
+  long x_row_step = (long)sh * w * ci;
+  int band = BAND_BYTES / (4 * ow * co_stride);
+  if (band < 1) band = 1;
   for (int b = 0; b < n; b++) {
-    for (int r = 0; r < oh; r++) {
-      const float *dy_row = dy + ((long)b * oh + r) * ow * co_stride;
-      const float *row_x = x + ((long)b * h + (long)r * sh) * w * ci;
+    for (int r0 = 0; r0 < oh; r0 += band) {
+      int rows = oh - r0 < band ? oh - r0 : band;
+      const float *dy_band = dy + ((long)b * oh + r0) * ow * co_stride;
+      const float *band_x = x + ((long)b * h + (long)r0 * sh) * w * ci;
       for (int t = 0; t < taps; t += 2) {
         int count = taps - t < 2 ? 1 : 2;
         int t1 = count == 2 ? t + 1 : t;
-        const float *x0 = row_x + ((long)(t / (ci * kw)) * dil_h * w + (t / ci) % kw * dil_w) * ci + t % ci;
-        const float *x1 = row_x + ((long)(t1 / (ci * kw)) * dil_h * w + (t1 / ci) % kw * dil_w) * ci + t1 % ci;
+        const float *x0 = band_x + ((long)(t / (ci * kw)) * dil_h * w + (t / ci) % kw * dil_w) * ci + t % ci;
+        const float *x1 = band_x + ((long)(t1 / (ci * kw)) * dil_h * w + (t1 / ci) % kw * dil_w) * ci + t1 % ci;
         for (int v = 0; v < vectors; v += 4) {
           int nv = vectors - v < 4 ? vectors - v : 4;
-          row_kernel(count, nv, x0, x1, sw * ci, dy_row + 4 * v, co_stride, ow, dw + (long)t * co_stride + 4 * v,
-                     dw + (long)t1 * co_stride + 4 * v);
+          row_kernel(count, nv, x0, x1, sw * ci, x_row_step, dy_band + 4 * v, co_stride, rows, ow,
+                     dw + (long)t * co_stride + 4 * v, dw + (long)t1 * co_stride + 4 * v);
         }
       }
     }

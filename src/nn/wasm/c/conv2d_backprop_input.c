@@ -1,7 +1,7 @@
 /*
  * Layout helpers for the input gradient of a 2-D convolution computed as a convolution (see
  * src/nn/kernels/conv2d-backprop-input.ts): dy spread out by the strides and padded, and the
- * filter flipped and its channel axes swapped.
+ * filter flipped and its channel axes swapped; and the phases of a strided one put together.
  */
 #include "simd.h"
 
@@ -30,14 +30,35 @@ void spread_pad_nhwc(const float *dy, float *out, int n, int oh, int ow, int c, 
     }
 }
 
-/* out [kh, kw, co, ci] = w [kh - 1 - i, kw - 1 - j, ci, co]: the filter of the transposed convolution. */
+/*
+ * out [mh, mw, co, ci] = w [r0 + sh*(mh - 1 - i), c0 + sw*(mw - 1 - j), ci, co] of w [kh, kw, ci, co]:
+ * the filter of the transposed convolution (r0 = c0 = 0, sh = sw = 1, all taps), or of one phase of
+ * a strided one (every sh-th row from r0, every sw-th column from c0).
+ */
 EXPORT(flip_filter)
-void flip_filter(const float *w, float *out, int kh, int kw, int ci, int co) {
-  for (int i = 0; i < kh; i++)
-    for (int j = 0; j < kw; j++) {
-      const float *s = w + ((long)(kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
-      float *d = out + ((long)i * kw + j) * co * ci;
+void flip_filter(const float *w, float *out, int kw, int ci, int co, int r0, int c0, int sh, int sw, int mh, int mw) {
+  for (int i = 0; i < mh; i++)
+    for (int j = 0; j < mw; j++) {
+      const float *s = w + ((long)(r0 + sh * (mh - 1 - i)) * kw + (c0 + sw * (mw - 1 - j))) * ci * co;
+      float *d = out + ((long)i * mw + j) * co * ci;
       for (int a = 0; a < ci; a++)
         for (int b = 0; b < co; b++) d[(long)b * ci + a] = s[(long)a * co + b];
     }
+}
+
+/*
+ * dx [n, h, w, c] at rows a + p*sh and columns b + q*sw, for p < ph and q < pw, = part [n, ph, pw, c]:
+ * one phase of a strided convolution's input gradient (the phases together write every position).
+ */
+EXPORT(scatter_phase)
+void scatter_phase(const float *part, float *dx, int n, int ph, int pw, int c, int h, int w, int a, int b, int sh, int sw) {
+  int whole = c & ~3;
+  for (int i = 0; i < n; i++)
+    for (int p = 0; p < ph; p++)
+      for (int q = 0; q < pw; q++) {
+        const float *s = part + (((long)i * ph + p) * pw + q) * c;
+        float *d = dx + (((long)i * h + a + (long)p * sh) * w + b + (long)q * sw) * c;
+        for (int ch = 0; ch < whole; ch += 4) store4(d + ch, load4(s + ch));
+        for (int ch = whole; ch < c; ch++) d[ch] = s[ch];
+      }
 }
