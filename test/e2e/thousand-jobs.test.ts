@@ -49,7 +49,7 @@ describe('a thousand jobs queued at once', () => {
     const cancels = await Promise.all(ids.filter((_, i) => i % 4 === 3).map((id) => api.json('DELETE', `/v1/jobs/${id}`)));
     for (const c of cancels) expect([200, 202, 409]).toContain(c.status);
 
-    const deadline = Date.now() + 600_000;
+    const deadline = Date.now() + 330_000;
     let records: JobRecord[] = [];
     for (;;) {
       records = [];
@@ -70,5 +70,5 @@ describe('a thousand jobs queued at once', () => {
     expect(byStatus['failed'] ?? []).toEqual([]);
     expect(byStatus['cancelled']?.length).toBeGreaterThanOrEqual(200);
     for (const r of byStatus['completed'] ?? []) expect(r.modelId).toBe(r.id);
-  });
+  }, 400_000);
 });
