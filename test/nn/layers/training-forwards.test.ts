@@ -147,6 +147,7 @@ describe.each(['wasm', 'cpu'])('training forwards on %s', (backend) => {
 });
 
 it('covers every layer type', () => {
-  const covered = new Set<string>([...cases.map((c) => c.type), 'dropout', 'classification']);
+  // The merging layers train by their tfjs layers' own apply (no forward of their own to compare); test/nn/graph.test.ts checks their gradients.
+  const covered = new Set<string>([...cases.map((c) => c.type), 'dropout', 'classification', 'addition', 'concatenation', 'depthConcatenation']);
   expect(layerTypes.filter((t) => !covered.has(t))).toEqual([]);
 });
