@@ -24,19 +24,19 @@ export interface BuiltLayer {
 }
 
 export function buildLayers(network: Network, seed: number): BuiltLayer[] {
-  const flat = new Map<string, boolean>();
+  const nodes = network.layers.map((spec) => ({ spec }));
+  const flatOutputs = new Map<string, boolean>();
+  const isFlat = (name: string) => evaluate(nodes, false, (node, inputs) => outputIsFlat(node.spec, inputs), name, flatOutputs);
   return network.layers.map((spec, index) => {
     const kind = layerKind(spec.type);
-    const inputsFlat = spec.inputs.map((name) => flat.get(name)!);
-    // A merge of images and 1x1xK vectors, or a layer taking images, gets images; one taking vectors gets vectors.
-    const takesFlat = kind.takes ? kind.takes === 'flat' : inputsFlat.every((f) => f);
+    const inputsFlat = spec.inputs.map(isFlat);
+    const takesFlat = takesVectors(spec, inputsFlat);
     const adapters = inputsFlat.map((isFlat, k) => {
       const suffix = k === 0 ? '' : `${k + 1}`;
       if (!takesFlat && isFlat) return tfl.layers.reshape({ targetShape: sourceSize(network, spec, k), name: `${spec.name}_reshape${suffix}` });
       if (takesFlat && !isFlat) return tfl.layers.flatten({ name: `${spec.name}_flatten${suffix}` });
       return null;
     });
-    flat.set(spec.name, kind.flattens === true || (spec.inputs.length > 0 ? takesFlat : false));
     const own = kind.build(spec, (k) => deriveSeed(seed, index * 8 + k));
     const adapt = <T extends tf.Tensor | tfl.SymbolicTensor>(inputs: T[]): T[] => inputs.map((x, k) => (adapters[k] ? (adapters[k].apply(x) as T) : x));
     const apply = <T extends tf.Tensor | tfl.SymbolicTensor>(inputs: T[], kwargs?: { training: boolean }): T => {
@@ -52,6 +52,17 @@ export function buildLayers(network: Network, seed: number): BuiltLayer[] {
     const tfLayers = [...adapters.filter((a) => a !== null), ...own.tfLayers];
     return { spec, tfLayers, trainForward, apply, afterLogits: kind.afterLogits === true };
   });
+}
+
+/** Whether a layer's tfjs layers take vectors: a merge of images and 1x1xK vectors, or a layer taking images, gets images. */
+function takesVectors(spec: Layer, inputsFlat: boolean[]): boolean {
+  const { takes } = layerKind(spec.type);
+  return takes ? takes === 'flat' : inputsFlat.every((f) => f);
+}
+
+/** Whether a layer's tfjs output is a vector (it stays one through the layers that take either). */
+function outputIsFlat(spec: Layer, inputsFlat: boolean[]): boolean {
+  return layerKind(spec.type).flattens === true || (spec.inputs.length > 0 && takesVectors(spec, inputsFlat));
 }
 
 /** The size of a layer's k-th input, from the layer feeding it. */
@@ -82,7 +93,7 @@ function outputOf(built: BuiltLayer[]): string {
  * layers it depends on, each by `step` from its inputs' outputs. Validation guarantees the wiring
  * has no cycle, so this ends.
  */
-export function evaluate<T>(built: BuiltLayer[], input: T, step: (layer: BuiltLayer, inputs: T[]) => T, name: string, outputs = new Map<string, T>()): T {
+export function evaluate<T, L extends { spec: Layer }>(built: L[], input: T, step: (layer: L, inputs: T[]) => T, name: string, outputs = new Map<string, T>()): T {
   const known = outputs.get(name);
   if (known !== undefined) return known;
   const layer = built.find((b) => b.spec.name === name)!;

@@ -274,7 +274,7 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number
 /** Training-mode forward up to the softmax: batch statistics in batch norm, dropout on. */
 function trainingLogits(built: BuiltLayer[], x: tf.Tensor, rng: Random): tf.Tensor {
   const softmax = built.find((b) => b.afterLogits)!;
-  return evaluate<tf.Tensor>(built, x, (layer, inputs) => layer.trainForward(inputs, rng), softmax.spec.inputs[0]!);
+  return evaluate<tf.Tensor, BuiltLayer>(built, x, (layer, inputs) => layer.trainForward(inputs, rng), softmax.spec.inputs[0]!);
 }
 
 /** Every trainable variable, with MATLAB's default L2 factor: 0 for biases, 1 for everything else. */
@@ -315,7 +315,7 @@ async function setPopulationStatistics(built: BuiltLayer[], source: DatasetSourc
       if (signal?.aborted) return false;
       const sums = tf.tidy(() => {
         const x = tf.tensor4d(images, [n, h, w, c]);
-        const feeding = evaluate<tf.Tensor>(built, x, (layer, inputs) => layer.apply(inputs, { training: false }), spec.inputs[0]!);
+        const feeding = evaluate<tf.Tensor, BuiltLayer>(built, x, (layer, inputs) => layer.apply(inputs, { training: false }), spec.inputs[0]!);
         const input = adapters.reduce((t, layer) => layer.apply(t) as tf.Tensor, feeding);
         const flat = tf.reshape(input, [-1, channels]);
         return tf.stack([tf.sum(flat, 0), tf.sum(tf.square(flat), 0)]);
