@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildLayers, isChain } from '../../src/nn/build.js';
 import { validateNetwork } from '../../src/nn/spec.js';
+import { train } from '../../src/nn/train.js';
 import { Random } from '../../src/nn/random.js';
 import { randomArray, useTestBackend, worstMismatch } from '../helpers/backend.js';
-import { graphNetworkJson, network, seedNetworkJson } from '../helpers/data.js';
+import { digits, graphNetworkJson, network, options, seedNetworkJson } from '../helpers/data.js';
 import { sizeOf, valueAndGradients } from '../helpers/gradients.js';
+
+const residual = JSON.parse(readFileSync(new URL('../../examples/residual-digits.json', import.meta.url), 'utf8')) as unknown;
 
 function problems(input: unknown) {
   const result = validateNetwork(input);
@@ -173,3 +177,22 @@ describe('networks as graphs: training', () => {
     }
   });
 });
+
+describe('networks as graphs: the engine', () => {
+  beforeAll(useTestBackend);
+
+  it('trains the residual digits example end to end, batch-norm population statistics through the graph included', async () => {
+    const data = await digits(1000, 500);
+    const result = await train(network(residual), { source: data.source }, options({ miniBatchSize: 64, maxEpochs: 3, seed: 1, batchNormalizationStatistics: 'population' }));
+    try {
+      expect(result.stopReason).toBe('max-epochs');
+      expect(result.classifier.model.getClassName()).toBe('Model');
+      const test = await result.classifier.evaluate(data.source, 'test');
+      console.log(`residual-digits: test accuracy ${test.accuracy} after ${result.iterations} iterations on 1000 images`);
+      expect(test.accuracy).toBeGreaterThan(0.8);
+    } finally {
+      result.classifier.dispose();
+    }
+  });
+});
+
