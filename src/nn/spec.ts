@@ -115,7 +115,7 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
       continue;
     }
     const arity = kind.inputCount?.(reading.params) ?? 1;
-    if (!checkInputs(head, arity, wiring.sources[i]!, wiring.given[i]!, graph, problems)) complete = false;
+    const wired = checkInputs(head, arity, wiring.sources[i]!, wiring.given[i]!, graph, problems);
     const feeding = sourceOf(0) === undefined ? undefined : heads[sourceOf(0)!];
     if (head.type === 'classification' && feeding !== undefined && feeding?.type !== 'softmax') {
       f.problem(null, 'classification must come right after a softmax layer');
@@ -126,7 +126,7 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
     learnables += reading.learnables;
     if (learnables > limits.maxLearnables && !overLimit) overLimit = { index: i, type: head.type, own: reading.learnables, upTo: learnables };
     const output = reading.output;
-    if (output === null || (input === null && head.type !== 'imageInput')) {
+    if (!wired || output === null || (input === null && head.type !== 'imageInput')) {
       complete = false;
       continue;
     }

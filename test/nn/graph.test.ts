@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildLayers, isChain } from '../../src/nn/build.js';
-import { validateNetwork } from '../../src/nn/spec.js';
+import { layerTypes, validateNetwork } from '../../src/nn/spec.js';
 import { train } from '../../src/nn/train.js';
 import { Random } from '../../src/nn/random.js';
 import { randomArray, useTestBackend, worstMismatch } from '../helpers/backend.js';
@@ -118,6 +119,35 @@ describe('networks as graphs: validation', () => {
     ['connections of the wrong kind', { ...seedNetworkJson, connections: { from: 'a' } }, 'connections', 'connections must be a list of {"from": "layer", "to": "layer/inN"}, not an object'],
   ])('reports %s with its path and a sentence', (_, net, path, message) => {
     expect(problems(net)).toContainEqual({ path, message });
+  });
+
+  it('answers any wiring of any layers with a network or problems, never an exception', () => {
+    const names = ['a', 'b', 'c', 'd', 'nope'];
+    const layer = fc.record(
+      {
+        type: fc.constantFrom(...layerTypes, 'bogus'),
+        name: fc.constantFrom(...names),
+        numInputs: fc.integer({ min: 1, max: 3 }),
+        dim: fc.integer({ min: 0, max: 4 }),
+        outputSize: fc.constant(10),
+        filterSize: fc.constant(1),
+        numFilters: fc.constant(2),
+        poolSize: fc.constant(1),
+      },
+      { requiredKeys: ['type'] },
+    );
+    const end = fc.constantFrom(...names, ...names.map((n) => `${n}/in2`), `a/in3`, 'b/x', 'imageinput_1', 'classoutput_1');
+    const net = fc.record({
+      layers: fc.array(layer, { maxLength: 8 }).map((layers) => [{ type: 'imageInput', inputSize: [4, 4, 2] }, ...layers, { type: 'softmax' }, { type: 'classification' }]),
+      connections: fc.array(fc.record({ from: end, to: end }), { maxLength: 6 }),
+    });
+    fc.assert(
+      fc.property(net, (n) => {
+        const result = validateNetwork(n);
+        if (!result.ok) expect(result.problems.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('reports every problem of a graph at once', () => {
