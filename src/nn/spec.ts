@@ -265,10 +265,11 @@ export function problemsWithData(network: Network, size: Size3, numClasses: numb
     });
   }
   if (network.numClasses !== numClasses) {
-    const last = network.layers.length - 1;
+    // In a graph the output need not be listed last.
+    const output = network.layers.findIndex((layer) => layer.type === 'classification');
     problems.push({
-      path: `layers[${last}]`,
-      message: `layers[${last}] (classification): the network has ${network.numClasses} outputs but dataset ${datasetName} has ${numClasses} classes`,
+      path: `layers[${output}]`,
+      message: `layers[${output}] (classification): the network has ${network.numClasses} outputs but dataset ${datasetName} has ${numClasses} classes`,
     });
   }
   return problems;

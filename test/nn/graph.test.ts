@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildLayers, isChain } from '../../src/nn/build.js';
-import { layerTypes, validateNetwork } from '../../src/nn/spec.js';
+import { layerTypes, problemsWithData, validateNetwork } from '../../src/nn/spec.js';
 import { train } from '../../src/nn/train.js';
 import { Random } from '../../src/nn/random.js';
 import { randomArray, useTestBackend, worstMismatch } from '../helpers/backend.js';
@@ -41,6 +41,12 @@ describe('networks as graphs: validation', () => {
     expect(net.learnables).toBe(40 + 148 + 4 + 4 + (28 * 14 * 8 * 10 + 10) + (8 * 10 + 10));
     expect(isChain(net)).toBe(false);
     expect(isChain(network(seedNetworkJson))).toBe(true);
+  });
+
+  it('names the classification layer where it is listed when the data has another class count', () => {
+    expect(problemsWithData(network(graphNetworkJson), [28, 28, 1], 5, 'five')).toEqual([
+      { path: 'layers[12]', message: 'layers[12] (classification): the network has 10 outputs but dataset five has 5 classes' },
+    ]);
   });
 
   it('treats a chain written with empty connections as the same chain', () => {
