@@ -11,7 +11,9 @@ import type { Size3 } from './shapes.js';
  * layer's output size and reports every problem with its JSON path. It is pure, so the API answers
  * 400 with it before queueing and the worker runs it again before training. What is particular to
  * one layer type (its fields, defaults, output size, learnables) is in its module under
- * layers/kinds/; this file checks the order of the layers, their names and the network's limits.
+ * layers/kinds/; how layers are wired (a chain, or a graph with `connections`) is in graph.ts; this
+ * file checks the layers' places, their names, each input against the number a layer takes, and
+ * the network's limits, reading the layers in the order of their inputs so sizes follow every path.
  */
 
 export type { Size3 } from './shapes.js';
@@ -105,8 +107,8 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
     const head = heads[i];
     if (!head) continue;
     const { kind, f, name } = head;
-    const sourceOf = (k: number) => wiring.sources[i]![k];
-    const inputs = wiring.sources[i]!.map((s) => (s === undefined ? null : (read.get(s)?.outputSize ?? null)));
+    // Array.from, not map: an input not connected is a hole in sources, and must be null here.
+    const inputs = Array.from(wiring.sources[i]!, (s) => (s === undefined ? null : (read.get(s)?.outputSize ?? null)));
     const input = head.type === 'imageInput' ? null : (inputs[0] ?? null);
     const reading = kind.read({ f, input, inputs, limits });
     f.rejectUnknown();
@@ -116,8 +118,8 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
     }
     const arity = kind.inputCount?.(reading.params) ?? 1;
     const wired = checkInputs(head, arity, wiring.sources[i]!, wiring.given[i]!, graph, problems);
-    const feeding = sourceOf(0) === undefined ? undefined : heads[sourceOf(0)!];
-    if (head.type === 'classification' && feeding !== undefined && feeding?.type !== 'softmax') {
+    const first = wiring.sources[i]![0];
+    if (head.type === 'classification' && first !== undefined && heads[first]?.type !== 'softmax') {
       f.problem(null, 'classification must come right after a softmax layer');
     }
     if (graph && head.type !== 'classification' && wiring.uses[i] === 0) {

@@ -156,6 +156,14 @@ describe('networks as graphs: validation', () => {
     );
   });
 
+  it('an addition fed only at in2 reports in1 unconnected (a counterexample the property found)', () => {
+    const net = {
+      layers: [{ type: 'imageInput', inputSize: [4, 4, 2] }, { type: 'classification', name: 'b' }, { type: 'addition', name: 'nope' }, { type: 'softmax' }, { type: 'classification' }],
+      connections: [{ from: 'b', to: 'nope/in2' }],
+    };
+    expect(problems(net)).toContainEqual({ path: 'layers[2]', message: 'layers[2] (addition): input in1 is not connected: add a connection to "nope/in1"' });
+  });
+
   it('reports every problem of a graph at once', () => {
     const net = graphWith((n) => {
       n.connections.push({ from: 'nope', to: 'add_1/in3' });
