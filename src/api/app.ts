@@ -9,6 +9,7 @@ import { healthRoutes } from './health/routes.js';
 import { jobEventRoutes } from './jobs/events.js';
 import { jobRoutes } from './jobs/routes.js';
 import { layerRoutes } from './layers/routes.js';
+import { networkRoutes } from './networks/routes.js';
 import { modelRoutes } from './models/routes.js';
 import { describeRoutes, openapiRoute } from './openapi.js';
 import type { Config } from '../config.js';
@@ -71,6 +72,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(jobEventRoutes, { services });
   await fastify.register(modelRoutes, { services });
   await fastify.register(layerRoutes, { services });
+  await fastify.register(networkRoutes, { services });
   await fastify.register(datasetRoutes, { services });
   await fastify.register(uiRoutes);
   await fastify.register(metricsRoutes, { services });

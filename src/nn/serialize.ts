@@ -48,8 +48,9 @@ export async function toModelFiles(classifier: Classifier, extraMetadata: Record
 
 /** How the model's first layer turns an image into the network's input, in words and weight names. */
 function inputMetadata(classifier: Classifier): Record<string, unknown> | undefined {
-  const input = classifier.model.layers[0];
-  if (!(input instanceof ImageInput)) return undefined;
+  // A functional model (a graph) starts with tfjs's InputLayer, the ImageInput after it.
+  const input = classifier.model.layers.find((layer) => layer instanceof ImageInput);
+  if (!input) return undefined;
   const stored = input.normalization !== 'none';
   return {
     layer: input.name,

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { Augmenter } from './augmenter.js';
-import { buildLayers, type BuiltLayer } from './build.js';
+import { buildLayers, buildModel, evaluate, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
 import type { DatasetDescription, DatasetSource } from './dataset-source.js';
 import { ImageInput } from './layers/image-input.js';
@@ -89,7 +88,7 @@ export async function train(network: Network, data: TrainData, options: Training
   const seed = options.seed ?? freshSeed();
   const classes = network.classes ?? description.classes;
   const built = buildLayers(network, seed);
-  const model = tfl.sequential({ name: 'trainyard', layers: built.flatMap((b) => b.tfLayers) });
+  const model = buildModel(network, built);
   const classifier = new Classifier(model, network, classes);
   const solver = new Solver(options);
   let faulted = false;
@@ -274,16 +273,8 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number
 
 /** Training-mode forward up to the softmax: batch statistics in batch norm, dropout on. */
 function trainingLogits(built: BuiltLayer[], x: tf.Tensor, rng: Random): tf.Tensor {
-  let h = x;
-  for (const layer of built) {
-    if (layer.afterLogits) break;
-    h = layer.trainForward(h, rng);
-  }
-  return h;
-}
-
-function inferenceForward(built: BuiltLayer[], x: tf.Tensor): tf.Tensor {
-  return built.flatMap((b) => b.tfLayers).reduce((t, l) => l.apply(t, { training: false }) as tf.Tensor, x);
+  const softmax = built.find((b) => b.afterLogits)!;
+  return evaluate<tf.Tensor, BuiltLayer>(built, x, (layer, inputs) => layer.trainForward(inputs, rng), softmax.spec.inputs[0]!);
 }
 
 /** Every trainable variable, with MATLAB's default L2 factor: 0 for biases, 1 for everything else. */
@@ -315,7 +306,7 @@ async function setPopulationStatistics(built: BuiltLayer[], source: DatasetSourc
     const { spec, tfLayers } = built[k]!;
     if (spec.type !== 'batchNormalization') continue;
     const bn = tfLayers.at(-1)!;
-    const before = built.slice(0, k).concat({ ...built[k]!, tfLayers: tfLayers.slice(0, -1) });
+    const adapters = tfLayers.slice(0, -1);
     const channels = spec.inputSize[2];
     const sum = new Float64Array(channels);
     const sumSq = new Float64Array(channels);
@@ -324,7 +315,8 @@ async function setPopulationStatistics(built: BuiltLayer[], source: DatasetSourc
       if (signal?.aborted) return false;
       const sums = tf.tidy(() => {
         const x = tf.tensor4d(images, [n, h, w, c]);
-        const input = inferenceForward(before, x);
+        const feeding = evaluate<tf.Tensor, BuiltLayer>(built, x, (layer, inputs) => layer.apply(inputs, { training: false }), spec.inputs[0]!);
+        const input = adapters.reduce((t, layer) => layer.apply(t) as tf.Tensor, feeding);
         const flat = tf.reshape(input, [-1, channels]);
         return tf.stack([tf.sum(flat, 0), tf.sum(tf.square(flat), 0)]);
       });

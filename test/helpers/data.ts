@@ -35,6 +35,44 @@ export const everyLayerNetworkJson = {
   ],
 };
 
+/**
+ * A graph of every merging layer, learnable ELU and custom layer included: additions of images and
+ * of vectors, a depth concatenation, a concatenation along height, a layer feeding two others, and a
+ * branch listed after the classification layer (so only connections feed it).
+ */
+export const graphNetworkJson = {
+  layers: [
+    { type: 'imageInput', inputSize: [28, 28, 1] },
+    { type: 'convolution2d', name: 'conv_a', filterSize: 3, numFilters: 4, padding: 'same' },
+    { type: 'elu', name: 'elu_a' },
+    { type: 'convolution2d', name: 'conv_b', filterSize: 3, numFilters: 4, padding: 'same' },
+    {
+      type: 'custom',
+      name: 'myElu',
+      learnables: { alpha: { shape: 'perChannel', initializer: 'rand' } },
+      forward: 'x > 0 ? x : alpha * (exp(min(x, 0)) - 1)',
+    },
+    { type: 'addition', name: 'add_1' },
+    { type: 'depthConcatenation', name: 'depthcat_1' },
+    { type: 'maxPooling2d', name: 'pool_a', poolSize: 2, stride: 2 },
+    { type: 'concatenation', name: 'concat_1', dim: 1 },
+    { type: 'fullyConnected', name: 'fc_1', outputSize: 10 },
+    { type: 'addition', name: 'add_2' },
+    { type: 'softmax' },
+    { type: 'classification' },
+    { type: 'maxPooling2d', name: 'pool_b', poolSize: 2, stride: 2 },
+    { type: 'globalAveragePooling2d', name: 'gap' },
+    { type: 'fullyConnected', name: 'fc_2', outputSize: 10 },
+  ],
+  connections: [
+    { from: 'elu_a', to: 'add_1/in2' },
+    { from: 'conv_b', to: 'depthcat_1/in2' },
+    { from: 'depthcat_1', to: 'pool_b' },
+    { from: 'pool_b', to: 'concat_1/in2' },
+    { from: 'fc_2', to: 'add_2/in2' },
+  ],
+};
+
 export function network(json: unknown = seedNetworkJson): Network {
   const result = validateNetwork(json);
   if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));

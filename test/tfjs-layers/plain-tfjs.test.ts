@@ -8,7 +8,7 @@ import customNetwork from '../../examples/seed-custom-elu.json' with { type: 'js
 import { ModelStore } from '../../src/store/models.js';
 import { buildTfjsLayers } from '../../src/tfjs-layers/build.js';
 import { useTestBackend } from '../helpers/backend.js';
-import { digits, seedNetworkJson } from '../helpers/data.js';
+import { digits, graphNetworkJson, seedNetworkJson } from '../helpers/data.js';
 import { saveTestModel } from '../helpers/models.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -58,6 +58,8 @@ describe('trainyard/tfjs-layers', () => {
   it.each([
     ['seed-elu', seedNetworkJson, ['trainyard>ImageInput', 'trainyard>Elu']],
     ['custom-padded', customWithPadding, ['trainyard>ImageInput', 'trainyard>Custom', 'trainyard>Pad2D']],
+    // A graph: a functional tfjs model, the learnable ELU and a custom layer among its branches.
+    ['graph', graphNetworkJson, ['trainyard>ImageInput', 'trainyard>Elu', 'trainyard>Custom']],
   ])('loads model %s saved by the service in plain tfjs and predicts the numbers the service does', async (id, networkJson, classes) => {
     await saveTestModel(dataDir, id, { networkJson, trainImages: 64, maxEpochs: 1 });
     const folder = path.join(dataDir, 'models', id);

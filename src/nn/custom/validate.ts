@@ -42,7 +42,7 @@ export function validateCustomLayer(json: unknown, inputSize: Size3, path = 'lay
   if (!reading || !reading.output || problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    value: { type: 'custom', name, inputSize, outputSize: reading.output, learnables: reading.learnables, ...reading.params },
+    value: { type: 'custom', name, inputs: [], inputSize, outputSize: reading.output, learnables: reading.learnables, ...reading.params },
   };
 }
 

@@ -10,17 +10,21 @@ import type { LayerOf, LayerType, NetworkLimits, Size3 } from '../spec.js';
  * (./registry.ts); a new layer type is one module implementing this.
  */
 
-/** Everything a layer's reader needs: its fields, its input size (null when unknown upstream), the limits. */
+/**
+ * Everything a layer's reader needs: its fields, its input size (null when unknown upstream or not
+ * connected), the size of each of its inputs (in1, in2, ...: what a multi-input layer reads), the limits.
+ */
 export interface LayerContext {
   f: Fields;
   input: Size3 | null;
+  inputs: (Size3 | null)[];
   limits: NetworkLimits;
 }
 
 /** A layer's own parameters and its output size; null output means it could not be inferred. */
 export type LayerReading = { params: Record<string, unknown>; output: Size3 | null; learnables: number } | null;
 
-/** Training-mode forward of one network layer, from its own input. */
+/** Training-mode forward of one single-input network layer, from its own input. */
 export type TrainForward = (x: tf.Tensor, rng: Random) => tf.Tensor;
 
 export interface LayerParts {
@@ -41,6 +45,8 @@ export interface LayerKind<T extends LayerType = LayerType> {
   takes?: 'image' | 'flat';
   /** True when its tfjs output is flat whatever it took (global pooling). */
   flattens?: boolean;
+  /** How many inputs it takes with these parameters (numInputs); 1 when absent. */
+  inputCount?(params: Record<string, unknown>): number;
   /** True for the layers after the logits: training computes the loss from the logits and stops before them. */
   afterLogits?: boolean;
   /** Reads and checks its fields, fills their defaults, infers its output size and counts its learnables. */

@@ -1,11 +1,14 @@
 import type { LayerType } from '../spec.js';
 import type { LayerKind } from './kind.js';
+import { addition, type AdditionParams } from './kinds/addition.js';
 import { averagePooling2d } from './kinds/average-pooling2d.js';
 import { batchNormalization, type BatchNormalizationParams } from './kinds/batch-normalization.js';
 import { classification, type ClassificationParams } from './kinds/classification.js';
 import { clippedRelu, type ClippedReluParams } from './kinds/clipped-relu.js';
 import { convolution2d, type Convolution2dParams } from './kinds/convolution2d.js';
+import { concatenation, type ConcatenationParams } from './kinds/concatenation.js';
 import { custom, type CustomParams } from './kinds/custom.js';
+import { depthConcatenation, type DepthConcatenationParams } from './kinds/depth-concatenation.js';
 import { dropout, type DropoutParams } from './kinds/dropout.js';
 import { elu, type EluParams } from './kinds/elu.js';
 import { fullyConnected, type FullyConnectedParams } from './kinds/fully-connected.js';
@@ -33,6 +36,9 @@ export interface LayerParams {
   globalAveragePooling2d: NoParams;
   fullyConnected: FullyConnectedParams;
   dropout: DropoutParams;
+  addition: AdditionParams;
+  concatenation: ConcatenationParams;
+  depthConcatenation: DepthConcatenationParams;
   softmax: NoParams;
   classification: ClassificationParams;
   /** A layer the user defines with expressions (src/nn/custom/). */
@@ -59,6 +65,9 @@ const kinds: { [T in LayerType]: LayerKind<T> } = {
   globalAveragePooling2d,
   fullyConnected,
   dropout,
+  addition,
+  concatenation,
+  depthConcatenation,
   softmax,
   classification,
   custom,

@@ -11,6 +11,7 @@ export interface ImageInputParams {
 export const imageInput: LayerKind<'imageInput'> = {
   type: 'imageInput',
   namePrefix: 'imageinput',
+  inputCount: () => 0,
   read({ f, limits }) {
     const raw = f.raw('inputSize');
     const normalization = f.oneOf('normalization', ['zerocenter', 'zscore', 'rescale-zero-one', 'none'] as const, 'zerocenter');
