@@ -67,6 +67,24 @@ async function freeSubnet(): Promise<string> {
   throw new Error('no free /24 in 198.18.0.0/15');
 }
 
+/** The test's end of its port on the switch, in the machine's own namespace (15 characters at most). */
+function clientLinkOf(labId: string): string {
+  return `ty-${labId}`;
+}
+
+function labDirOf(labId: string): string {
+  return path.join(tmpdir(), `trainyard-lab-${labId}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** One host: a network namespace with eth0 on the lab's switch. */
 export class LabHost {
   constructor(
@@ -114,21 +132,25 @@ export class NetworkLab {
     /** Unique per run: names of namespaces and interfaces start with it, so parallel runs never meet. */
     readonly id: string,
     private readonly subnet: string,
-    private readonly dir: string,
   ) {}
+
+  private get dir(): string {
+    return labDirOf(this.id);
+  }
 
   private get switchNamespace(): string {
     return `trainyard-${this.id}-switch`;
   }
 
-  /** The test's end of its port on the switch, in the machine's own namespace (15 characters at most). */
   private get clientLink(): string {
-    return `ty-${this.id}`;
+    return clientLinkOf(this.id);
   }
 
   /** Builds the switch and connects this process to it; on failure removes what it made. */
   static async create(): Promise<NetworkLab> {
-    const lab = new NetworkLab(randomBytes(4).toString('hex'), await freeSubnet(), path.join(tmpdir(), `trainyard-lab-${randomBytes(4).toString('hex')}`));
+    await NetworkLab.removeAbandoned();
+    const id = `${process.pid.toString(36)}x${randomBytes(2).toString('hex')}`;
+    const lab = new NetworkLab(id, await freeSubnet());
     try {
       await mkdir(lab.dir);
       const sw = lab.switchNamespace;
@@ -146,9 +168,18 @@ export class NetworkLab {
     }
   }
 
-  /** The test's own address on the switch. */
-  get clientAddress(): string {
-    return `${this.subnet}.1`;
+  /**
+   * Removes the labs of runs that were killed before their destroy() (their ids start with the
+   * pid of the process that made them, and it is gone), so they do not pile up on a CI machine.
+   */
+  private static async removeAbandoned(): Promise<void> {
+    const names = (await ip('netns', 'list')).split('\n').map((line) => line.split(' ')[0]!);
+    const abandoned = new Set<string>();
+    for (const name of names) {
+      const owner = /^trainyard-([0-9a-z]+)x[0-9a-f]{4}-/.exec(name);
+      if (owner && !isAlive(parseInt(owner[1]!, 36))) abandoned.add(name.slice('trainyard-'.length, name.indexOf('-', 'trainyard-'.length)));
+    }
+    for (const id of abandoned) await removeLab(id, names.filter((n) => n.startsWith(`trainyard-${id}-`)));
   }
 
   /** A new host on the switch, with the next address. */
@@ -166,24 +197,28 @@ export class NetworkLab {
     return host;
   }
 
-  /**
-   * Ends whatever still runs in the lab's namespaces (only its own processes live there), removes
-   * the namespaces (their interfaces with them, the test's port included) and the folders.
-   * Never throws: it runs after failures too.
-   */
-  async destroy(): Promise<void> {
-    for (const namespace of [...this.hosts.map((h) => h.namespace), this.switchNamespace]) {
-      const pids = (await ip('netns', 'pids', namespace).catch(() => '')).split('\n').filter(Boolean);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // Gone already.
-        }
-      }
-      await ip('netns', 'del', namespace).catch(() => '');
-    }
-    await ip('link', 'del', this.clientLink).catch(() => '');
-    await rm(this.dir, { recursive: true, force: true });
+  /** Ends its processes, removes its namespaces (their interfaces with them, the test's port included) and folders; never throws. */
+  destroy(): Promise<void> {
+    return removeLab(this.id, [...this.hosts.map((h) => h.namespace), this.switchNamespace]);
   }
+}
+
+/**
+ * Ends whatever still runs in a lab's namespaces (only its own processes live there), removes the
+ * namespaces, the test's port and the folders. Never throws: it runs after failures too.
+ */
+async function removeLab(id: string, namespaces: string[]): Promise<void> {
+  for (const namespace of namespaces) {
+    const pids = (await ip('netns', 'pids', namespace).catch(() => '')).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    await ip('netns', 'del', namespace).catch(() => '');
+  }
+  await ip('link', 'del', clientLinkOf(id)).catch(() => '');
+  await rm(labDirOf(id), { recursive: true, force: true });
 }
