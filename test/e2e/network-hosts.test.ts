@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { JobRecord, StoredEvent } from '../../src/queue/jobs.js';
+import type { JobRecord } from '../../src/queue/jobs.js';
 import { redisAnswers } from '../../src/queue/redis.js';
 import { s3Client } from '../../src/store/s3-blob-store.js';
 import { digits } from '../helpers/data.js';
 import { datasetEvents, digitsZip, uploadRaw, type DatasetView } from '../helpers/datasets.js';
 import { NetworkLab, netnsUnavailable, type LabHost } from '../helpers/netns.js';
 import { until } from '../helpers/queue.js';
-import { apiCommand, ApiClient, seedNetwork, workerCommand, type ServiceProcess } from '../helpers/service.js';
+import { apiCommand, ApiClient, seedNetwork, workerCommand, type ServiceProcess, type Watcher } from '../helpers/service.js';
 
 /**
  * The service spread over five hosts that share nothing but a network: separate network
@@ -68,8 +68,17 @@ function finished(job: JobRecord): boolean {
   return ['completed', 'failed', 'cancelled'].includes(job.status);
 }
 
-function progressAt(iteration: number) {
-  return (e: StoredEvent) => e.type === 'progress' && (e as { iteration: number }).iteration >= iteration;
+/**
+ * Submits a job of a few seconds that will start a second time, and resolves once it is a few
+ * iterations in: its id, its event watcher, the worker it runs on and the other one.
+ */
+async function jobUnderWay(name: string): Promise<{ id: string; watcher: Watcher; on: Worker; other: Worker }> {
+  const id = await submit(job(name, { id: 'digits', trainImages: 2560 }, 3), 2);
+  const watcher = api.watch(id);
+  await watcher.until((e) => e.type === 'progress' && (e as { iteration: number }).iteration >= 3);
+  const { workerId } = await api.job(id);
+  const on = workers.find((w) => w.id === workerId)!;
+  return { id, watcher, on, other: workers.find((w) => w !== on)! };
 }
 
 /** The ids of the workers /readyz lists (those that renewed their announcement lately). */
@@ -167,12 +176,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
   });
 
   it('moves a job off a worker host cut from the network for longer than the lock; back on the network, the stale attempt writes nothing', async () => {
-    const id = await submit(job('cut', { id: 'digits', trainImages: 2560 }, 3), 2);
-    const watcher = api.watch(id);
-    await watcher.until(progressAt(3));
-    const first = await api.job(id);
-    const cut = workers.find((w) => w.id === first.workerId)!;
-    const other = workers.find((w) => w !== cut)!;
+    const { id, watcher, on: cut, other } = await jobUnderWay('cut');
     await cut.host.cut();
     const cutAt = Date.now();
     try {
@@ -197,12 +201,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
   });
 
   it('finishes on the other host a job whose worker process is killed with SIGKILL', async () => {
-    const id = await submit(job('killed', { id: 'digits', trainImages: 2560 }, 3), 2);
-    const watcher = api.watch(id);
-    await watcher.until(progressAt(3));
-    const running = await api.job(id);
-    const killed = workers.find((w) => w.id === running.workerId)!;
-    const survivor = workers.find((w) => w !== killed)!;
+    const { id, watcher, on: killed, other: survivor } = await jobUnderWay('killed');
     await killed.process.kill('SIGKILL');
     expect(await watcher.closed).toMatchObject({ code: 1000 });
     expect(watcher.events.at(-1)!.type).toBe('completed');
