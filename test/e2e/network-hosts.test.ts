@@ -31,7 +31,8 @@ const key = `lab-${randomBytes(12).toString('hex')}`;
 const bucket = 'trainyard';
 const storePrefix = 'lab';
 const lockMs = 2000;
-// Each step takes 10-25 s on two busy cores; the margin is for a whole suite running beside it.
+/** Each step takes 10-25 s on two busy cores; the margin is for a whole suite running beside it. */
+const stepTimeoutMs = 240_000;
 
 interface Worker {
   host: LabHost;
@@ -174,7 +175,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
     // The API host has neither model on its disk: it predicts from the bucket, through its own cache.
     expect(await accuracy(a!.modelId!, 100)).toBeGreaterThan(0.5);
     expect(await accuracy(b!.modelId!, 100)).toBeGreaterThan(0.7);
-  }, 240_000);
+  }, stepTimeoutMs);
 
   it('moves a job off a worker host cut from the network for longer than the lock; back on the network, the stale attempt writes nothing', async () => {
     const { id, watcher, on: cut, other } = await jobUnderWay('cut');
@@ -199,7 +200,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
     expect(await api.job(id)).toMatchObject({ status: 'completed', attempts: 2, workerId: other.id });
     expect(completions(cut, id)).toBe(0);
     expect(completions(other, id)).toBe(1);
-  }, 240_000);
+  }, stepTimeoutMs);
 
   it('finishes on the other host a job whose worker process is killed with SIGKILL', async () => {
     const { id, watcher, on: killed, other: survivor } = await jobUnderWay('killed');
@@ -208,7 +209,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
     expect(watcher.events.at(-1)!.type).toBe('completed');
     expect(await api.job(id)).toMatchObject({ status: 'completed', attempts: 2, workerId: survivor.id });
     expect(completions(survivor, id)).toBe(1);
-  }, 240_000);
+  }, stepTimeoutMs);
 
   it('lost nothing and did nothing twice: each job completed once, with one terminal event and one model, published by its last attempt', async () => {
     const models = (await api.json<{ models: { id: string }[] }>('GET', '/v1/models')).body.models.map((m) => m.id);
