@@ -11,7 +11,7 @@ import type { DatasetStore } from '../../src/store/datasets.js';
 import type { Stored } from '../../src/queue/events.js';
 import { writeZip, type TestEntry } from '../data/ingest/archives.js';
 import { digits } from './data.js';
-import { Watcher, type Api } from './service.js';
+import { Watcher, type ApiClient } from './service.js';
 
 /** A dataset as the API answers it. */
 export type DatasetView = Omit<DatasetRecord, 'summary' | 'options'> & {
@@ -50,13 +50,13 @@ export async function zipped(entries: TestEntry[]): Promise<Buffer> {
 }
 
 /** Uploads an archive as the request body. */
-export async function uploadRaw(api: Api, archive: Buffer, { query = '', contentType = 'application/zip', headers = {} }: { query?: string; contentType?: string; headers?: Record<string, string> } = {}) {
+export async function uploadRaw(api: ApiClient, archive: Buffer, { query = '', contentType = 'application/zip', headers = {} }: { query?: string; contentType?: string; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${api.base}/v1/datasets${query}`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body: archive });
   return { status: response.status, body: (await response.json()) as DatasetView & { detail?: string; errors?: { path: string }[] } };
 }
 
 /** Uploads an archive as the one file of a multipart form, as a browser or `curl -F` does. */
-export async function uploadForm(api: Api, archive: Buffer, filename: string, { query = '', headers = {} }: { query?: string; headers?: Record<string, string> } = {}) {
+export async function uploadForm(api: ApiClient, archive: Buffer, filename: string, { query = '', headers = {} }: { query?: string; headers?: Record<string, string> } = {}) {
   const form = new FormData();
   form.append('file', new Blob([archive], { type: 'application/zip' }), filename);
   const response = await fetch(`${api.base}/v1/datasets${query}`, { method: 'POST', headers, body: form });
@@ -64,7 +64,7 @@ export async function uploadForm(api: Api, archive: Buffer, filename: string, { 
 }
 
 /** Follows a dataset's events until its socket closes. */
-export async function datasetEvents(api: Api, id: string, key?: string, since?: string): Promise<{ events: Stored<DatasetEvent>[]; code: number }> {
+export async function datasetEvents(api: ApiClient, id: string, key?: string, since?: string): Promise<{ events: Stored<DatasetEvent>[]; code: number }> {
   const url = `${api.base.replace('http', 'ws')}/v1/datasets/${id}/events${since ? `?since=${since}` : ''}`;
   const watcher = new Watcher(url, key ? ['trainyard.v1', `trainyard.key.${key}`] : []);
   const { code } = await watcher.closed;

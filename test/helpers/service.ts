@@ -53,39 +53,26 @@ export interface RegisteredRoute {
   public: boolean;
 }
 
-/** The real API, in this process, on a free port. */
-export class Api {
-  private constructor(
-    readonly fastify: FastifyInstance,
-    readonly services: Services,
+/**
+ * A client of an API at `base`: JSON requests, jobs, event sockets. With a key, every request and
+ * socket carries it (the bearer header; the socket's subprotocols, as the page sends it).
+ */
+export class ApiClient {
+  private readonly auth: Record<string, string>;
+  private readonly protocols: string[];
+
+  constructor(
     readonly base: string,
-    /** Every route the app registered (HEAD routes Fastify adds included), in order. */
-    readonly routes: RegisteredRoute[],
-  ) {}
-
-  static async start(config: Config): Promise<Api> {
-    await initBackend('wasm');
-    const services = await createServices(config);
-    const fastify = Fastify({ ...fastifyOptions(config.http), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
-    const routes: RegisteredRoute[] = [];
-    fastify.addHook('onRoute', (route) => {
-      for (const method of [route.method].flat()) routes.push({ method, url: route.url, public: (route.config as { public?: boolean } | undefined)?.public === true });
-    });
-    await fastify.register(app, { services });
-    await fastify.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = fastify.server.address() as { port: number };
-    return new Api(fastify, services, `http://127.0.0.1:${port}`, routes);
-  }
-
-  async close(): Promise<void> {
-    await this.fastify.close();
-    await this.services.close();
+    key?: string,
+  ) {
+    this.auth = key ? { authorization: `Bearer ${key}` } : {};
+    this.protocols = key ? ['trainyard.v1', `trainyard.key.${key}`] : [];
   }
 
   async json<T = Record<string, unknown>>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
     const response = await fetch(this.base + url, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      headers: { ...this.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -113,7 +100,39 @@ export class Api {
 
   /** Opens the job's event socket and collects messages until it closes. */
   watch(id: string, since?: string): Watcher {
-    return new Watcher(`${this.base.replace('http', 'ws')}/v1/jobs/${id}/events${since ? `?since=${since}` : ''}`);
+    return new Watcher(`${this.base.replace('http', 'ws')}/v1/jobs/${id}/events${since ? `?since=${since}` : ''}`, this.protocols);
+  }
+}
+
+/** The real API, in this process, on a free port. */
+export class Api extends ApiClient {
+  private constructor(
+    readonly fastify: FastifyInstance,
+    readonly services: Services,
+    base: string,
+    /** Every route the app registered (HEAD routes Fastify adds included), in order. */
+    readonly routes: RegisteredRoute[],
+  ) {
+    super(base);
+  }
+
+  static async start(config: Config): Promise<Api> {
+    await initBackend('wasm');
+    const services = await createServices(config);
+    const fastify = Fastify({ ...fastifyOptions(config.http), logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+    const routes: RegisteredRoute[] = [];
+    fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url, public: (route.config as { public?: boolean } | undefined)?.public === true });
+    });
+    await fastify.register(app, { services });
+    await fastify.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = fastify.server.address() as { port: number };
+    return new Api(fastify, services, `http://127.0.0.1:${port}`, routes);
+  }
+
+  async close(): Promise<void> {
+    await this.fastify.close();
+    await this.services.close();
   }
 }
 
@@ -140,8 +159,12 @@ export class Watcher {
   }
 }
 
-/** A real worker process (workers/worker-process.ts), as `npm run worker` starts it. */
-export class WorkerProcess {
+/** How `npm run worker` and `npm start` (without its `prestart` page build) run their entry points. */
+export const workerCommand = [process.execPath, '--import', 'tsx', 'workers/worker-process.ts'];
+export const apiCommand = [process.execPath, '--import', 'tsx', 'src/server.ts'];
+
+/** A child process of the test (a worker, a server) with its output kept, started until it says it is ready. */
+export class ServiceProcess {
   readonly exited: Promise<number | null>;
   private output = '';
 
@@ -151,20 +174,20 @@ export class WorkerProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker-process.ts'], {
-      cwd: root,
-      env: { ...process.env, ...env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const worker = new WorkerProcess(child);
+  /** Runs `command` in the repository with the test's environment plus `env`, until its output contains `ready`. */
+  static async start(command: string[], env: Record<string, string>, ready: string, timeoutMs = 60_000): Promise<ServiceProcess> {
+    const child = spawn(command[0]!, command.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = new ServiceProcess(child);
     const start = Date.now();
-    while (!worker.output.includes('worker ready')) {
-      if (child.exitCode !== null) throw new Error(`worker exited: ${worker.output}`);
-      if (Date.now() - start > 60_000) throw new Error(`worker did not become ready: ${worker.output}`);
+    while (!started.output.includes(ready)) {
+      if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited: ${started.output}`);
+      if (Date.now() - start > timeoutMs) {
+        child.kill('SIGKILL');
+        throw new Error(`${command.join(' ')} did not say '${ready}' within ${timeoutMs} ms: ${started.output}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
-    return worker;
+    return started;
   }
 
   get log(): string {
@@ -172,9 +195,15 @@ export class WorkerProcess {
   }
 
   kill(signal: NodeJS.Signals): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill(signal);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
 }
+
+/** A real worker process (workers/worker-process.ts), as `npm run worker` starts it. */
+export type WorkerProcess = ServiceProcess;
+export const WorkerProcess = {
+  start: (env: Record<string, string>): Promise<WorkerProcess> => ServiceProcess.start(workerCommand, { ...env, LOG_LEVEL: 'info' }, 'worker ready'),
+};
 
 export { seedNetworkJson as seedNetwork } from './data.js';

@@ -50,12 +50,22 @@ describe('the pretest step', () => {
     expect(plan(['chromium'], { root: true, aptGet: true })).toEqual({ action: 'install', packages: ['chromium'] });
   });
 
+  it('installs optional packages only where it installs, and never stops the run for them', () => {
+    expect(plan([], { root: false, aptGet: true }, ['iproute2'])).toEqual({ action: 'none' });
+    const without = plan(['chromium'], { root: false, aptGet: true }, ['iproute2']);
+    expect(without.action === 'fail' && without.message).toContain('sudo apt-get install -y chromium');
+    expect(without.action === 'fail' && without.message).not.toContain('iproute2');
+    expect(plan([], { root: true, aptGet: true }, ['iproute2'])).toEqual({ action: 'install', packages: ['iproute2'] });
+    expect(plan(['chromium'], { root: true, aptGet: true }, ['iproute2'])).toEqual({ action: 'install', packages: ['chromium', 'iproute2'] });
+  });
+
   it('with no apt-get on PATH, exits 1 at once naming the command', () => {
     const bin = fakeBin({});
     const result = runPretest({ PATH: bin, CHROMIUM_PATH: path.join(bin, 'chromium') });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('sudo apt-get install -y redis-server chromium');
     expect(result.stderr).toContain('no apt-get');
+    expect(result.stderr).toContain('the network-hosts test will skip: iproute2 not installed');
   });
 
   it.skipIf(process.getuid?.() !== 0)('as root, installs the missing packages with one apt-get update', () => {
@@ -65,12 +75,13 @@ describe('the pretest step', () => {
     const log = path.join(bin, 'apt.log');
     writeFileSync(
       path.join(bin, 'apt-get'),
-      `#!/bin/sh\necho "$*" >> ${log}\nif [ "$1" = install ]; then for f in ${bin}/redis-server ${chromium}; do printf '#!/bin/sh\\n' > $f; /bin/chmod +x $f; done; fi\n`,
+      `#!/bin/sh\necho "$*" >> ${log}\nif [ "$1" = install ]; then for f in ${bin}/redis-server ${chromium} ${bin}/ip; do printf '#!/bin/sh\\n' > $f; /bin/chmod +x $f; done; fi\n`,
     );
     chmodSync(path.join(bin, 'apt-get'), 0o755);
     const result = runPretest({ PATH: bin, CHROMIUM_PATH: chromium });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain('installing redis-server chromium');
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['update -qq', 'install -y -qq redis-server chromium']);
+    expect(result.stdout).toContain('installing redis-server chromium iproute2');
+    expect(result.stderr).not.toContain('network-hosts test will skip');
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['update -qq', 'install -y -qq redis-server chromium iproute2']);
   });
 });

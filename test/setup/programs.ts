@@ -5,6 +5,8 @@
  *   mesa-vulkan-drivers (Mesa 23 or later, from bookworm-backports on Debian 12): lavapipe, the
  *                 software Vulkan driver the webgpu tests run on (Mesa 22's lacks what Dawn needs).
  *                 Optional: when it cannot be installed the webgpu tests skip and say why.
+ *   iproute2      the network-hosts test builds network namespaces with `ip`. Optional: only root can
+ *                 build them, so it is installed (with the rest) only as root; without it that test skips.
  * Missing ones are installed with apt-get when this runs as root on a machine with apt-get (one
  * `apt-get update` at most); otherwise it stops at once with the one command that installs them,
  * rather than letting the suite fail minutes later.
@@ -44,8 +46,15 @@ const requirements: { package: string; present(env: Env): boolean }[] = [
   { package: 'chromium', present: (env) => isExecutable(chromiumPathIn(env)) },
 ];
 
+/** Packages whose tests skip (and say why) without them, installed only where the required ones could be. */
+const optionalRequirements: { package: string; present(env: Env): boolean }[] = [{ package: 'iproute2', present: (env) => onPath('ip', env) !== null }];
+
 export function missingPackages(env: Env): string[] {
   return requirements.filter((r) => !r.present(env)).map((r) => r.package);
+}
+
+export function missingOptionalPackages(env: Env): string[] {
+  return optionalRequirements.filter((r) => !r.present(env)).map((r) => r.package);
 }
 
 export function fixCommand(packages: string[]): string {
@@ -54,10 +63,13 @@ export function fixCommand(packages: string[]): string {
 
 export type Plan = { action: 'none' } | { action: 'install'; packages: string[] } | { action: 'fail'; message: string };
 
-/** What to do about the missing packages: nothing, install them, or stop with the command that does. */
-export function plan(missing: string[], can: { root: boolean; aptGet: boolean }): Plan {
+/**
+ * What to do about the missing packages: nothing, install them (the optional ones too), or stop
+ * with the command that installs the required ones. Optional ones alone never stop the run.
+ */
+export function plan(missing: string[], can: { root: boolean; aptGet: boolean }, optional: string[] = []): Plan {
+  if (can.root && can.aptGet && missing.length + optional.length > 0) return { action: 'install', packages: [...missing, ...optional] };
   if (missing.length === 0) return { action: 'none' };
-  if (can.root && can.aptGet) return { action: 'install', packages: missing };
   const why = can.aptGet ? 'not running as root' : 'no apt-get on this machine';
   return {
     action: 'fail',
@@ -127,15 +139,16 @@ function aptGet(args: string[], env: Env): void {
 /** Runs the plan for this environment; returns the process's exit code. */
 export function ensurePrograms(env: Env, root: boolean): number {
   ensureLavapipe(env, root);
-  const step = plan(missingPackages(env), { root, aptGet: onPath('apt-get', env) !== null });
-  if (step.action === 'none') return 0;
-  if (step.action === 'fail') {
-    console.error(step.message);
-    return 1;
+  const step = plan(missingPackages(env), { root, aptGet: onPath('apt-get', env) !== null }, missingOptionalPackages(env));
+  if (step.action === 'fail') console.error(step.message);
+  if (step.action === 'install') {
+    console.log(`installing ${step.packages.join(' ')} for the tests (apt-get)`);
+    aptGet(['update', '-qq'], env);
+    aptGet(['install', '-y', '-qq', ...step.packages], env);
   }
-  console.log(`installing ${step.packages.join(' ')} for the tests (apt-get)`);
-  aptGet(['update', '-qq'], env);
-  aptGet(['install', '-y', '-qq', ...step.packages], env);
+  const optional = missingOptionalPackages(env);
+  if (optional.length > 0) console.warn(`the network-hosts test will skip: ${optional.join(' and ')} not installed (as root: apt-get install -y ${optional.join(' ')})`);
+  if (step.action !== 'install') return step.action === 'fail' ? 1 : 0;
   const still = missingPackages(env);
   if (still.length === 0) return 0;
   console.error(`apt-get did not provide ${still.join(' and ')}; install by hand:\n  ${fixCommand(still)}`);
