@@ -49,6 +49,8 @@ type Section = 'order' | 'weight' | 'first' | 'second';
 interface StoredState extends Omit<TrainingCheckpoint, 'order' | 'weights' | 'solver'> {
   formatVersion: number;
   solverSteps: number;
+  /** How many learnables the solver's moments are for (those without moments have no section). */
+  learnables: number;
   /** Each array in the tensors' bytes, in order: what it is, for which index, and how many values. */
   sections: { section: Section; index: number; length: number }[];
   sha256: string;
@@ -74,6 +76,7 @@ export function encodeCheckpoint(checkpoint: TrainingCheckpoint): EncodedCheckpo
     ...rest,
     formatVersion,
     solverSteps: solver.steps,
+    learnables: solver.first.length,
     sections: arrays.map(({ section, index, values }) => ({ section, index, length: values.length })),
     sha256: sha256(tensors),
     bytes,
@@ -93,9 +96,10 @@ export function decodeCheckpoint(encoded: EncodedCheckpoint): TrainingCheckpoint
   const { tensors } = encoded;
   if (tensors.byteLength !== state.bytes) throw new CorruptCheckpoint(`its tensors hold ${tensors.byteLength} bytes, not ${state.bytes}`);
   if (sha256(tensors) !== state.sha256) throw new CorruptCheckpoint('its tensors do not match their checksum');
-  // Copied out whole: the arrays must be aligned, and independent of the buffer read.
-  const copy = tensors.slice();
-  const { sections, sha256: _sum, bytes: _bytes, formatVersion: _version, solverSteps, ...rest } = state;
+  // Copied into a buffer of its own (a Buffer's slice() would share its pool): the arrays must start at offset 0 and be aligned.
+  const copy = new Uint8Array(tensors.byteLength);
+  copy.set(tensors);
+  const { sections, sha256: _sum, bytes: _bytes, formatVersion: _version, solverSteps, learnables, ...rest } = state;
   let order: Int32Array | null = null;
   const weights: Float32Array[] = [];
   const first: (Float32Array | null)[] = [];
@@ -106,10 +110,9 @@ export function decodeCheckpoint(encoded: EncodedCheckpoint): TrainingCheckpoint
     else (section === 'weight' ? weights : section === 'first' ? first : second)[index] = new Float32Array(copy.buffer, at, length);
     at += length * 4;
   }
-  // Array.from turns holes into undefined, which a check (and the solver's import) can see.
-  const filled = (a: (Float32Array | null)[]) => Array.from(a, (v) => v ?? null);
-  if (weights.length === 0 || filled(weights).includes(null)) throw new CorruptCheckpoint('its weights are missing');
-  return { ...rest, order, weights, solver: { steps: solverSteps, first: filled(first), second: filled(second) } };
+  const filled = (a: (Float32Array | null)[], length: number) => Array.from({ length }, (_, k) => a[k] ?? null);
+  if (weights.length === 0 || filled(weights, weights.length).includes(null)) throw new CorruptCheckpoint('its weights are missing');
+  return { ...rest, order, weights, solver: { steps: solverSteps, first: filled(first, learnables), second: filled(second, learnables) } };
 }
 
 function moments(section: 'first' | 'second', values: (Float32Array | null)[]): { section: Section; index: number; values: Float32Array }[] {
