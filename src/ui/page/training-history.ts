@@ -5,7 +5,7 @@ import type { JobEvent, Progress, TerminalEvent } from './api-types.js';
  * records of the current attempt, where each epoch starts, the job's last status and how it ended.
  * A worker that dies or hands the job back starts it again: from iteration 1, where the next
  * `running` status starts a fresh history, as a new training run would in MATLAB; or from its latest
- * checkpoint, where the `resumed` status that follows keeps the history up to that iteration.
+ * checkpoint, where the `resumed` status that follows keeps the history (marked where it resumed).
  */
 export class TrainingHistory {
   readonly points: Progress[] = [];
@@ -23,7 +23,9 @@ export class TrainingHistory {
       case 'status':
         if (event.status === 'resumed') {
           if (this.restarts > 0 && this.setAside.length > 0) this.restarts--;
-          this.points.splice(0, this.points.length, ...this.setAside.filter((p) => p.iteration <= event.iteration), ...this.points.filter((p) => p.iteration > event.iteration));
+          // The resumed attempt reports nothing again that was reported before, so the history goes on as it was.
+          const reported = this.setAside.at(-1)?.iteration ?? 0;
+          this.points.splice(0, this.points.length, ...this.setAside, ...this.points.filter((p) => p.iteration > reported));
           this.setAside = [];
           this.resumedAt.push(event.iteration);
           this.status = 'running';
