@@ -53,6 +53,8 @@ export function trainingJobHandler(
         ...(resume.from ? { resumeFrom: resume.from } : {}),
         onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, checkpoint, fence),
         checkpointIntervalMs: config.checkpoints.maxMinutes * 60_000,
+        // A worker shutting down checkpoints the job before handing it back.
+        checkpointWhenStopped: () => ctx.signal.reason === 'shutdown',
       });
       await publisher.flush();
       return { modelId: manifest?.id ?? ctx.modelId, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };

@@ -59,6 +59,8 @@ export interface TrainHooks {
    */
   onCheckpoint?: (checkpoint: TrainingCheckpoint) => Promise<void>;
   checkpointIntervalMs?: number;
+  /** Whether a stop by the signal is to leave a checkpoint first (a worker handing its job back); asked when the stop is seen. */
+  checkpointWhenStopped?: () => boolean;
 }
 
 export type StopReason = 'max-epochs' | 'aborted' | 'validation-patience';
@@ -271,6 +273,8 @@ async function runIterations(
     for await (const batch of source.batches('train', { batchSize, ...(epochOrder ? { order: epochOrder } : {}), dropLast: true })) {
       if (hooks.signal?.aborted) {
         await reportPending(null);
+        // Between two iterations the state is whole: the next attempt goes on from here.
+        if (hooks.onCheckpoint && iteration > 0 && hooks.checkpointWhenStopped?.()) await hooks.onCheckpoint(await checkpoint(epoch, done));
         return stop('aborted', epoch);
       }
       iteration++;

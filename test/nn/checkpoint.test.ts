@@ -68,6 +68,26 @@ describe('checkpoints', () => {
     expect(checkpoints).toEqual([1, 2, 3, 4]);
   });
 
+  it('is taken where a stop leaves the run when checkpointWhenStopped says so, and the run resumes from there', async () => {
+    const overrides = { checkpointFrequency: 100, checkpointFrequencyUnit: 'iteration' };
+    const whole = await run(overrides);
+    const data = await digits(128, 64);
+    const controller = new AbortController();
+    const taken: TrainingCheckpoint[] = [];
+    const stopped = await train(network(everyLayerNetworkJson), { source: data.source }, options({ ...settings, ...overrides }), {
+      onProgress: (r) => void (r.iteration === 6 && controller.abort()),
+      signal: controller.signal,
+      onCheckpoint: async (c) => void taken.push(decodeCheckpoint(encodeCheckpoint(c))),
+      checkpointWhenStopped: () => true,
+    });
+    stopped.classifier.dispose();
+    expect(stopped.stopReason).toBe('aborted');
+    expect(taken.map((c) => [c.iteration, c.epoch, c.iterationInEpoch])).toEqual([[6, 2, 2]]);
+    const resumed = await run(overrides, taken[0]);
+    expect(resumed.weights).toEqual(whole.weights);
+    expect(resumed.records.map(numbers)).toEqual(whole.records.filter((r) => r.iteration > 6).map(numbers));
+  });
+
   it('round-trips through their stored form, and a truncated or altered one is refused', async () => {
     const { checkpoints } = await run({ checkpointFrequency: 6, checkpointFrequencyUnit: 'iteration', maxEpochs: 2 });
     const original = checkpoints[0]!;
