@@ -40,9 +40,9 @@ export function trainingJobHandler(
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     const fence = { attempt: ctx.attempt, holds: ctx.holds };
     try {
-      const resume = await resumePoint(ctx, checkpoints, log);
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
       const request = await requireValidTrainingRequest({ network, options }, dataset, config);
+      const resume = await resumePoint(ctx, checkpoints, log);
       const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence };
       const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
         // An iteration an earlier attempt reported is run again (the same numbers) but not reported twice.
