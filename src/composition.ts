@@ -23,6 +23,7 @@ import type { BlobStore } from './store/blob-store.js';
 import { CachedBlobStore } from './store/cached-blob-store.js';
 import { DatasetStore } from './store/datasets.js';
 import { FileBlobStore } from './store/file-blob-store.js';
+import { CheckpointStore } from './store/checkpoints.js';
 import { ModelStore } from './store/models.js';
 import { S3BlobStore, s3Client } from './store/s3-blob-store.js';
 import { UploadStore } from './store/uploads.js';
@@ -101,6 +102,11 @@ export function blobStore(config: Config): BlobStore {
 /** The models, their store's operations counted when the process keeps metrics. */
 export function modelStore(config: Config, counters?: StoreCounters): ModelStore {
   return new ModelStore(countedWhenAsked(blobStore(config), counters));
+}
+
+/** Running jobs' training checkpoints, in the same blob store as the models (so they work on object storage too). */
+export function checkpointStore(config: Config, counters?: StoreCounters): CheckpointStore {
+  return new CheckpointStore(countedWhenAsked(blobStore(config), counters), config.checkpoints.kept);
 }
 
 /** The uploaded datasets' shards and manifests. */

@@ -40,6 +40,8 @@ export interface Config {
   redis: { url: string; prefix: string; commandTimeoutMs: number };
   workers: { count: number; concurrency: number; heartbeatMs: number; warmUpMs: number; lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
   events: { retentionSeconds: number; progressIntervalMs: number; socketsPerTenant: number };
+  /** Training checkpoints (besides each job's checkpointFrequency): the longest stretch of training without one, and how many a job keeps. */
+  checkpoints: { maxMinutes: number; kept: number };
   /** GET /metrics and Bull Board (both for admin keys only). */
   operations: { metricsPushIntervalMs: number; bullBoardReadOnly: boolean };
   predict: { maxInstances: number; cacheSize: number };
@@ -220,6 +222,8 @@ export const configVariables = [
   { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails (a job that kills every worker it meets must not loop for ever)' },
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
+  { key: 'checkpointMaxMinutes', name: 'CHECKPOINT_MAX_MINUTES', default: '10', parse: positiveInt, doc: "longest stretch of a job's training without a checkpoint, whatever its checkpointFrequency says (a job whose worker died loses at most this much)" },
+  { key: 'checkpointsKept', name: 'CHECKPOINTS_KEPT', default: '2', parse: positiveInt, doc: "a running job's latest checkpoints kept in the store (more than one: a corrupt newest falls back to the one before); all are deleted when the job ends" },
   { key: 'socketsPerTenant', name: 'TENANT_MAX_EVENT_SOCKETS', default: '32', parse: positiveInt, doc: "event sockets one tenant may hold open on one API process; more close with 4429" },
   { key: 'metricsPushIntervalMs', name: 'METRICS_PUSH_INTERVAL_MS', default: '5000', parse: positiveInt, doc: "how often a worker pushes its metrics to Redis for the API's GET /metrics (they vanish three intervals after a worker stops)" },
   { key: 'bullBoardReadOnly', name: 'BULL_BOARD_READ_ONLY', default: 'true', parse: oneOf('true', 'false'), doc: "`false` lets admin keys retry, promote, clean and remove BullMQ jobs from Bull Board (/admin/queues), around the job catalogue: leave it `true` except to repair the queue by hand" },
@@ -315,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: get('redisUrl'), prefix: get('redisPrefix'), commandTimeoutMs: get('redisCommandTimeoutMs') },
     workers: { count: get('workerCount'), concurrency: get('workerConcurrency'), heartbeatMs: get('workerHeartbeatMs'), warmUpMs: get('workerWarmUpMs'), lockMs: get('lockMs'), stalledIntervalMs: get('stalledIntervalMs'), maxStalledCount: get('maxStalledCount') },
     events: { retentionSeconds: get('retentionSeconds'), progressIntervalMs: get('progressIntervalMs'), socketsPerTenant: get('socketsPerTenant') },
+    checkpoints: { maxMinutes: get('checkpointMaxMinutes'), kept: get('checkpointsKept') },
     operations: { metricsPushIntervalMs: get('metricsPushIntervalMs'), bullBoardReadOnly: get('bullBoardReadOnly') === 'true' },
     predict: { maxInstances: get('maxPredictInstances'), cacheSize: get('modelCacheSize') },
     layerCheck: { maxOperations: get('layerCheckMaxOperations'), timeoutMs: get('layerCheckTimeoutMs'), heapMb: get('layerCheckHeapMb'), queue: get('layerCheckQueue') },

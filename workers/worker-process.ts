@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { pino } from 'pino';
-import { datasetCatalogue, ingestionWorker, jobParts, modelStore, queueWorker, redisConnection, trainingBackend, workerPresence } from '../src/composition.js';
+import { checkpointStore, datasetCatalogue, ingestionWorker, jobParts, modelStore, queueWorker, redisConnection, trainingBackend, workerPresence } from '../src/composition.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadDigits } from '../src/data/digits.js';
 import { heapFaultExitCode } from '../src/nn/out-of-memory.js';
@@ -59,10 +59,15 @@ const worker = queueWorker(config, parts, {
   subscriber,
   workerId,
   observer: metrics,
-  train: trainingJobHandler(config, { backend, models: modelStore(config, metrics.store), datasets }, () => {
-    // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
-    setImmediate(() => void recycle());
-  }),
+  train: trainingJobHandler(
+    config,
+    { backend, models: modelStore(config, metrics.store), datasets, checkpoints: checkpointStore(config, metrics.store) },
+    () => {
+      // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
+      setImmediate(() => void recycle());
+    },
+    log,
+  ),
   log,
 });
 // Uploaded datasets are ingested here too, one at a time beside training, on a connection of their own.

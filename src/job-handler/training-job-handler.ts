@@ -9,7 +9,9 @@ import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import { UserProblem } from '../nn/problems.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { requireValidTrainingRequest } from '../run/training-request.js';
-import { ModelStoreError, type ModelStore } from '../store/models.js';
+import type { TrainingCheckpoint } from '../nn/checkpoint.js';
+import type { CheckpointStore } from '../store/checkpoints.js';
+import { ModelStoreError, PublicationRefused, type ModelStore, type PublicationFence } from '../store/models.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
 /**
@@ -17,28 +19,42 @@ import { ProgressPublisher } from './progress-publisher.js';
  * fails validation, a failed custom layer check and a model store that cannot save are
  * UserProblems (the job fails with them, no retry). A memory fault fails the job with a sentence
  * saying so, and calls onMemoryFault: the process must not run another tensor (src/nn/out-of-memory.ts).
+ *
+ * It checkpoints as the job's options say (and at least every CHECKPOINT_MAX_MINUTES); a job taken
+ * again (its worker died or handed it back) resumes from its latest checkpoint, says so in its
+ * events, and reports no iteration again that an earlier attempt reported. The checkpoints go when
+ * the job ends here; a job handed back, or owned by a later attempt, keeps them.
  */
 export function trainingJobHandler(
   config: Config,
-  parts: { backend: BackendInfo; models: ModelStore; datasets: DatasetCatalogue },
+  parts: { backend: BackendInfo; models: ModelStore; datasets: DatasetCatalogue; checkpoints: CheckpointStore },
   onMemoryFault: () => void = () => {},
+  log: { warn(obj: object, msg: string): void } = console,
 ): JobHandler {
-  const { backend, models, datasets } = parts;
+  const { backend, models, datasets, checkpoints } = parts;
   return async (ctx: JobContext) => {
     await ctx.setBackend(backend.name);
     const { network, options } = ctx.request;
     const dataset = await datasets.resolve(ctx.request.dataset, ctx.tenant);
     if ('problem' in dataset) throw new UserProblem({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
+    const fence = { attempt: ctx.attempt, holds: ctx.holds };
     try {
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
       const request = await requireValidTrainingRequest({ network, options }, dataset, config);
-      const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence: { attempt: ctx.attempt, holds: ctx.holds } };
+      const resume = await resumePoint(ctx, checkpoints, log);
+      const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence };
       const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
-        onProgress: (record) => publisher.offer(record),
+        // An iteration an earlier attempt reported is run again (the same numbers) but not reported twice.
+        onProgress: (record) => void (record.iteration > resume.reported && publisher.offer(record)),
         signal: ctx.signal,
         // Progress goes out at most this often, so the device is read no more often either.
         readbackIntervalMs: config.events.progressIntervalMs,
+        ...(resume.from ? { resumeFrom: resume.from } : {}),
+        onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, checkpoint, fence),
+        checkpointIntervalMs: config.checkpoints.maxMinutes * 60_000,
+        // A worker shutting down checkpoints the job before handing it back.
+        checkpointWhenStopped: () => ctx.signal.reason === 'shutdown',
       });
       await publisher.flush();
       return { modelId: manifest?.id ?? ctx.modelId, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };
@@ -50,6 +66,41 @@ export function trainingJobHandler(
       }
       if (err instanceof ModelStoreError) throw new UserProblem({ title: 'Model not saved', detail: err.message }, { cause: err });
       throw err;
+    } finally {
+      // Ended here for good (done, failed, cancelled, out of time): its checkpoints are of no more use.
+      if (!isHandedOn(ctx.signal)) await checkpoints.deleteAll(ctx.id).catch((err: unknown) => log.warn({ jobId: ctx.id, err: String(err) }, 'checkpoints not deleted'));
     }
   };
+}
+
+/** Stopped to be handed back to the queue, or because a later attempt owns the job: it goes on elsewhere, from its checkpoints. */
+function isHandedOn(signal: AbortSignal): boolean {
+  return signal.aborted && (signal.reason === 'shutdown' || signal.reason === 'stale');
+}
+
+/**
+ * Where this attempt starts: the job's latest readable checkpoint (announced in its events), or the
+ * start; and the last iteration already reported, not to be reported again.
+ */
+async function resumePoint(ctx: JobContext, checkpoints: CheckpointStore, log: { warn(obj: object, msg: string): void }): Promise<{ from: TrainingCheckpoint | null; reported: number }> {
+  const { found, skipped } = await checkpoints.latest(ctx.id);
+  for (const s of skipped) log.warn({ jobId: ctx.id, iteration: s.iteration, reason: s.reason, fallback: found ? found.checkpoint.iteration : 'restart' }, 'checkpoint skipped');
+  if (!found) return { from: null, reported: 0 };
+  const reported = await ctx.lastReportedIteration(found.lastEventId);
+  await ctx.resumed(found.checkpoint.iteration);
+  return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration) };
+}
+
+/** A checkpoint that cannot be written fails the job, saying why (the one before stays whole); a stale attempt's is refused quietly. */
+async function saveCheckpoint(ctx: JobContext, checkpoints: CheckpointStore, checkpoint: TrainingCheckpoint, fence: PublicationFence): Promise<void> {
+  try {
+    await checkpoints.save(ctx.id, { checkpoint, lastEventId: await ctx.lastEventId() }, fence);
+  } catch (err) {
+    if (err instanceof PublicationRefused) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserProblem(
+      { title: 'Checkpoint not saved', detail: `the checkpoint after iteration ${checkpoint.iteration} could not be saved: ${code ? ModelStoreError.explain(code) : 'the store failed'}` },
+      { cause: err },
+    );
+  }
 }

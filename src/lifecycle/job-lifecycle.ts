@@ -32,6 +32,12 @@ export interface JobContext {
   publishProgress(record: ProgressRecord): Promise<void>;
   /** Records which backend trains the job, once it is known. */
   setBackend(name: string): Promise<void>;
+  /** The id of the job's last event so far (a checkpoint keeps it), or null. */
+  lastEventId(): Promise<string | null>;
+  /** The last iteration reported in a progress event after the event `since` (from the start when null); 0 when none. */
+  lastReportedIteration(since: string | null): Promise<number>;
+  /** Says in the job's events that this attempt resumed from its checkpoint after `iteration`. */
+  resumed(iteration: number): Promise<void>;
 }
 
 export interface JobOutcome {
@@ -165,6 +171,10 @@ export class JobLifecycle {
           return record({ progress }, { type: 'progress', ...progress });
         },
         setBackend: (name) => record({ backend: name }),
+        lastEventId: () => this.o.events.lastId(id),
+        lastReportedIteration: async (since) =>
+          (await this.o.events.range(id, since ?? undefined)).reduce((most, e) => (e.type === 'progress' ? Math.max(most, e.iteration) : most), 0),
+        resumed: (iteration) => record({}, { type: 'status', status: 'resumed', iteration }),
       });
       const early = stopped();
       if (early) return await early;

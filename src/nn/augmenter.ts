@@ -66,6 +66,15 @@ export class Augmenter {
     this.random = new Random(seed);
   }
 
+  /** Its generator's state, so a resumed run draws the same transforms as an uninterrupted one. */
+  get randomState(): number {
+    return this.random.state;
+  }
+
+  set randomState(value: number) {
+    this.random.state = value;
+  }
+
   /** `count` images (NHWC) transformed; valid until the next call. */
   apply(images: Float32Array, count: number): Float32Array {
     const [h, w, ch] = this.size;

@@ -9,6 +9,13 @@ export interface Learnable {
   l2Factor: number;
 }
 
+/** A solver's state between two steps: per learnable, in order, its first and second moments (null: none yet). */
+export interface SolverState {
+  steps: number;
+  first: (Float32Array | null)[];
+  second: (Float32Array | null)[];
+}
+
 /**
  * The solvers of MATLAB's trainNetwork, with its update rules (the L2 term is added to the
  * gradient, as MATLAB does):
@@ -66,6 +73,25 @@ export class Solver {
         variable.assign(tf.sub(variable, tf.div(tf.mul(mHat, lr), tf.add(tf.sqrt(sHat), o.epsilon))));
       });
     }
+  }
+
+  /** The moments of each learnable (null where it has none yet) and the step count: what a checkpoint keeps. */
+  async exportState(learnables: Learnable[]): Promise<SolverState> {
+    const read = (state: Map<tf.Variable, tf.Tensor>) => Promise.all(learnables.map(async ({ variable }) => (state.has(variable) ? ((await state.get(variable)!.data()) as Float32Array) : null)));
+    return { steps: this.steps, first: await read(this.first), second: await read(this.second) };
+  }
+
+  /** Sets the state exportState gave, for the same learnables in the same order. */
+  importState(learnables: Learnable[], state: SolverState): void {
+    this.dispose();
+    this.steps = state.steps;
+    const write = (target: Map<tf.Variable, tf.Tensor>, values: (Float32Array | null)[]) =>
+      learnables.forEach(({ variable }, k) => {
+        const v = values[k];
+        if (v) target.set(variable, tf.tensor(v, variable.shape, 'float32'));
+      });
+    write(this.first, state.first);
+    write(this.second, state.second);
   }
 
   dispose(): void {

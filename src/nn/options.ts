@@ -36,6 +36,12 @@ export interface TrainingOptions {
   batchNormalizationStatistics: 'population' | 'moving';
   /** Seed for shuffling and initial weights; a run given none gets one, reported with its result. */
   seed: number | null;
+  /**
+   * MATLAB's CheckpointFrequency in checkpointFrequencyUnit: how often the worker saves a
+   * checkpoint a job resumes from after its worker died (and at least every CHECKPOINT_MAX_MINUTES).
+   */
+  checkpointFrequency: number;
+  checkpointFrequencyUnit: 'epoch' | 'iteration';
   /** imageDataAugmenter's random transforms of the training images, per mini-batch; null: none (the default). */
   augmentation: AugmentationOptions | null;
 }
@@ -85,6 +91,8 @@ export function validateTrainingOptions(input: unknown, limits: OptionLimits = d
     verboseFrequency: f.int('verboseFrequency', { default: 50 }),
     batchNormalizationStatistics: f.oneOf('batchNormalizationStatistics', ['population', 'moving'] as const, 'population'),
     seed: f.optionalInt('seed', { min: 0, max: 2 ** 32 - 1 }),
+    checkpointFrequency: f.int('checkpointFrequency', { default: 1 }),
+    checkpointFrequencyUnit: f.oneOf('checkpointFrequencyUnit', ['epoch', 'iteration'] as const, 'epoch'),
     augmentation: readAugmentation(f.raw('augmentation'), 'options.augmentation', problems),
   };
   f.rejectUnknown();

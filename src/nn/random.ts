@@ -3,16 +3,25 @@
  * initial weights on every machine and backend.
  */
 export class Random {
-  private state: number;
+  private current: number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.current = seed >>> 0;
+  }
+
+  /** Where the generator stands: a generator set to it draws what this one would draw next (checkpoints). */
+  get state(): number {
+    return this.current;
+  }
+
+  set state(value: number) {
+    this.current = value >>> 0;
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    this.state = (this.state + 0x9e3779b9) >>> 0;
-    let z = this.state;
+    this.current = (this.current + 0x9e3779b9) >>> 0;
+    let z = this.current;
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Augmenter } from './augmenter.js';
+import type { TrainingCheckpoint } from './checkpoint.js';
 import { buildLayers, buildModel, evaluate, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
 import type { DatasetDescription, DatasetSource } from './dataset-source.js';
@@ -50,6 +51,16 @@ export interface TrainHooks {
    * together, in order. Validation and the last iteration read at once.
    */
   readbackIntervalMs?: number;
+  /** Goes on from this checkpoint (taken by a run of the same network, data and options) instead of from the start. */
+  resumeFrom?: TrainingCheckpoint;
+  /**
+   * Given a checkpoint as options.checkpointFrequency says, and at least every checkpointIntervalMs
+   * of training; the run waits for it (a checkpoint that cannot be kept fails the run). None without it.
+   */
+  onCheckpoint?: (checkpoint: TrainingCheckpoint) => Promise<void>;
+  checkpointIntervalMs?: number;
+  /** Whether a stop by the signal is to leave a checkpoint first (a worker handing its job back); asked when the stop is seen. */
+  checkpointWhenStopped?: () => boolean;
 }
 
 export type StopReason = 'max-epochs' | 'aborted' | 'validation-patience';
@@ -85,7 +96,7 @@ export async function train(network: Network, data: TrainData, options: Training
   if (problems.length > 0) throw new ValidationError('the network does not fit the data', problems, 'Invalid training request');
   if (description.counts.train === 0) throw new Error('the training set is empty');
 
-  const seed = options.seed ?? freshSeed();
+  const seed = hooks.resumeFrom?.seed ?? options.seed ?? freshSeed();
   const classes = network.classes ?? description.classes;
   const built = buildLayers(network, seed);
   const model = buildModel(network, built);
@@ -94,6 +105,7 @@ export async function train(network: Network, data: TrainData, options: Training
   let faulted = false;
   try {
     await setNormalization(built, source);
+    if (hooks.resumeFrom) restoreWeights(model, hooks.resumeFrom.weights);
     const loop = await runIterations(built, classifier, solver, source, description, options, seed, hooks);
     const finalizeStart = performance.now();
     // The signal (a time limit, a cancel) also stops the passes over the whole training set: a run stopped in them is 'aborted', like one stopped in an iteration.
@@ -155,13 +167,21 @@ async function runIterations(
   const varList = learnables.map((l) => l.variable);
   // 'never' reads the split in stored order (no order given); otherwise the same permutations, from the same seed, as always.
   const shuffled = () => source.shuffledOrder?.(shuffler, count) ?? shuffler.permutation(count);
-  let order = options.shuffle === 'never' ? undefined : shuffled();
+  const resume = hooks.resumeFrom;
+  let order = resume ? (resume.order ?? undefined) : options.shuffle === 'never' ? undefined : shuffled();
+  if (resume) {
+    shuffler.state = resume.random.shuffler;
+    dropoutRng.state = resume.random.dropout;
+    if (augmenter && resume.random.augmenter !== null) augmenter.randomState = resume.random.augmenter;
+    solver.importState(learnables, resume.solver);
+  }
+  const firstEpoch = resume?.epoch ?? 1;
 
-  const start = performance.now();
-  let iteration = 0;
-  let last: ProgressRecord | null = null;
-  let bestValidationLoss = Infinity;
-  let validationsWithoutImprovement = 0;
+  const start = performance.now() - (resume?.trainingSeconds ?? 0) * 1000;
+  let iteration = resume?.iteration ?? 0;
+  let last: ProgressRecord | null = resume?.last ?? null;
+  let bestValidationLoss = resume?.bestValidationLoss ?? Infinity;
+  let validationsWithoutImprovement = resume?.validationsWithoutImprovement ?? 0;
   const totalIterations = options.maxEpochs * iterationsPerEpoch;
   const stop = (stopReason: StopReason, epochs: number): LoopResult => ({
     stopReason,
@@ -219,16 +239,46 @@ async function runIterations(
     return null;
   };
 
-  for (let epoch = 1; epoch <= options.maxEpochs; epoch++) {
-    if (options.shuffle === 'every-epoch' && epoch > 1) order = shuffled();
+  let lastCheckpoint = performance.now();
+  /** Whether a checkpoint is due after this iteration, the `done`th of its epoch. */
+  const checkpointDue = (done: number, epoch: number): boolean => {
+    if (!hooks.onCheckpoint) return false;
+    const every = options.checkpointFrequency;
+    const due = options.checkpointFrequencyUnit === 'iteration' ? iteration % every === 0 : done === iterationsPerEpoch && epoch % every === 0;
+    return due || performance.now() - lastCheckpoint >= (hooks.checkpointIntervalMs ?? Infinity);
+  };
+  const checkpoint = async (epoch: number, done: number): Promise<TrainingCheckpoint> => ({
+    seed,
+    iteration,
+    epoch,
+    iterationInEpoch: done,
+    trainingSeconds: seconds(start),
+    order: order ?? null,
+    random: { shuffler: shuffler.state, dropout: dropoutRng.state, augmenter: augmenter?.randomState ?? null },
+    bestValidationLoss: Number.isFinite(bestValidationLoss) ? bestValidationLoss : null,
+    validationsWithoutImprovement,
+    last,
+    weights: await Promise.all(classifier.model.weights.map(async (w) => (await w.read().data()) as Float32Array)),
+    solver: await solver.exportState(learnables),
+  });
+
+  for (let epoch = firstEpoch; epoch <= options.maxEpochs; epoch++) {
+    if (options.shuffle === 'every-epoch' && epoch > firstEpoch) order = shuffled();
     const lr = learnRate(options, epoch);
+    // A resumed epoch skips the iterations done before its checkpoint (in stored order too: the identity order).
+    const skip = epoch === firstEpoch ? (resume?.iterationInEpoch ?? 0) : 0;
+    const epochOrder = skip > 0 ? (order ?? identity(count)).subarray(skip * batchSize) : order;
+    let done = skip;
     // Leaving the loop (a stop, an error) closes the stream, so the source lets go of what it holds.
-    for await (const batch of source.batches('train', { batchSize, ...(order ? { order } : {}), dropLast: true })) {
+    for await (const batch of source.batches('train', { batchSize, ...(epochOrder ? { order: epochOrder } : {}), dropLast: true })) {
       if (hooks.signal?.aborted) {
         await reportPending(null);
+        // Between two iterations the state is whole: the next attempt goes on from here.
+        if (hooks.onCheckpoint && iteration > 0 && hooks.checkpointWhenStopped?.()) await hooks.onCheckpoint(await checkpoint(epoch, done));
         return stop('aborted', epoch);
       }
       iteration++;
+      done++;
       const stats = tf.tidy(() => {
         const x = tf.tensor4d(augmenter ? augmenter.apply(batch.images, batchSize) : batch.images, [batchSize, h, w, c]);
         const labels = tf.tensor1d(batch.labels, 'int32');
@@ -250,10 +300,27 @@ async function runIterations(
         const stopped = await reportPending(validate ? options.validationData : null);
         if (stopped) return stop(stopped, epoch);
       }
+      if (checkpointDue(done, epoch)) {
+        // The records so far go out first: a checkpoint's `last` is the run's last record.
+        await reportPending(null);
+        await hooks.onCheckpoint!(await checkpoint(epoch, done));
+        lastCheckpoint = performance.now();
+      }
       await yieldToEventLoop();
     }
   }
   return stop('max-epochs', options.maxEpochs);
+}
+
+function identity(count: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, k) => k);
+}
+
+/** Sets every weight of the model (batch-norm moving statistics and input normalisation included) from a checkpoint. */
+function restoreWeights(model: Classifier['model'], weights: Float32Array[]): void {
+  const variables = model.weights;
+  if (variables.length !== weights.length) throw new Error(`the checkpoint holds ${weights.length} weights, the network ${variables.length}`);
+  tf.tidy(() => variables.forEach((v, k) => v.write(tf.tensor(weights[k]!, v.shape as number[], 'float32'))));
 }
 
 function seconds(since: number): number {

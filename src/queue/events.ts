@@ -29,6 +29,12 @@ export class EventStreams<E extends { type: string }> {
     return entries.map(([id, fields]) => toEvent<E>({ id, fields }));
   }
 
+  /** The id of the last event, or null when there is none yet. */
+  async lastId(jobId: string): Promise<string | null> {
+    const [last] = await this.redis.xrevrange(this.streamOf(jobId), '+', '-', 'COUNT', 1);
+    return last?.[0] ?? null;
+  }
+
   /** Keeps a finished job's history for `seconds` more; it is not trimmed while the job runs. */
   async expire(jobId: string, seconds: number): Promise<void> {
     await this.redis.expire(this.streamOf(jobId), seconds);

@@ -52,6 +52,8 @@ export interface JobRecord {
 /** Events of a job, as stored in its stream and sent over the WebSocket (with the stream id). */
 export type JobEvent =
   | { type: 'status'; status: 'queued' | 'running' }
+  /** A job picked up again resumed from its checkpoint after `iteration`. */
+  | { type: 'status'; status: 'resumed'; iteration: number }
   | ({ type: 'progress' } & ProgressRecord)
   | { type: 'completed'; modelId: string; metrics: JobMetrics }
   | { type: 'failed'; error: JobError }

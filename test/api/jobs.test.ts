@@ -64,6 +64,8 @@ describe('POST /v1/jobs', () => {
       [request({ options: { augmentation: { randRotation: [10, -10] } } }), 'options.augmentation.randRotation'],
       [request({ options: { augmentation: { randScale: [1] } } }), 'options.augmentation.randScale'],
       [request({ options: { augmentation: { randShear: [0, 1] } } }), 'options.augmentation.randShear'],
+      [request({ options: { checkpointFrequency: 0 } }), 'options.checkpointFrequency'],
+      [request({ options: { checkpointFrequencyUnit: 'minute' } }), 'options.checkpointFrequencyUnit'],
       [request({ name: '' }), 'name'],
       [request({ network: { layers: [{ type: 'imageInput', inputSize: [32, 32, 3] }, { type: 'fullyConnected', outputSize: 10 }, { type: 'softmax' }, { type: 'classification' }] } }), 'network.layers[0].inputSize'],
       [request({ network: { layers: [{ type: 'imageInput', inputSize: [28, 28] }, { type: 'fullyConnected', outputSize: 3 }, { type: 'softmax' }, { type: 'classification' }] } }), 'network.layers[3]'],

@@ -16,6 +16,7 @@ const progress = (epoch: number, iteration: number, timeElapsed = iteration / 2)
   verbose: false,
 });
 const status = (s: 'queued' | 'running'): JobEvent => ({ id: `1-${n++}`, type: 'status', status: s });
+const resumed = (iteration: number): JobEvent => ({ id: `1-${n++}`, type: 'status', status: 'resumed', iteration });
 
 describe('TrainingHistory', () => {
   it('keeps the progress records, the status and the ending', () => {
@@ -47,5 +48,15 @@ describe('TrainingHistory', () => {
     for (const e of [status('running'), progress(1, 1), progress(1, 2), status('queued'), status('running'), progress(1, 1)]) history.apply(e);
     expect(history.restarts).toBe(1);
     expect(history.points.map((p) => p.iteration)).toEqual([1]);
+  });
+
+  it('keeps its history when the job resumes from a checkpoint, and marks where', () => {
+    const history = new TrainingHistory();
+    // Checkpoint after 2; the worker died after reporting 3; the next attempt resumes after 2 and reports from 4.
+    for (const e of [status('running'), progress(1, 1), progress(1, 2), progress(1, 3), status('running'), resumed(2), progress(1, 4)]) history.apply(e);
+    expect(history.restarts).toBe(0);
+    expect(history.resumedAt).toEqual([2]);
+    expect(history.status).toBe('running');
+    expect(history.points.map((p) => p.iteration)).toEqual([1, 2, 3, 4]);
   });
 });

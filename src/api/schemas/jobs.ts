@@ -72,8 +72,14 @@ export const JobRequest = Type.Object(
     dataset: DatasetRef,
     options: Type.Optional(
       Type.Object(
-        { augmentation: Type.Optional(Type.Union([Augmentation, Type.Null()])) },
-        { additionalProperties: true, description: 'MATLAB trainingOptions names (solver, initialLearnRate, maxEpochs, miniBatchSize, ...) and `augmentation`.' },
+        {
+          augmentation: Type.Optional(Type.Union([Augmentation, Type.Null()])),
+          checkpointFrequency: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'a checkpoint every this many checkpointFrequencyUnit (default 1), and at least every CHECKPOINT_MAX_MINUTES of training; a job whose worker died resumes from its latest' }),
+          ),
+          checkpointFrequencyUnit: Type.Optional(Type.Union([Type.Literal('epoch'), Type.Literal('iteration')], { description: "default 'epoch'" })),
+        },
+        { additionalProperties: true, description: 'MATLAB trainingOptions names (solver, initialLearnRate, maxEpochs, miniBatchSize, checkpointFrequency, ...) and `augmentation`.' },
       ),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
@@ -165,6 +171,15 @@ const eventId = { id: Type.String({ description: 'resume after this event with `
 export const JobEvent = Type.Union(
   [
     Type.Object({ ...eventId, type: Type.Literal('status'), status: Type.Union([Type.Literal('queued'), Type.Literal('running')]) }),
+    Type.Object(
+      {
+        ...eventId,
+        type: Type.Literal('status'),
+        status: Type.Literal('resumed'),
+        iteration: Type.Integer({ minimum: 0, description: 'the checkpoint it resumed from: progress goes on with the next iteration; iterations up to the last reported before are not reported again' }),
+      },
+      { description: 'a job picked up again after its worker died (or was stopped) resumes from its latest checkpoint' },
+    ),
     Type.Composite([Type.Object({ ...eventId, type: Type.Literal('progress') }), Progress]),
     Type.Object({ ...eventId, type: Type.Literal('completed'), modelId: Type.String(), metrics: Metrics }),
     Type.Object({ ...eventId, type: Type.Literal('failed'), error: JobError }),

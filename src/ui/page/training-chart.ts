@@ -20,7 +20,7 @@ const iterationSteps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10
 
 /**
  * A live uPlot chart of one quantity, redrawn from the job's history on `update()`. Epochs are
- * shaded alternately, as in MATLAB's window. The figure's data-points attribute says how many
+ * shaded alternately, as in MATLAB's window, and where the job resumed from a checkpoint is marked. The figure's data-points attribute says how many
  * records it shows, for tests and for anyone inspecting the page.
  */
 export class TrainingChart {
@@ -48,7 +48,7 @@ export class TrainingChart {
           { label: spec.miniBatch.label, stroke: spec.colour, width: 1.5 },
           { label: spec.validation.label, stroke: '#222', width: 1.5, dash: [6, 4], spanGaps: true, points: { show: true, size: 7, fill: '#222' } },
         ],
-        plugins: [epochShading(() => this.epochs())],
+        plugins: [epochShading(() => this.epochs()), resumeMarks(() => this.history.resumedAt)],
       },
       [[], [], []],
       target,
@@ -106,6 +106,36 @@ function epochShading(epochs: () => { epoch: number; from: number }[]): uPlot.Pl
             ctx.fillText(`Epoch ${epoch}`, x0 + 4 * px, top + plotHeight - 4 * px);
           }
         });
+        ctx.restore();
+      },
+    },
+  };
+}
+
+/** A dashed line, labelled, at each iteration the job resumed after (from a checkpoint, on another attempt). */
+function resumeMarks(iterations: () => readonly number[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const { left, top, width, height: plotHeight } = u.bbox;
+        const px = devicePixelRatio;
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.strokeStyle = '#a33';
+        ctx.fillStyle = '#a33';
+        ctx.lineWidth = px;
+        ctx.setLineDash([4 * px, 3 * px]);
+        ctx.font = `${Math.round(11 * px)}px system-ui, sans-serif`;
+        ctx.textBaseline = 'top';
+        for (const iteration of iterations()) {
+          const x = u.valToPos(iteration, 'x', true);
+          if (x < left || x > left + width) continue;
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + plotHeight);
+          ctx.stroke();
+          ctx.fillText('Resumed', x + 3 * px, top + 3 * px);
+        }
         ctx.restore();
       },
     },

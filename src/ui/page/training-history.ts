@@ -3,21 +3,36 @@ import type { JobEvent, Progress, TerminalEvent } from './api-types.js';
 /**
  * What the job view knows about one job's training, built from its events in order: the progress
  * records of the current attempt, where each epoch starts, the job's last status and how it ended.
- * A worker that dies or hands the job back starts it again from iteration 1; the next `running`
- * status then starts a fresh history, as a new training run would in MATLAB.
+ * A worker that dies or hands the job back starts it again: from iteration 1, where the next
+ * `running` status starts a fresh history, as a new training run would in MATLAB; or from its latest
+ * checkpoint, where the `resumed` status that follows keeps the history (marked where it resumed).
  */
 export class TrainingHistory {
   readonly points: Progress[] = [];
   status: 'queued' | 'running' | TerminalEvent['type'] | null = null;
   terminal: TerminalEvent | null = null;
-  /** Times the job was started again after it had made progress. */
+  /** Times the job was started again from iteration 1 after it had made progress. */
   restarts = 0;
+  /** The iterations the job resumed from checkpoints after, in order (marks on the charts). */
+  readonly resumedAt: number[] = [];
+  /** The history a `running` status set aside, in case a `resumed` one follows. */
+  private setAside: Progress[] = [];
 
   apply(event: JobEvent): void {
     switch (event.type) {
       case 'status':
+        if (event.status === 'resumed') {
+          if (this.restarts > 0 && this.setAside.length > 0) this.restarts--;
+          // The resumed attempt reports nothing again that was reported before, so the history goes on as it was.
+          const reported = this.setAside.at(-1)?.iteration ?? 0;
+          this.points.splice(0, this.points.length, ...this.setAside, ...this.points.filter((p) => p.iteration > reported));
+          this.setAside = [];
+          this.resumedAt.push(event.iteration);
+          this.status = 'running';
+          return;
+        }
         if (event.status === 'running' && this.points.length > 0) {
-          this.points.length = 0;
+          this.setAside = this.points.splice(0);
           this.restarts++;
         }
         this.status = event.status;

@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../src/queue/jobs.js';
+import { FileBlobStore } from '../../src/store/file-blob-store.js';
+import { PrivateRedis } from '../helpers/redis.js';
+import { seedNetwork, WorkerProcess } from '../helpers/service.js';
+import { Stack } from '../helpers/stack.js';
+
+/**
+ * Checkpoints on real worker processes: a worker killed mid-run, a second one resuming the job
+ * from its latest checkpoint, and the finished model compared with an uninterrupted run's.
+ */
+let redis: PrivateRedis;
+let stack: Stack;
+
+beforeAll(async () => {
+  redis = await PrivateRedis.start();
+  // A short lock: a killed worker's job is picked up again within seconds. Every record goes out as an event.
+  stack = await Stack.start('checkpoints', redis.url, { JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000', PROGRESS_INTERVAL_MS: '1' });
+});
+afterAll(async () => {
+  await stack.stop();
+  await redis.destroy();
+});
+
+/** Momentum (sgdm's default), batch norm (the seed network's), augmentation, reshuffling every epoch: all restored from the checkpoint. */
+function job(name: string) {
+  return {
+    name,
+    network: seedNetwork,
+    dataset: { id: 'digits', trainImages: 1280 },
+    options: {
+      miniBatchSize: 64,
+      maxEpochs: 3,
+      seed: 7,
+      shuffle: 'every-epoch',
+      checkpointFrequency: 5,
+      checkpointFrequencyUnit: 'iteration',
+      augmentation: { randXReflection: true, randRotation: [-5, 5] },
+    },
+  };
+}
+
+async function weightsOf(modelId: string): Promise<Float32Array> {
+  const bytes = await readFile(path.join(stack.env.dataDir, 'models', modelId, 'weights.bin'));
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+let uninterrupted: Promise<{ weights: Float32Array; metrics: unknown }> | undefined;
+/** The model of the same job trained without a stop (once, on whichever worker runs then). */
+function uninterruptedRun(): Promise<{ weights: Float32Array; metrics: unknown }> {
+  uninterrupted ??= (async () => {
+    const whole = await stack.api.submit(job('uninterrupted'));
+    const done = await stack.api.waitFor(whole.body.id, (j) => j.status === 'completed' || j.status === 'failed');
+    expect(done).toMatchObject({ status: 'completed', attempts: 1 });
+    return { weights: await weightsOf(whole.body.id), metrics: done.metrics };
+  })();
+  return uninterrupted;
+}
+
+/** The finished model equals the uninterrupted run's within float32 rounding, and the job left no checkpoint. */
+async function expectUninterruptedModel(modelId: string): Promise<void> {
+  const [resumed, whole] = await Promise.all([weightsOf(modelId), uninterruptedRun()]);
+  expect(resumed.length).toBe(whole.weights.length);
+  let worst = 0;
+  for (let i = 0; i < resumed.length; i++) worst = Math.max(worst, Math.abs(resumed[i]! - whole.weights[i]!) / (1 + Math.abs(whole.weights[i]!)));
+  expect(worst).toBeLessThanOrEqual(1e-6);
+  expect((await stack.api.job(modelId)).metrics).toEqual(whole.metrics);
+  expect(await new FileBlobStore(stack.env.dataDir).list('checkpoints')).toEqual([]);
+}
+
+/** Every iteration reported once, in order, across the attempts, up to the last; and what the resumed event says. */
+function expectOneReportPerIteration(events: StoredEvent[]): number {
+  const resumed = events.filter((e) => e.type === 'status' && e.status === 'resumed');
+  expect(resumed).toHaveLength(1);
+  const iterations = events.flatMap((e) => (e.type === 'progress' ? [e.iteration] : []));
+  expect(iterations).toEqual([...new Set(iterations)].sort((a, b) => a - b));
+  expect(iterations.at(-1)).toBe(60);
+  return (resumed[0] as { iteration: number }).iteration;
+}
+
+describe('checkpoints end to end', () => {
+  it('resumes a job whose worker was killed with SIGKILL from its latest checkpoint, and ends with the model of an uninterrupted run', async () => {
+    const { api } = stack;
+    const killed = await api.submit(job('killed'));
+    expect(killed.status).toBe(202);
+    const watcher = api.watch(killed.body.id);
+    await watcher.until((e) => e.type === 'progress' && e.iteration >= 12);
+    await Promise.all(stack.workers.splice(0).map((w) => w.kill('SIGKILL')));
+    stack.workers.push(await WorkerProcess.start(stack.env.env));
+    expect(await watcher.closed).toMatchObject({ code: 1000 });
+    expect(watcher.events.at(-1)!.type).toBe('completed');
+    expect(await api.job(killed.body.id)).toMatchObject({ status: 'completed', attempts: 2 });
+
+    // The checkpoint after iteration 10 was written before iteration 11 ran, so before 12 was reported.
+    const from = expectOneReportPerIteration(watcher.events);
+    expect(from).toBeGreaterThanOrEqual(10);
+    expect(from % 5).toBe(0);
+    await expectUninterruptedModel(killed.body.id);
+  });
+
+  it('checkpoints a job where it stopped when its worker is stopped with SIGTERM, and the next worker resumes it from there', async () => {
+    const { api } = stack;
+    const stopped = await api.submit(job('stopped'));
+    const watcher = api.watch(stopped.body.id);
+    await watcher.until((e) => e.type === 'progress' && e.iteration >= 7);
+    const [worker] = stack.workers.splice(0);
+    expect(await worker!.kill('SIGTERM')).toBe(0);
+    expect(worker!.log).toContain('handed back to the queue');
+    expect((await api.job(stopped.body.id)).status).toBe('queued');
+    stack.workers.push(await WorkerProcess.start(stack.env.env));
+    expect(await watcher.closed).toMatchObject({ code: 1000 });
+    expect(await api.job(stopped.body.id)).toMatchObject({ status: 'completed', attempts: 2 });
+    // Resumed where it stopped (after the last iteration it reported), not at the periodic checkpoint before.
+    const from = expectOneReportPerIteration(watcher.events);
+    const handedBack = watcher.events.findIndex((e) => e.type === 'status' && e.status === 'queued' && e.id !== watcher.events[0]!.id);
+    expect(from).toBe(Math.max(...watcher.events.slice(0, handedBack).flatMap((e) => (e.type === 'progress' ? [e.iteration] : []))));
+    expect(from).toBeGreaterThanOrEqual(7);
+    await expectUninterruptedModel(stopped.body.id);
+  });
+});

@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { TrainingCheckpoint } from '../../src/nn/checkpoint.js';
+import { PublicationRefused, readBlob, type BlobStore } from '../../src/store/blob-store.js';
+import { CheckpointStore } from '../../src/store/checkpoints.js';
+import { FileBlobStore } from '../../src/store/file-blob-store.js';
+import { localS3ForFile } from '../helpers/s3rver.js';
+
+const localS3 = localS3ForFile();
+
+function checkpointAt(iteration: number): TrainingCheckpoint {
+  return {
+    seed: 7,
+    iteration,
+    epoch: 1 + Math.floor(iteration / 4),
+    iterationInEpoch: iteration % 4,
+    trainingSeconds: iteration / 10,
+    order: Int32Array.from([3, 1, 2, 0]),
+    random: { shuffler: 11 * iteration, dropout: 12, augmenter: null },
+    bestValidationLoss: iteration === 1 ? null : 0.5,
+    validationsWithoutImprovement: 1,
+    last: null,
+    weights: [Float32Array.from([iteration, 2, 3]), Float32Array.from([4])],
+    solver: { steps: iteration, first: [Float32Array.from([0.1, 0.2, 0.3]), null], second: [null, null] },
+  };
+}
+
+const backends: [string, () => Promise<{ blobs: BlobStore; cleanup: () => Promise<void> }>][] = [
+  [
+    'filesystem',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-checkpoints-'));
+      return { blobs: new FileBlobStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+  ],
+  [
+    'object storage',
+    async () => {
+      const { store, client } = localS3().store();
+      return { blobs: store, cleanup: async () => client.destroy() };
+    },
+  ],
+];
+
+describe.each(backends)('CheckpointStore (%s)', (_name, open) => {
+  const withStore = async (test: (store: CheckpointStore, blobs: BlobStore) => Promise<void>) => {
+    const { blobs, cleanup } = await open();
+    try {
+      await test(new CheckpointStore(blobs, 2), blobs);
+    } finally {
+      await cleanup();
+    }
+  };
+  const holds = (answer: boolean) => ({ holds: async () => answer });
+
+  it('gives back the latest of the job, keeps the latest two, and deletes them all when the job ends', () =>
+    withStore(async (store, blobs) => {
+      expect((await store.latest('j-1')).found).toBeNull();
+      for (const iteration of [4, 8, 12]) await store.save('j-1', { checkpoint: checkpointAt(iteration), lastEventId: `${iteration}-0` }, { attempt: 1, ...holds(true) });
+      await store.save('j-10', { checkpoint: checkpointAt(100), lastEventId: null });
+      const { found, skipped } = await store.latest('j-1');
+      expect(skipped).toEqual([]);
+      expect(found).toEqual({ checkpoint: checkpointAt(12), lastEventId: '12-0' });
+      expect(await blobs.list('checkpoints')).toEqual(['j-1.000000000008', 'j-1.000000000012', 'j-10.000000000100']);
+      await store.deleteAll('j-1');
+      expect(await blobs.list('checkpoints')).toEqual(['j-10.000000000100']);
+      expect((await store.latest('j-10')).found?.checkpoint.iteration).toBe(100);
+    }));
+
+  it('falls back to the previous checkpoint when the newest is truncated, saying which it skipped', () =>
+    withStore(async (store, blobs) => {
+      await store.save('j-2', { checkpoint: checkpointAt(4), lastEventId: null });
+      await store.save('j-2', { checkpoint: checkpointAt(8), lastEventId: null });
+      const set = 'checkpoints/j-2.000000000008';
+      const tensors = await readBlob((await blobs.get(`${set}/tensors.bin`))!);
+      const state = await readBlob((await blobs.get(`${set}/state.json`))!);
+      await blobs.putSet(set, [
+        { name: 'tensors.bin', body: tensors.subarray(0, tensors.length - 5) },
+        { name: 'state.json', body: state },
+      ]);
+      const { found, skipped } = await store.latest('j-2');
+      expect(found?.checkpoint.iteration).toBe(4);
+      expect(skipped).toEqual([{ iteration: 8, reason: expect.stringMatching(/corrupt.*bytes/) }]);
+    }));
+
+  it("refuses a stale attempt's checkpoint and keeps the one before", () =>
+    withStore(async (store) => {
+      await store.save('j-3', { checkpoint: checkpointAt(4), lastEventId: null }, { attempt: 2, ...holds(true) });
+      await expect(store.save('j-3', { checkpoint: checkpointAt(8), lastEventId: null }, { attempt: 1, ...holds(false) })).rejects.toBeInstanceOf(PublicationRefused);
+      expect((await store.latest('j-3')).found?.checkpoint.iteration).toBe(4);
+    }));
+});
