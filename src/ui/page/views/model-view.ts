@@ -102,7 +102,7 @@ function tryAnImage(model: Model): HTMLElement {
     h(
       'div',
       { class: 'try-columns' },
-      h('div', {}, h('label', { for: 'predict-image' }, 'Image'), h('p', {}, input), preview),
+      h('div', {}, h('label', { for: 'predict-image' }, 'Image file'), h('p', {}, input), preview),
       bars.element,
     ),
   );
