@@ -263,6 +263,25 @@ describe('datasets on the web page', () => {
     expect(total).toBeLessThan(101);
     expect(await inked('canvas.image-preview')).toBe(true);
     await page.screenshot({ path: `${screenshots}/model-image.png`, fullPage: true });
+  });
+
+  it('deletes the dataset from its page, after asking; the model trained on it still predicts', async () => {
+    const modelUrl = page.url();
+    const { body: list } = await api.json<{ datasets: DatasetView[] }>('GET', '/v1/datasets');
+    const id = list.datasets.find((d) => d.name === 'three digits')!.id;
+    await page.goto(`${proxy.base}#/datasets/${id}`);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
+    await page.locator('.dataset-upload').waitFor();
+    expect(await page.locator('table.datasets tbody tr', { hasText: 'three digits' }).count()).toBe(0);
+    expect((await api.json('GET', `/v1/datasets/${id}`)).status).toBe(404);
+
+    await page.goto(modelUrl);
+    const { train } = await digits(50);
+    const two = [...train.labels].indexOf(2);
+    await page.getByLabel('Image file', { exact: true }).setInputFiles({ name: 'two.png', mimeType: 'image/png', buffer: await pngOf(train.images.subarray(two * 784, (two + 1) * 784), 28, 28, 1) });
+    await expect.poll(() => page.locator('#predicted-label').innerText()).toMatch(/^[012]$/);
 
     expect(proxy.outside).toEqual([]);
     expect(pageErrors).toEqual([]);
