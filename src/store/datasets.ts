@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { DatasetManifest, ShardSink } from '../data/ingest/shards.js';
 import { manifestName } from '../data/ingest/shards.js';
 import { isKeySegment, joinKey, readBlob, type BlobObject, type BlobStore, type PublicationFence } from './blob-store.js';
@@ -52,8 +53,15 @@ export class DatasetStore {
   /** One of a stored dataset's objects (a shard) whole; throws when it is missing. */
   async object(id: string, name: string): Promise<Uint8Array> {
     const stream = await this.blobs.get(joinKey(this.setOf(id), name));
-    if (!stream) throw new Error(`dataset '${id}' has no object '${name}': the stored dataset is damaged or was deleted`);
+    if (!stream) throw missingObject(id, name);
     return readBlob(stream);
+  }
+
+  /** One of a stored dataset's objects as a stream, for reading part of it; throws when it is missing. */
+  async stream(id: string, name: string): Promise<Readable> {
+    const stream = await this.blobs.get(joinKey(this.setOf(id), name));
+    if (!stream) throw missingObject(id, name);
+    return stream.body;
   }
 
   /** The ids of the stored datasets. */
@@ -70,6 +78,10 @@ export class DatasetStore {
     if (!isKeySegment(id)) throw new RangeError(`invalid dataset id '${id}'`);
     return joinKey(this.prefix, id);
   }
+}
+
+function missingObject(id: string, name: string): Error {
+  return new Error(`dataset '${id}' has no object '${name}': the stored dataset is damaged or was deleted`);
 }
 
 /**

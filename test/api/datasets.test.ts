@@ -2,8 +2,11 @@ import http from 'node:http';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestionWorker, redisConnection } from '../../src/composition.js';
+import { decodeShard } from '../../src/data/ingest/shards.js';
+import { pngHeader } from '../../src/data/png.js';
 import type { IngestionWorker } from '../../src/queue/ingestion-queue.js';
 import { datasetEvents, digitsZip, uploadForm, uploadRaw, type DatasetView } from '../helpers/datasets.js';
 import { until } from '../helpers/queue.js';
@@ -121,6 +124,8 @@ describe('uploading a dataset', () => {
     const refused = await api.json('DELETE', `/v1/datasets/${res.body.id}`, undefined, as(aliceKey));
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ datasetStatus: 'ingesting' });
+    const notYet = await fetch(`${api.base}/v1/datasets/${res.body.id}/samples.png`, { headers: as(aliceKey) });
+    expect(notYet.status).toBe(409);
     await startWorker();
     const { events, code } = await datasetEvents(api, res.body.id, aliceKey);
     expect(code).toBe(1000);
@@ -175,6 +180,34 @@ describe('a dataset once uploaded', () => {
     expect((await api.json('DELETE', `/v1/datasets/${id}`, undefined, as(bobKey))).status).toBe(404);
     expect((await datasetEvents(api, id, bobKey)).code).toBe(4404);
     expect((await get('not-an-id')).status).toBe(404);
+  });
+
+  it('shows a few training images of each class as one PNG strip, cut from the stored shards', async () => {
+    const view = (await get(id)).body;
+    expect(view.links).toMatchObject({ samples: `/v1/datasets/${id}/samples.png` });
+    const res = await fetch(`${api.base}${view.links.samples!}`, { headers: as(aliceKey) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('x-sample-counts')).toBe('3,3,3');
+    const png = Buffer.from(await res.arrayBuffer());
+    expect(pngHeader(png)).toMatchObject({ width: 8 * 28, height: 3 * 28, colourType: 0 });
+    const { data } = await sharp(png).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    // Each tile is one of the stored training images of its row's class.
+    const manifest = (await api.services.storedDatasets.manifest(id))!;
+    const shard = manifest.splits.train.shards[0]!;
+    const { images, labels } = decodeShard(await api.services.storedDatasets.object(id, shard.name), shard.count, 784);
+    const stored = (k: number) => [...labels.keys()].filter((i) => labels[i] === k).map((i) => Buffer.from(images.subarray(i * 784, (i + 1) * 784)).toString('hex'));
+    for (let k = 0; k < 3; k++) {
+      const tiles = [0, 1, 2].map((t) => {
+        const tile = Buffer.alloc(784);
+        for (let r = 0; r < 28; r++) data.copy(tile, r * 28, (k * 28 + r) * 8 * 28 + t * 28, (k * 28 + r) * 8 * 28 + t * 28 + 28);
+        return tile.toString('hex');
+      });
+      expect(tiles.sort()).toEqual(stored(k).sort());
+    }
+    const theirs = await fetch(`${api.base}${view.links.samples!}`, { headers: as(bobKey) });
+    expect(theirs.status).toBe(404);
+    expect(theirs.headers.get('content-type')).toContain('application/problem+json');
   });
 
   it('converts as the query asks: a multipart upload at 14x14 colour, centre-cropped, named after its file', async () => {

@@ -3,6 +3,9 @@ import WebSocket from 'ws';
 import { heaviestJobBody, heavyLayerCheck, largestPng, largestPredict } from '../helpers/heavy-requests.js';
 import { describeLoopDelay, expectLoopFree, loopDelayAgainstIdle } from '../helpers/loop-delay.js';
 import { saveTestModel } from '../helpers/models.js';
+import { encodeShard, manifestName, sha256, shardName, type DatasetManifest } from '../../src/data/ingest/shards.js';
+import { summarize } from '../../src/queue/dataset-records.js';
+import { newJobId } from '../../src/queue/ids.js';
 import { Api, serviceEnv, type ServiceEnv } from '../helpers/service.js';
 
 /**
@@ -27,6 +30,42 @@ afterAll(async () => {
   await api.close();
   await env.cleanup();
 });
+
+/**
+ * A ready dataset of 224x224 colour images in 4 shards of 64, the last class only in the last shard
+ * (so the strip reads them all), stored and recorded as ingestion would leave it.
+ */
+async function storeLargeColourDataset(): Promise<string> {
+  const id = newJobId();
+  const size: [number, number, 1 | 3] = [224, 224, 3];
+  const classes = Array.from({ length: 10 }, (_, k) => `class ${k}`);
+  const writer = api.services.storedDatasets.writer(id);
+  const shards = [];
+  const perClass = new Array<number>(classes.length).fill(0);
+  for (let s = 0; s < 4; s++) {
+    const labels = Array.from({ length: 64 }, (_, i) => (s === 3 && i === 0 ? 9 : i % 9));
+    labels.forEach((k) => perClass[k]!++);
+    const bytes = encodeShard(new Uint8Array(64 * 224 * 224 * 3).map((_, i) => ((i >> 10) + s) & 255), labels);
+    const name = shardName('train', s);
+    await writer.putObject(name, bytes);
+    shards.push({ name, count: 64, bytes: bytes.length, sha256: sha256(bytes) });
+  }
+  const train = { count: 256, perClass, shards };
+  const manifest: DatasetManifest = {
+    format: 'trainyard-shards-1', layout: 'folders', classes, size, sizeMode: 'resize', sizeFrom: 'options',
+    splits: { train, test: { count: 0, perClass: new Array<number>(classes.length).fill(0), shards: [] } },
+    testSplit: { drawn: false }, shuffleSeed: 1, imagesPerShard: 64, bytes: shards.reduce((n, s) => n + s.bytes, 0), skipped: [], emptyClasses: [],
+    statistics: { min: 0, max: 1, imageMean: { mean: 0.5, std: 0.1 }, background: 0.5, polarity: 'dark-on-light' },
+  };
+  await writer.putObject(manifestName, new TextEncoder().encode(JSON.stringify(manifest)));
+  await writer.publish();
+  const records = api.services.datasetRecords;
+  await records.create({ id, tenant: 'local', name: 'large colour', createdAt: new Date().toISOString(), uploadBytes: 1, options: {} }, { count: 100, bytes: 2 ** 40 });
+  const taken = await records.take(id);
+  if (!taken.ok) throw new Error('the dataset record could not be taken');
+  await records.ready(id, taken.attempt, summarize(manifest));
+  return id;
+}
 
 async function post(url: string, body: string | Buffer, contentType = 'application/json'): Promise<number> {
   const res = await fetch(api.base + url, { method: 'POST', headers: { 'content-type': contentType }, body });
@@ -57,6 +96,16 @@ describe('the event loop under the heaviest accepted requests', () => {
   it('a PNG of MAX_IMAGE_PIXELS pixels, decoded and resized to 28x28 off the loop (sharp)', async () => {
     const png = largestPng(env.config);
     await measure('a PNG of MAX_IMAGE_PIXELS pixels, 8 at once', () => Promise.all(Array.from({ length: 8 }, () => post(`/v1/models/${modelId}/predict`, png, 'image/png'))), Array(8).fill(200));
+  });
+
+  it('samples.png of large colour images: four shards streamed and checksummed, the strip encoded by sharp', async () => {
+    const id = await storeLargeColourDataset();
+    const get = async () => {
+      const res = await fetch(`${api.base}/v1/datasets/${id}/samples.png`);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    await measure('samples.png of 224x224 colour images (4 shards of 9.6 MB), 4 at once', () => Promise.all(Array.from({ length: 4 }, get)), Array(4).fill(200));
   });
 
   // Networks of more than 32 layers are validated in a worker thread (0.1-0.4 s of work for these 196 custom layers).

@@ -16,7 +16,7 @@ import { Watcher, type ApiClient } from './service.js';
 /** A dataset as the API answers it. */
 export type DatasetView = Omit<DatasetRecord, 'summary' | 'options'> & {
   description: DatasetRecord['summary'];
-  links: { self: string; events: string };
+  links: { self: string; events: string; samples?: string };
 };
 
 /**

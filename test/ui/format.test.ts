@@ -19,4 +19,11 @@ describe('page formats', () => {
     expect(format.secondsBetween('2026-01-01T00:00:00Z', '2026-01-01T00:01:30Z')).toBe(90);
     expect(format.secondsBetween('2026-01-01T00:00:00Z', null, Date.parse('2026-01-01T00:00:10Z'))).toBe(10);
   });
+
+  it('writes byte counts in decimal units, one decimal below ten', () => {
+    expect(format.bytes(999)).toBe('999 B');
+    expect(format.bytes(1536)).toBe('1.5 kB');
+    expect(format.bytes(14_200)).toBe('14 kB');
+    expect(format.bytes(2_500_000_000)).toBe('2.5 GB');
+  });
 });

@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
+import sharp from 'sharp';
+import { maxSampleClasses, sampleStrip, samplesPerClass } from '../../data/dataset-samples.js';
 import { newJobId, isJobId } from '../../queue/ids.js';
 import type { DatasetIngestOptions, DatasetRecord } from '../../queue/dataset-records.js';
 import { UploadTooLarge } from '../../store/uploads.js';
@@ -22,7 +24,7 @@ export const archiveTypes = ['application/zip', 'application/x-zip-compressed', 
 export function datasetView(record: DatasetRecord, link: LinkTo) {
   const self = link(`/v1/datasets/${record.id}`);
   const { summary, options: _options, ...rest } = record;
-  return { ...rest, description: summary, links: { self, events: `${self}/events` } };
+  return { ...rest, description: summary, links: { self, events: `${self}/events`, ...(record.status === 'ready' ? { samples: `${self}/samples.png` } : {}) } };
 }
 
 /** A dataset the caller may see, or 404 (also for another tenant's: no existence leak). */
@@ -220,6 +222,41 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       await services.storedDatasets.delete(id);
       request.log.info({ datasetId: id }, 'dataset deleted');
       return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/datasets/:id/samples.png',
+    {
+      schema: {
+        operationId: 'getDatasetSamples',
+        summary: 'A few training images of each class, one row of tiles per class.',
+        description:
+          `Up to ${samplesPerClass} training images of each of the first classes (at most ${maxSampleClasses}, fewer for large images: 4 Mi pixels in all), ` +
+          "each row in the order of the description's `classes`, tiles of the stored size left to right. `X-Sample-Counts` says how many tiles each row holds " +
+          '(a class with few images may have fewer than the rest). Read from the first few stored shards; the answer of a ready dataset never changes.',
+        params: DatasetParams,
+        response: {
+          200: {
+            description: 'A PNG strip.',
+            headers: { 'x-sample-counts': { type: 'string', description: 'tiles in each row, comma-separated, one row per class from the first' } },
+            content: { 'image/png': { schema: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }) } },
+          },
+          ...problemResponses(404, 409, ...authenticatedProblems),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const record = await visibleDataset(services, request.principal!, id);
+      if (record.status !== 'ready') throw new HttpProblem(409, 'dataset-not-ready', 'Conflict', `dataset '${id}' is ${record.status}: its images can be shown once it is ready`, { datasetStatus: record.status });
+      const manifest = await services.storedDatasets.manifest(id);
+      if (!manifest) throw notFound('dataset', id);
+      const strip = await sampleStrip(manifest, (name) => services.storedDatasets.stream(id, name));
+      // sharp encodes on libuv's threads: a strip of large colour images does not hold the event loop.
+      const image = sharp(strip.pixels, { raw: { width: strip.width, height: strip.height, channels: strip.channels as 1 | 3 } });
+      const png = await (strip.channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
+      return reply.type('image/png').header('x-sample-counts', strip.counts.join(',')).header('cache-control', 'private, max-age=86400, immutable').send(png);
     },
   );
 

@@ -81,7 +81,7 @@ export const Dataset = Type.Object(
     error: Type.Union([Type.String(), Type.Null()], { description: 'why it failed, in a sentence' }),
     description: Type.Union([DatasetDescription, Type.Null()], { description: 'once ready: what it holds' }),
     attempts: Type.Integer({ description: 'times a worker started ingesting it (more than 1 after a worker died)' }),
-    links: Type.Object({ self: Type.String(), events: Type.String() }),
+    links: Type.Object({ self: Type.String(), events: Type.String(), samples: Type.Optional(Type.String({ description: 'once ready: a few images of each class (PNG)' })) }),
   },
   { [component]: 'Dataset' },
 );

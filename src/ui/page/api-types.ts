@@ -4,6 +4,7 @@
  * bundle carries none of the schemas and none of the server's code.
  */
 import type { Static } from '@sinclair/typebox';
+import type * as datasets from '../../api/schemas/datasets.js';
 import type * as jobs from '../../api/schemas/jobs.js';
 import type * as models from '../../api/schemas/models.js';
 import type * as problem from '../../api/schemas/problem.js';
@@ -18,6 +19,12 @@ export type JobRequest = Static<typeof jobs.JobRequest>;
 export type JobEvent = Static<typeof jobs.JobEvent>;
 export type TerminalEvent = Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>;
 
+export type Dataset = Static<typeof datasets.Dataset>;
+export type DatasetDescription = Static<typeof datasets.DatasetDescription>;
+/** One message of GET v1/datasets/:id/events. */
+export type DatasetEvent = Static<typeof datasets.DatasetEvent>;
+export type DatasetUploadOptions = Static<typeof datasets.CreateDatasetQuery>;
+
 export type Model = Static<typeof models.Model>;
 export type ModelEvaluation = Static<typeof models.ModelEvaluation>;
 export type Prediction = Static<typeof models.Predictions>['predictions'][number];
@@ -28,4 +35,9 @@ export type Problem = Static<typeof problem.Problem>;
 
 export function isTerminal(event: JobEvent): event is TerminalEvent {
   return event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled';
+}
+
+/** Whether ingestion ended with this event (nothing follows it). */
+export function isIngestionEnd(event: DatasetEvent): event is Extract<DatasetEvent, { type: 'ready' | 'failed' }> {
+  return event.type === 'ready' || event.type === 'failed';
 }

@@ -1,5 +1,7 @@
 import { parseRoute, type Route } from './router.js';
 import type { View } from './view.js';
+import { datasetView } from './views/dataset-view.js';
+import { datasetsView } from './views/datasets-view.js';
 import { jobView } from './views/job-view.js';
 import { jobsView } from './views/jobs-view.js';
 import { modelView } from './views/model-view.js';
@@ -11,11 +13,15 @@ let current: View | null = null;
 function viewFor(route: Route): View {
   switch (route.view) {
     case 'jobs':
-      return jobsView();
+      return jobsView(route.dataset);
     case 'job':
       return jobView(route.id);
     case 'model':
       return modelView(route.id);
+    case 'datasets':
+      return datasetsView();
+    case 'dataset':
+      return datasetView(route.id);
   }
 }
 

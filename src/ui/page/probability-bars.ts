@@ -13,7 +13,7 @@ export class ProbabilityBars {
   private readonly note = h('p', { class: 'prediction-note' });
   private readonly rows = new Map<string, { row: HTMLElement; bar: HTMLElement; value: HTMLElement }>();
 
-  constructor(classes: readonly string[]) {
+  constructor(classes: readonly string[], private readonly prompt: string) {
     const list = h('ol', { class: 'bars', 'aria-label': 'Probability of each class' });
     for (const name of classes) {
       const bar = h('span', { class: 'bar' });
@@ -23,7 +23,7 @@ export class ProbabilityBars {
       list.append(row);
     }
     this.element = h('div', { class: 'prediction' }, h('p', { class: 'predicted-line' }, 'Predicted: ', this.label), this.note, list);
-    this.reset('Draw a digit on the pad.');
+    this.reset(prompt);
   }
 
   show(prediction: Prediction): void {
@@ -37,8 +37,8 @@ export class ProbabilityBars {
     }
   }
 
-  /** No prediction: an empty pad, or a failed request (`message` says which). */
-  reset(message: string): void {
+  /** No prediction: nothing to predict yet (the prompt), or a failed request (`message` says why). */
+  reset(message = this.prompt): void {
     this.label.textContent = '–';
     this.note.textContent = message;
     for (const { row, bar, value } of this.rows.values()) {

@@ -1,5 +1,6 @@
 import { api, ApiError } from '../api.js';
-import type { FieldProblem, JobRequest } from '../api-types.js';
+import type { DatasetDescription, FieldProblem, JobRequest } from '../api-types.js';
+import { imageSize } from '../dataset-description.js';
 import { h } from '../dom.js';
 import { fieldFor } from '../form-fields.js';
 import { href } from '../router.js';
@@ -20,6 +21,25 @@ function networkText(network: unknown): string {
   return `{\n  "layers": [\n${layers.map((l) => `    ${oneLine(l)}`).join(',\n')}\n  ]\n}`;
 }
 
+/**
+ * The seed network fitted to a dataset: its input layer takes the dataset's image size and its
+ * last fully connected layer has an output per class. Other networks are the user's to fit.
+ */
+function fitted(network: unknown, description: DatasetDescription | undefined): unknown {
+  const layers = (network as { layers?: unknown[] }).layers;
+  if (!description || !Array.isArray(layers)) return network;
+  const lastDense = layers.map((l) => (l as { type?: string }).type).lastIndexOf('fullyConnected');
+  return {
+    ...(network as object),
+    layers: layers.map((layer, i) => {
+      const type = (layer as { type?: string }).type;
+      if (type === 'imageInput') return { ...(layer as object), inputSize: description.size };
+      if (i === lastDense) return { ...(layer as object), outputSize: description.classes.length };
+      return layer;
+    }),
+  };
+}
+
 /** JSON on one line with a space after each comma and colon: { "type": "elu", "numChannels": 20 }. */
 function oneLine(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(oneLine).join(', ')}]`;
@@ -30,7 +50,7 @@ function oneLine(value: unknown): string {
 function createControls() {
   return {
     name: h('input', { type: 'text', maxlength: '100', autocomplete: 'off' }),
-    dataset: h('select', {}, h('option', { value: 'digits' }, 'digits (MNIST, 28×28)')),
+    dataset: h('select', {}, h('option', { value: 'digits' }, 'digits (built in: MNIST, 28×28 grey)')),
     trainImages: h('input', { type: 'number', min: '1', step: '1', placeholder: 'all' }),
     solver: h('select', {}, ...['sgdm', 'adam', 'rmsprop'].map((s) => h('option', { value: s }, s))),
     maxEpochs: h('input', { type: 'number', min: '1', step: '1', placeholder: '30' }),
@@ -57,12 +77,17 @@ export class JobForm {
   private readonly status = h('span', { class: 'form-status', role: 'status' });
   private readonly controls = createControls();
   private seed: unknown = null;
+  /** The tenant's ready datasets by id, as the dataset list offers them. */
+  private readonly datasets = new Map<string, DatasetDescription>();
+  /** The network text the form last filled in: replaced when the dataset changes, unless the user edited it. */
+  private filled = '';
 
-  constructor() {
+  constructor(private readonly preselected?: string) {
     const c = this.controls;
     const reset = h('button', { type: 'button', class: 'secondary' }, 'Reset to the seed network');
-    reset.addEventListener('click', () => {
-      if (this.seed !== null) c.network.value = networkText(this.seed);
+    reset.addEventListener('click', () => this.fillSeed());
+    c.dataset.addEventListener('change', () => {
+      if (c.network.value === this.filled) this.fillSeed();
     });
 
     this.element = h(
@@ -76,7 +101,7 @@ export class JobForm {
           'div',
           {},
           this.field('name', 'Name', c.name, 'Optional; shown in the job list.'),
-          h('fieldset', {}, h('legend', {}, 'Data'), this.field('dataset', 'Dataset', c.dataset), this.field('dataset.trainImages', 'Training images', c.trainImages, 'Train on the first N images of the training split.')),
+          h('fieldset', {}, h('legend', {}, 'Data'), this.field('dataset', 'Dataset', c.dataset, 'The built-in digits or one of your ready datasets; the seed network is fitted to it.'), this.field('dataset.trainImages', 'Training images', c.trainImages, 'Train on the first N images of the training split.')),
           h(
             'fieldset',
             {},
@@ -98,18 +123,40 @@ export class JobForm {
       e.preventDefault();
       void this.send();
     });
-    void this.loadSeed();
+    void this.loadDatasets().then(() => this.loadSeed());
+  }
+
+  /** The seed network, fitted to the dataset chosen. */
+  private fillSeed(): void {
+    if (this.seed === null) return;
+    this.filled = networkText(fitted(this.seed, this.datasets.get(this.controls.dataset.value)));
+    this.controls.network.value = this.filled;
   }
 
   private async loadSeed(): Promise<void> {
     try {
       this.seed = await api.seedNetwork();
-      this.controls.network.value = networkText(this.seed);
+      this.fillSeed();
     } catch (err) {
       this.controls.network.value = '';
       this.status.textContent = `The seed network could not be loaded (${(err as Error).message}); paste a network.`;
     }
     this.controls.network.disabled = false;
+  }
+
+  /** Offers the tenant's ready datasets beside the digits (the API refuses the others), choosing the one the URL named. */
+  private async loadDatasets(): Promise<void> {
+    try {
+      const { datasets } = await api.listDatasets();
+      for (const d of datasets) {
+        if (d.status !== 'ready' || !d.description) continue;
+        this.datasets.set(d.id, d.description);
+        this.controls.dataset.append(h('option', { value: d.id }, `${d.name} (${d.description.classes.length} classes, ${imageSize(d.description)})`));
+      }
+    } catch (err) {
+      this.status.textContent = `Your datasets could not be listed (${(err as Error).message}); the digits are still there.`;
+    }
+    if (this.preselected && this.datasets.has(this.preselected)) this.controls.dataset.value = this.preselected;
   }
 
   /** A labelled control with its hint and the list its problems go into, registered under `path`. */

@@ -2,6 +2,7 @@ import { api, ApiError } from '../api.js';
 import type { Job } from '../api-types.js';
 import { h } from '../dom.js';
 import * as format from '../format.js';
+import { PolledTable } from '../polled-table.js';
 import { href } from '../router.js';
 
 const activeStatuses = new Set(['queued', 'running']);
@@ -29,39 +30,31 @@ function durationText(job: Job): string {
  * keyboard user's focus on a Cancel button survives a refresh; status changes are announced.
  */
 export class JobList {
-  readonly element: HTMLElement;
-  private readonly body = h('tbody');
-  private readonly empty = h('p', { class: 'empty' }, 'No jobs yet: submit one below.');
-  private readonly error = h('p', { class: 'error', role: 'status' });
+  private readonly table: PolledTable<Job>;
   private readonly rows = new Map<string, { row: HTMLTableRowElement; job: Job }>();
-  private timer: number | undefined;
-  private disposed = false;
 
   constructor(private readonly announce: (text: string) => void) {
-    const table = h('table', { class: 'jobs' }, h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col' }, c)))), this.body);
-    this.element = h('div', { class: 'job-list' }, this.error, h('div', { class: 'table-scroll' }, table), this.empty);
-    void this.refresh();
+    this.table = new PolledTable<Job>({
+      className: 'jobs',
+      what: 'job list',
+      columns,
+      empty: 'No jobs yet: submit one below.',
+      load: async () => (document.hidden ? null : (await api.listJobs()).jobs),
+      show: (jobs) => this.show(jobs),
+      nextInMs: (jobs) => (jobs.some((j) => activeStatuses.has(j.status)) ? 1000 : 3000),
+    });
+  }
+
+  get element(): HTMLElement {
+    return this.table.element;
   }
 
   dispose(): void {
-    this.disposed = true;
-    clearTimeout(this.timer);
+    this.table.dispose();
   }
 
-  async refresh(): Promise<void> {
-    clearTimeout(this.timer);
-    let jobs: Job[] = [];
-    try {
-      if (!document.hidden) {
-        jobs = (await api.listJobs()).jobs;
-        this.show(jobs);
-      }
-      this.error.textContent = '';
-    } catch (err) {
-      this.error.textContent = `The job list could not be refreshed: ${(err as Error).message}. Trying again.`;
-    }
-    if (this.disposed) return;
-    this.timer = window.setTimeout(() => void this.refresh(), jobs.some((j) => activeStatuses.has(j.status)) ? 1000 : 3000);
+  refresh(): Promise<void> {
+    return this.table.refresh();
   }
 
   private show(jobs: Job[]): void {
@@ -74,7 +67,8 @@ export class JobList {
       const row = known?.row ?? h('tr', { 'data-job': job.id });
       this.fill(row, job);
       this.rows.set(job.id, { row, job });
-      if (this.body.children[index] !== row) this.body.insertBefore(row, this.body.children[index] ?? null);
+      const body = this.table.body;
+      if (body.children[index] !== row) body.insertBefore(row, body.children[index] ?? null);
     });
     for (const [id, { row }] of this.rows) {
       if (!seen.has(id)) {
@@ -82,7 +76,6 @@ export class JobList {
         this.rows.delete(id);
       }
     }
-    this.empty.hidden = jobs.length > 0;
   }
 
   /** Fills a row's cells, keeping the Cancel button (and the focus on it) when there is one. */

@@ -1,7 +1,7 @@
 import { api, ApiError } from '../api.js';
 import { isTerminal, type Job, type JobEvent, type TerminalEvent } from '../api-types.js';
 import { facts, h } from '../dom.js';
-import { JobEventStream, type Connection } from '../event-stream.js';
+import { EventStream, type Connection } from '../event-stream.js';
 import * as format from '../format.js';
 import { href } from '../router.js';
 import { TrainingChart } from '../training-chart.js';
@@ -117,7 +117,7 @@ export function jobView(id: string): View {
     if (isTerminal(event)) ending.replaceChildren(endingOf(event));
     frame ||= requestAnimationFrame(render);
   };
-  const stream = new JobEventStream(id, onEvent, (c) => banner.show(c));
+  const stream = new EventStream<JobEvent>({ what: 'job', open: (since) => api.openJobEvents(id, since), isLast: isTerminal }, onEvent, (c) => banner.show(c));
   void refreshJob();
 
   return {

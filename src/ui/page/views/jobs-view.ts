@@ -3,12 +3,12 @@ import { setTitle, type View } from '../view.js';
 import { JobForm } from './job-form.js';
 import { JobList } from './job-list.js';
 
-/** The home view: the live job list, then the form to submit a job. */
-export function jobsView(): View {
+/** The home view: the live job list, then the form to submit a job (on `dataset` when one is named). */
+export function jobsView(dataset?: string): View {
   setTitle('Jobs');
   const announcer = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
   const list = new JobList((text) => (announcer.textContent = text));
-  const form = new JobForm();
+  const form = new JobForm(dataset);
   const element = h(
     'div',
     {},

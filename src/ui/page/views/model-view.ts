@@ -22,7 +22,8 @@ export function modelView(id: string): View {
       status.remove();
       element.querySelector('h1')!.textContent = `Model ${model.id}`;
       setTitle(`Model ${model.id}`);
-      element.append(tryIt(model), ...(model.evaluation ? [evaluationSection(model, model.evaluation)] : []), manifest(model));
+      const [height, width, channels] = model.inputSize;
+      element.append(height === 28 && width === 28 && channels === 1 ? tryIt(model) : tryAnImage(model), ...(model.evaluation ? [evaluationSection(model, model.evaluation)] : []), manifest(model));
     },
     (err: unknown) => {
       status.textContent = err instanceof ApiError && err.status === 404 ? `There is no model ${id}.` : `The model could not be loaded: ${(err as Error).message}`;
@@ -34,12 +35,12 @@ export function modelView(id: string): View {
 /** The drawing pad and the bars: every change of the drawing asks for a prediction (one in flight at a time). */
 function tryIt(model: Model): HTMLElement {
   const [height, width, channels] = model.inputSize;
-  const bars = new ProbabilityBars(model.classes);
+  const bars = new ProbabilityBars(model.classes, 'Draw a digit on the pad.');
   const seen = h('canvas', { width: String(width), height: String(height), class: 'model-input', role: 'img', 'aria-label': 'The drawing as the model receives it' });
   const predictions = new LatestOnly(async (drawing: Grey) => {
     const input = toModelInput(drawing, width, height);
     showInput(seen, input);
-    if (!input.some((v) => v > 0)) return bars.reset('Draw a digit on the pad.');
+    if (!input.some((v) => v > 0)) return bars.reset();
     const pixels = Array.from(input, (v) => Math.round(v * 1000) / 1000).flatMap((v) => Array<number>(channels).fill(v));
     try {
       bars.show(await api.predict(model.id, pixels));
@@ -60,6 +61,48 @@ function tryIt(model: Model): HTMLElement {
       { class: 'try-columns' },
       h('div', {}, pad.element, h('p', {}, clear)),
       h('figure', { class: 'model-input-figure' }, seen, h('figcaption', {}, 'What the model sees')),
+      bars.element,
+    ),
+  );
+}
+
+/**
+ * For models of other sizes than the pad's: an image file (PNG or JPEG, any size), sent as it is;
+ * the server converts it as the model's dataset's images were, and the bars show every class.
+ */
+function tryAnImage(model: Model): HTMLElement {
+  const [height, width, channels] = model.inputSize;
+  const bars = new ProbabilityBars(model.classes, 'Choose an image.');
+  const input = h('input', { type: 'file', id: 'predict-image', accept: 'image/png,image/jpeg' });
+  const preview = h('canvas', { class: 'image-preview', width: '0', height: '0', role: 'img', 'aria-label': 'The image sent' });
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    if (!file) return bars.reset();
+    if (file.type !== 'image/png' && file.type !== 'image/jpeg') return bars.reset(`${file.name} is not a PNG or JPEG image.`);
+    bars.reset('Predicting…');
+    try {
+      const bitmap = await createImageBitmap(file);
+      [preview.width, preview.height] = [bitmap.width, bitmap.height];
+      preview.getContext('2d')!.drawImage(bitmap, 0, 0);
+      bitmap.close();
+    } catch {
+      // The server says what is wrong with an image the browser cannot show either.
+    }
+    try {
+      bars.show(await api.predictImage(model.id, file, file.type));
+    } catch (err) {
+      bars.reset(`The prediction failed: ${(err as Error).message}`);
+    }
+  });
+  return h(
+    'section',
+    { class: 'try-it', 'aria-labelledby': 'try-heading' },
+    h('h2', { id: 'try-heading' }, 'Classify an image'),
+    h('p', { class: 'hint' }, `A PNG or JPEG of any size: it is ${model.dataset?.sizeMode === 'centercrop' ? 'resized and cropped at the centre' : 'resized'} to ${width}×${height} ${channels === 1 ? 'grey' : 'colour'}, as the training images were.`),
+    h(
+      'div',
+      { class: 'try-columns' },
+      h('div', {}, h('label', { for: 'predict-image' }, 'Image file'), h('p', {}, input), preview),
       bars.element,
     ),
   );
