@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Random, deriveSeed, freshSeed } from '../../nn/random.js';
 import { StatisticsAccumulator } from '../image-statistics.js';
-import { detectArchiveFile, readArchive, type ArchiveKind } from './archive.js';
+import { detectArchiveFile, readArchive, type SourceKind } from './archive.js';
 import { decodeIdxImages, decodeIdxLabels, idxBytes } from './idx.js';
 import { convertGrey, convertImage, ImageSkip, readImageHeader, type Channels, type ConversionTarget, type ImageHeader, type SizeMode } from './images.js';
 import { isImageName, labelsCsvName, planLayout, wrappingFolder, type IdxPlan, type ImagesPlan, type SplitName } from './layouts.js';
@@ -13,7 +13,7 @@ import { IngestError, SkipLog } from './skips.js';
 import { splitEachLabel } from './split.js';
 
 /**
- * One archive in, a stored dataset out: the archive is read in two streamed passes (names and,
+ * One archive (or, for the command line, a folder) in, a stored dataset out: the archive is read in two streamed passes (names and,
  * when no size is given, image headers; then the images), each image converted once to the
  * dataset's size and channels and spilled to a temporary file of fixed-size records, and each
  * split written as shards in a seeded random order, then the manifest, then `publish()`.
@@ -86,7 +86,7 @@ export async function ingestArchive(archive: string, sink: ShardSink, options: I
   }
 }
 
-async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
+async function ingestInto(archive: string, kind: SourceKind, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
   const { limits } = options;
   const sizeGiven = options.imageSize !== undefined && options.channels !== undefined;
   // Pass 1: names, labels.csv, and (unless size and channels are given) every image's header.
@@ -197,7 +197,7 @@ async function flushImages(converted: Converted): Promise<void> {
   await converted.file.write(Buffer.concat(pending), 0, pending.length * imageBytes, at * imageBytes);
 }
 
-async function ingestIdx(archive: string, kind: ArchiveKind, plan: IdxPlan, wrap: string, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
+async function ingestIdx(archive: string, kind: SourceKind, plan: IdxPlan, wrap: string, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
   const { limits } = options;
   const wanted = new Map(plan.pairs.flatMap((p) => [[`${wrap}${p.images}`, p], [`${wrap}${p.labels}`, p]] as const));
   const contents = new Map<string, Buffer>();
