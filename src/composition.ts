@@ -157,8 +157,13 @@ export function ingestionWorker(config: Config, connection: Redis, worker: { wor
 }
 
 /** The datasets jobs train on, the built-in digits and the stored ones, by id (the API describes them, the worker and the CLI train on them). */
-export function datasetCatalogue(config: Config): DatasetCatalogue {
-  return new DatasetCatalogue(datasetStore(config));
+export function datasetCatalogue(config: Config, store: DatasetStore = datasetStore(config)): DatasetCatalogue {
+  return new DatasetCatalogue(store);
+}
+
+/** The command line's datasets ingested from folders and archives on this machine: DATA_DIR/datasets, never STORE_URL's bucket. */
+export function localDatasetStore(config: Config): DatasetStore {
+  return DatasetStore.inDataDir(config.dataDir);
 }
 
 /** Makes the configured training backend (TRAINYARD_BACKEND, TRAINYARD_THREADS) tfjs's backend, and says which it is. */
