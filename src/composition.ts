@@ -29,7 +29,7 @@ import { S3BlobStore, s3Client } from './store/s3-blob-store.js';
 import { UploadStore } from './store/uploads.js';
 import { DatasetRecords, isTerminalDatasetEvent, type DatasetEvent } from './queue/dataset-records.js';
 import { EventStreams } from './queue/events.js';
-import { IngestionQueue, IngestionWorker } from './queue/ingestion-queue.js';
+import { IngestionQueue, IngestionWorker, type IngestionWorkerOptions } from './queue/ingestion-queue.js';
 import { ingestionHandler, type IngestionParts } from './job-handler/ingestion-handler.js';
 
 /** The Redis-backed parts of the job system, all on one connection and under the configured prefix. */
@@ -134,13 +134,13 @@ export function datasetParts(config: Config, connection: Redis): DatasetParts {
   return { records: new DatasetRecords(connection, keys), events: new EventStreams<DatasetEvent>(connection, (id) => keys.datasetEvents(id), isTerminalDatasetEvent) };
 }
 
-/** The ingestion queue's submitting side (the API's). */
-export function ingestionQueue(config: Config, connection: Redis): IngestionQueue {
-  return new IngestionQueue({ connection, keys: new Keys(config.redis.prefix) });
+/** The ingestion queue's submitting side (the API's), sweeping orphaned uploads and datasets. */
+export function ingestionQueue(config: Config, connection: Redis, parts: { records: DatasetRecords; uploads: UploadStore }): IngestionQueue {
+  return new IngestionQueue({ connection, keys: new Keys(config.redis.prefix), ...parts });
 }
 
 /** The ingestion queue's worker side: uploads become stored datasets, under the job lock settings. */
-export function ingestionWorker(config: Config, connection: Redis, worker: { workerId: string; log: IngestionParts['log'] }): IngestionWorker {
+export function ingestionWorker(config: Config, connection: Redis, worker: { workerId: string; log: IngestionWorkerOptions['log'] }): IngestionWorker {
   const { records } = datasetParts(config, connection);
   const handler = ingestionHandler(config, { records, uploads: uploadStore(config), datasets: datasetStore(config), log: worker.log });
   return new IngestionWorker({
