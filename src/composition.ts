@@ -90,13 +90,14 @@ export function workerPresence(config: Config, connection: Redis): WorkerPresenc
 
 /**
  * Where models and datasets are kept: DATA_DIR's folders, or (STORE_URL) an S3-compatible bucket
- * read through a local disk cache, so hosts share no filesystem.
+ * read through a local disk cache, so hosts share no filesystem. `readCache: false` leaves the cache
+ * out, for objects read once (an uploaded archive) that would only evict the ones read again.
  */
-export function blobStore(config: Config): BlobStore {
+export function blobStore(config: Config, { readCache = true } = {}): BlobStore {
   const { s3, cache } = config.store;
   if (!s3) return new FileBlobStore(config.dataDir);
   const remote = new S3BlobStore(s3Client(s3), s3.bucket, s3.prefix);
-  return cache.maxBytes > 0 ? new CachedBlobStore(remote, cache) : remote;
+  return readCache && cache.maxBytes > 0 ? new CachedBlobStore(remote, cache) : remote;
 }
 
 /** The models, their store's operations counted when the process keeps metrics. */
@@ -118,9 +119,13 @@ function countedWhenAsked(store: BlobStore, counters: StoreCounters | undefined)
   return counters ? countedBlobStore(store, counters) : store;
 }
 
-/** Uploaded archives waiting for ingestion, in the same blob store as the datasets (under uploads/). */
+/**
+ * Uploaded archives waiting for ingestion, in the same blob store as the datasets (under uploads/),
+ * read past the read cache: an archive is read once, and a cached one (up to gigabytes) would
+ * evict the model files and dataset shards that are read again and again.
+ */
 export function uploadStore(config: Config): UploadStore {
-  return new UploadStore(blobStore(config));
+  return new UploadStore(blobStore(config, { readCache: false }));
 }
 
 /** The Redis side of uploaded datasets: their records and event streams. */
