@@ -29,7 +29,7 @@ import { S3BlobStore, s3Client } from './store/s3-blob-store.js';
 import { UploadStore } from './store/uploads.js';
 import { DatasetRecords, isTerminalDatasetEvent, type DatasetEvent } from './queue/dataset-records.js';
 import { EventStreams } from './queue/events.js';
-import { IngestionQueue, IngestionWorker } from './queue/ingestion-queue.js';
+import { IngestionQueue, IngestionWorker, type IngestionWorkerOptions } from './queue/ingestion-queue.js';
 import { ingestionHandler, type IngestionParts } from './job-handler/ingestion-handler.js';
 
 /** The Redis-backed parts of the job system, all on one connection and under the configured prefix. */
@@ -90,13 +90,14 @@ export function workerPresence(config: Config, connection: Redis): WorkerPresenc
 
 /**
  * Where models and datasets are kept: DATA_DIR's folders, or (STORE_URL) an S3-compatible bucket
- * read through a local disk cache, so hosts share no filesystem.
+ * read through a local disk cache, so hosts share no filesystem. `readCache: false` leaves the cache
+ * out, for objects read once (an uploaded archive) that would only evict the ones read again.
  */
-export function blobStore(config: Config): BlobStore {
+export function blobStore(config: Config, { readCache = true } = {}): BlobStore {
   const { s3, cache } = config.store;
   if (!s3) return new FileBlobStore(config.dataDir);
   const remote = new S3BlobStore(s3Client(s3), s3.bucket, s3.prefix);
-  return cache.maxBytes > 0 ? new CachedBlobStore(remote, cache) : remote;
+  return readCache && cache.maxBytes > 0 ? new CachedBlobStore(remote, cache) : remote;
 }
 
 /** The models, their store's operations counted when the process keeps metrics. */
@@ -118,9 +119,13 @@ function countedWhenAsked(store: BlobStore, counters: StoreCounters | undefined)
   return counters ? countedBlobStore(store, counters) : store;
 }
 
-/** Uploaded archives waiting for ingestion, in the same blob store as the datasets (under uploads/). */
+/**
+ * Uploaded archives waiting for ingestion, in the same blob store as the datasets (under uploads/),
+ * read past the read cache: an archive is read once, and a cached one (up to gigabytes) would
+ * evict the model files and dataset shards that are read again and again.
+ */
 export function uploadStore(config: Config): UploadStore {
-  return new UploadStore(blobStore(config));
+  return new UploadStore(blobStore(config, { readCache: false }));
 }
 
 /** The Redis side of uploaded datasets: their records and event streams. */
@@ -134,13 +139,13 @@ export function datasetParts(config: Config, connection: Redis): DatasetParts {
   return { records: new DatasetRecords(connection, keys), events: new EventStreams<DatasetEvent>(connection, (id) => keys.datasetEvents(id), isTerminalDatasetEvent) };
 }
 
-/** The ingestion queue's submitting side (the API's). */
-export function ingestionQueue(config: Config, connection: Redis): IngestionQueue {
-  return new IngestionQueue({ connection, keys: new Keys(config.redis.prefix) });
+/** The ingestion queue's submitting side (the API's), sweeping orphaned uploads and datasets. */
+export function ingestionQueue(config: Config, connection: Redis, parts: { records: DatasetRecords; uploads: UploadStore }): IngestionQueue {
+  return new IngestionQueue({ connection, keys: new Keys(config.redis.prefix), ...parts });
 }
 
 /** The ingestion queue's worker side: uploads become stored datasets, under the job lock settings. */
-export function ingestionWorker(config: Config, connection: Redis, worker: { workerId: string; log: IngestionParts['log'] }): IngestionWorker {
+export function ingestionWorker(config: Config, connection: Redis, worker: { workerId: string; log: IngestionWorkerOptions['log'] }): IngestionWorker {
   const { records } = datasetParts(config, connection);
   const handler = ingestionHandler(config, { records, uploads: uploadStore(config), datasets: datasetStore(config), log: worker.log });
   return new IngestionWorker({
@@ -157,8 +162,13 @@ export function ingestionWorker(config: Config, connection: Redis, worker: { wor
 }
 
 /** The datasets jobs train on, the built-in digits and the stored ones, by id (the API describes them, the worker and the CLI train on them). */
-export function datasetCatalogue(config: Config): DatasetCatalogue {
-  return new DatasetCatalogue(datasetStore(config));
+export function datasetCatalogue(config: Config, store: DatasetStore = datasetStore(config)): DatasetCatalogue {
+  return new DatasetCatalogue(store);
+}
+
+/** The command line's datasets ingested from folders and archives on this machine: DATA_DIR/datasets, never STORE_URL's bucket. */
+export function localDatasetStore(config: Config): DatasetStore {
+  return DatasetStore.inDataDir(config.dataDir);
 }
 
 /** Makes the configured training backend (TRAINYARD_BACKEND, TRAINYARD_THREADS) tfjs's backend, and says which it is. */

@@ -72,6 +72,8 @@ export interface Config {
   /** Bounds on one uploaded dataset (see src/data/ingest/limits.ts for what each guards against). */
   datasets: {
     archiveBytes: number;
+    /** An upload's body may take any time while bytes flow; this long without any cuts it. */
+    uploadIdleTimeoutMs: number;
     /** Datasets one tenant may keep (ingesting, ready or failed). */
     perTenant: number;
     /** Bytes one tenant's datasets may take together: uploads while they ingest, stored shards once ready. */
@@ -248,6 +250,7 @@ export const configVariables = [
   { key: 'pngBodyBytes', name: 'PNG_BODY_LIMIT_BYTES', default: '1048576', parse: positiveInt, doc: 'largest image (PNG or JPEG) predict body' },
   { key: 'imagePixels', name: 'MAX_IMAGE_PIXELS', default: '4194304', parse: positiveInt, doc: 'most pixels (width x height) an image may declare in its header; larger ones are refused before decoding' },
   { key: 'datasetArchiveBytes', name: 'DATASET_MAX_ARCHIVE_BYTES', default: '2147483648', parse: positiveInt, doc: 'largest dataset archive one upload may send' },
+  { key: 'datasetUploadIdleTimeoutMs', name: 'DATASET_UPLOAD_IDLE_TIMEOUT_MS', default: '30000', parse: positiveInt, doc: "a dataset upload may take longer than HTTP_REQUEST_TIMEOUT_MS while its bytes flow; it is cut (408) once none arrive for this long" },
   { key: 'datasetsPerTenant', name: 'TENANT_MAX_DATASETS', default: '50', parse: positiveInt, doc: 'datasets a tenant may keep (ingesting, ready or failed); uploads beyond it are refused with 403' },
   { key: 'datasetBytesPerTenant', name: 'TENANT_MAX_DATASET_BYTES', default: '21474836480', parse: positiveInt, doc: "bytes a tenant's datasets may take together (an upload's archive while it ingests, its stored shards once ready); an upload that would pass it is refused with 403" },
   { key: 'datasetImages', name: 'DATASET_MAX_IMAGES', default: '1000000', parse: positiveInt, doc: 'most images one dataset may hold' },
@@ -343,6 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     datasets: {
       archiveBytes: get('datasetArchiveBytes'),
+      uploadIdleTimeoutMs: get('datasetUploadIdleTimeoutMs'),
       perTenant: get('datasetsPerTenant'),
       bytesPerTenant: get('datasetBytesPerTenant'),
       images: get('datasetImages'),

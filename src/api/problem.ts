@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UserProblem, type Problem } from '../nn/problems.js';
+import { uploadIdleCode, waivesRequestTimeout } from './upload-timeout.js';
 
 /**
  * RFC 9457 problem details. Every error the API sends is one of these, as
@@ -197,6 +198,7 @@ export function routerErrorProblem(error: FastifyError, request: FastifyRequest,
 
 const socketErrors = new Map<string, { status: number; slug: string; title: string; detail: string }>([
   ['ERR_HTTP_REQUEST_TIMEOUT', { status: 408, slug: 'request-timeout', title: 'Request Timeout', detail: 'the request did not arrive in time (HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS)' }],
+  [uploadIdleCode, { status: 408, slug: 'request-timeout', title: 'Request Timeout', detail: 'no bytes of the upload arrived for DATASET_UPLOAD_IDLE_TIMEOUT_MS: it was dropped; send it again' }],
   ['HPE_HEADER_OVERFLOW', { status: 431, slug: 'headers-too-large', title: 'Request Header Fields Too Large', detail: 'the request headers are larger than the server accepts' }],
 ]);
 
@@ -206,6 +208,8 @@ const socketErrors = new Map<string, { status: number; slug: string; title: stri
  */
 export function clientErrorProblem(error: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // An upload timed by its idle limit instead (src/api/upload-timeout.ts).
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && waivesRequestTimeout(socket)) return;
   const known = (error.code ? socketErrors.get(error.code) : undefined) ?? { status: 400, slug: 'bad-request', title: 'Bad Request', detail: 'the request is not valid HTTP' };
   const body = JSON.stringify({ type: problemType(known.slug), title: known.title, status: known.status, detail: known.detail });
   const headers = Object.entries({ ...problemSecurityHeaders, 'content-type': problemContentType, 'content-length': String(Buffer.byteLength(body)), connection: 'close' })

@@ -67,7 +67,8 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
   const parts = jobParts(config, redis);
   const queue = trainingQueue(config, parts);
   const uploaded = datasetParts(config, redis);
-  const ingestion = ingestionQueue(config, redis);
+  const uploads = uploadStore(config);
+  const ingestion = ingestionQueue(config, redis, { records: uploaded.records, uploads });
   // Its own connection, blocked in XREAD; opened when the first stream is followed.
   const follower = new StreamFollower({ blocking: redisConnection(config, onRedisError, { lazyConnect: true }), commands: redis });
   const metrics = new ApiMetrics({ queueDepth: () => queue.depth(), workerCount: () => queue.workerCount(), watchers: () => follower.readers });
@@ -89,7 +90,7 @@ export async function createServices(config: Config, onRedisError: (err: Error) 
     datasetRecords: uploaded.records,
     datasetEvents: uploaded.events,
     ingestion,
-    uploads: uploadStore(config),
+    uploads,
     storedDatasets: datasetStore(config, metrics.store),
     follower,
     metrics,

@@ -40,7 +40,7 @@ export function ingestionHandler(config: Config, parts: IngestionParts): Ingesti
   };
 
   return {
-    async ingest({ id, attempt, holds }: IngestionContext): Promise<void> {
+    async ingest({ id, attempt, holds, signal }: IngestionContext): Promise<void> {
       const record = await records.get(id);
       if (!record) return;
       const work = await mkdtemp(path.join(tmpdir(), 'trainyard-upload-'));
@@ -54,20 +54,22 @@ export function ingestionHandler(config: Config, parts: IngestionParts): Ingesti
         const upload = await uploads.get(id);
         if (!upload) throw new Error(`dataset ${id} has no upload`);
         const archive = path.join(work, 'archive');
-        await pipeline(upload, createWriteStream(archive));
+        await pipeline(upload, createWriteStream(archive), { signal });
         const { tenant, name, createdAt, options } = record;
         const manifest = await ingestArchive(archive, datasets.writer(id, { attempt, holds }), {
           limits,
           ...options,
           identity: { id, name, tenant, createdAt },
           onProgress: (progress) => publisher.offer(progress),
+          signal,
         });
         await publisher.flush();
         await finish(id, records.ready(id, attempt, summarize(manifest)));
       } catch (err) {
         await publisher.flush().catch(() => {});
-        // A later attempt owns the dataset now: it records the outcome and drops the upload.
-        if (err instanceof PublicationRefused) return;
+        // A later attempt owns the dataset now, or will (the worker shuts down and hands it back):
+        // that attempt records the outcome and drops the upload.
+        if (err instanceof PublicationRefused || signal.aborted) return;
         if (err instanceof IngestError) return finish(id, records.fail(id, attempt, err.message));
         log.error({ datasetId: id, attempt, err: err instanceof Error ? err.stack : String(err) }, 'ingestion failed unexpectedly');
         await finish(id, records.fail(id, attempt, unexpectedIngestionFailure));

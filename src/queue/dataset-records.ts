@@ -201,6 +201,15 @@ export class DatasetRecords {
     return { datasets: hashes.filter((h) => h['status']).map(decode), nextCursor: ids.length > options.limit ? page.at(-1)! : null };
   }
 
+  /** The ids of every dataset still ingesting, oldest first (for the orphan sweep). */
+  async ingestingIds(): Promise<string[]> {
+    const ids = await this.redis.zrange(this.keys.datasets(), 0, -1);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.keys.dataset(id), 'status');
+    const statuses = ((await pipeline.exec()) ?? []).map(([, status]) => status);
+    return ids.filter((_, i) => statuses[i] === 'ingesting');
+  }
+
   /** The datasets a tenant holds and the bytes they take, as the quotas count them. */
   async usage(tenant: string): Promise<{ count: number; bytes: number }> {
     const [count, bytes] = await Promise.all([this.redis.zcard(this.keys.tenantDatasets(tenant)), this.redis.get(this.keys.tenantDatasetBytes(tenant))]);

@@ -42,6 +42,11 @@ export class UploadStore {
     return (await this.blobs.get(joinKey(this.setOf(id), archiveName)))?.body ?? null;
   }
 
+  /** The ids of the stored uploads (complete ones only: one still arriving is not published). */
+  list(): Promise<string[]> {
+    return this.blobs.list(this.prefix);
+  }
+
   delete(id: string): Promise<boolean> {
     return this.blobs.deleteSet(this.setOf(id));
   }

@@ -49,7 +49,7 @@ afterAll(async () => {
 async function startWorker(): Promise<void> {
   if (worker) return;
   connection = redisConnection(env.config, () => {});
-  const log = { warn: () => {}, error: (obj: object, msg: string) => console.error(msg, obj) };
+  const log = { info: () => {}, warn: () => {}, error: (obj: object, msg: string) => console.error(msg, obj) };
   worker = ingestionWorker(env.config, connection, { workerId: 'test', log });
   await worker.start();
 }

@@ -47,7 +47,7 @@ beforeAll(async () => {
   await saveTestModel(env.dataDir, modelId, { seed: 4, jobId });
   // A ready dataset, ingested by the real handler in this process, so its description is checked too.
   connection = redisConnection(env.config, () => {});
-  ingestion = ingestionWorker(env.config, connection, { workerId: 'openapi', log: { warn: () => {}, error: () => {} } });
+  ingestion = ingestionWorker(env.config, connection, { workerId: 'openapi', log: { info: () => {}, warn: () => {}, error: () => {} } });
   await ingestion.start();
   archive = await digitsZip(3, 2);
   datasetId = (await uploadRaw(api, archive)).body.id;

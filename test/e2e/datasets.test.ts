@@ -1,5 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ingestionQueueName } from '../../src/queue/ingestion-queue.js';
 import { digitsId } from '../../src/data/stored-digits.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetEvent } from '../../src/queue/dataset-records.js';
@@ -146,5 +149,29 @@ describe('datasets through the real service', () => {
     expect(ready).toMatchObject({ status: 'ready', attempts: 2, progress: { read: 1500, total: 1500 } });
     await until(async () => (await uploads()).length === 0, 10_000, 'upload removed');
     expect(await storedDatasets()).toEqual([res.body.id]);
+  });
+
+  it('hands a dataset under way back to the queue when its worker is stopped with SIGTERM', async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
+    const stopping = await startWorker();
+    const res = await uploadRaw(api, await digitsZip(150), { headers: alice });
+    const watcher = new Watcher(`${api.base.replace('http', 'ws')}/v1/datasets/${res.body.id}/events`, ['trainyard.v1', `trainyard.key.${aliceKey}`]);
+    await watcher.until((e) => e.type === 'progress', 60_000);
+    expect(await stopping.kill('SIGTERM')).toBe(0);
+    workers.splice(workers.indexOf(stopping), 1);
+    // Back in the queue at once, not once its lock lapsed (that would make it 'active', then stalled).
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(ingestionQueueName, { connection, prefix: env.config.redis.prefix });
+    try {
+      expect(await (await queue.getJob(res.body.id))?.getState()).toBe('waiting');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    expect((await view(res.body.id)).body).toMatchObject({ status: 'ingesting', attempts: 1 });
+    await startWorker();
+    await watcher.closed;
+    expect((await view(res.body.id)).body).toMatchObject({ status: 'ready', attempts: 2, progress: { read: 1500, total: 1500 } });
+    await until(async () => (await uploads()).length === 0, 10_000, 'upload removed');
   });
 });

@@ -12,7 +12,8 @@ import { canSee } from '../auth.js';
 import { eventSocketRoute } from '../event-socket.js';
 import type { Principal } from '../keys.js';
 import { linksFor, type LinkTo } from '../links.js';
-import { HttpProblem, invalid, notFound } from '../problem.js';
+import { clientErrorProblem, HttpProblem, invalid, notFound } from '../problem.js';
+import { timeBodyByIdleness, uploadIdleCode } from '../upload-timeout.js';
 import type { Services } from '../services.js';
 import { CreateDatasetQuery, Dataset, DatasetEvent, DatasetPage, DatasetParams, ListDatasetsQuery } from '../schemas/datasets.js';
 import { authenticatedProblems, jsonResponse, problemResponse, problemResponses } from '../schemas/problem.js';
@@ -97,7 +98,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           `The archive is the body (\`Content-Type\`: ${archiveTypes.map((t) => `\`${t}\``).join(', ')}) or the one file of a \`multipart/form-data\` form. ` +
           'It streams to storage (at most DATASET_MAX_ARCHIVE_BYTES: 413 while it streams, and nothing is kept), then a worker converts it; ' +
           'follow it on `links.events` or poll `links.self` until `ready` or `failed`. The query says how images are converted. ' +
-          'The whole upload must arrive within HTTP_REQUEST_TIMEOUT_MS.',
+          'The upload may take longer than HTTP_REQUEST_TIMEOUT_MS while its bytes flow; it is cut (408) once none arrive for DATASET_UPLOAD_IDLE_TIMEOUT_MS.',
         querystring: CreateDatasetQuery,
         // Documented per media type, not validated: the route reads the body as a stream.
         body: {
@@ -114,6 +115,13 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         },
       },
       bodyLimit: cap,
+      onRequest: (request, reply, done) => {
+        const idle = Object.assign(new Error('the upload went idle'), { code: uploadIdleCode });
+        timeBodyByIdleness(request.raw, services.config.datasets.uploadIdleTimeoutMs, (socket) => clientErrorProblem(idle, socket));
+        // Its socket keeps the idle limit and may have been spared the request timeout: used for no other request.
+        void reply.header('connection', 'close');
+        done();
+      },
     },
     async (request, reply) => {
       const principal = request.principal!;

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { lstat, open, opendir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
@@ -16,6 +17,8 @@ import { IngestError, type SkipLog } from './skips.js';
  * their reason, never written anywhere.
  */
 export type ArchiveKind = 'zip' | 'tar' | 'tar.gz';
+/** What ingestion reads: an archive file of one of those kinds, or a folder on this machine (the command line's). */
+export type SourceKind = ArchiveKind | 'folder';
 
 export interface ArchiveEntry {
   /** Folders are handed over too (a class folder may be empty); their `read` gives no bytes. */
@@ -41,8 +44,9 @@ export function detectArchiveKind(head: Buffer, contentType?: string): ArchiveKi
   throw new IngestError(`the upload${declared} is neither a zip, a tar nor a gzip-compressed tar archive: its first bytes match none of them`);
 }
 
-/** Reads the first bytes of `file` and detects its kind. */
-export async function detectArchiveFile(file: string, contentType?: string): Promise<ArchiveKind> {
+/** A folder is a folder; a file's kind comes from its first bytes. */
+export async function detectArchiveFile(file: string, contentType?: string): Promise<SourceKind> {
+  if ((await stat(file)).isDirectory()) return 'folder';
   const handle = await open(file, 'r');
   try {
     const head = Buffer.alloc(512);
@@ -67,23 +71,27 @@ export function checkEntryName(raw: string): { name: string } | { reason: string
   return { name: parts.join('/') };
 }
 
-/** Calls `visit` for each file entry of the archive at `file`, in archive order. */
-export async function readArchive(file: string, kind: ArchiveKind, limits: IngestLimits, skips: SkipLog, visit: EntryVisitor): Promise<void> {
-  if (kind === 'zip') await readZip(file, limits, skips, visit);
+/** Calls `visit` for each file entry of the archive (or folder) at `file`, in archive order (a folder's: by name). */
+export async function readArchive(file: string, kind: SourceKind, limits: IngestLimits, skips: SkipLog, visit: EntryVisitor): Promise<void> {
+  if (kind === 'folder') await readFolder(file, limits, skips, visit);
+  else if (kind === 'zip') await readZip(file, limits, skips, visit);
   else await readTar(file, kind === 'tar.gz', limits, skips, visit);
 }
 
 class Budget {
   private entries = 0;
   private bytes = 0;
-  constructor(private readonly limits: IngestLimits) {}
+  constructor(
+    private readonly limits: IngestLimits,
+    private readonly what = 'archive',
+  ) {}
 
   entry(size: number, name: string): void {
     this.entries += 1;
-    if (this.entries > this.limits.entries) throw new IngestError(`the archive has more than ${this.limits.entries} entries (the most a dataset archive may have)`);
+    if (this.entries > this.limits.entries) throw new IngestError(`the ${this.what} has more than ${this.limits.entries} entries (the most a dataset ${this.what} may have)`);
     this.bytes += size;
     if (this.bytes > this.limits.uncompressedBytes) {
-      throw new IngestError(`the archive's files add up to more than ${this.limits.uncompressedBytes} bytes uncompressed (reached at '${name}')`);
+      throw new IngestError(`the ${this.what}'s files add up to more than ${this.limits.uncompressedBytes} bytes uncompressed (reached at '${name}')`);
     }
     if (size > this.limits.entryBytes) throw new IngestError(`'${name}' is ${size} bytes uncompressed; one file may have at most ${this.limits.entryBytes}`);
   }
@@ -247,4 +255,49 @@ function tarTypeReason(type: string): string | null {
   if (type === 'symlink' || type === 'link') return 'link';
   if (type !== 'file' && type !== 'contiguous-file') return `not a plain file (${type})`;
   return null;
+}
+
+/**
+ * A folder tree read as an archive is: folders and files by name, each directory's entries sorted
+ * (so a seed gives the same dataset on every machine), under the same entry, byte and name guards.
+ * A link is followed only when it is a file inside the folder; one to a folder (a loop, or a tree
+ * counted twice) or leading out of the folder is skipped as a link, as in an archive.
+ */
+async function readFolder(root: string, limits: IngestLimits, skips: SkipLog, visit: EntryVisitor): Promise<void> {
+  const top = await realpath(root);
+  const budget = new Budget(limits, 'folder');
+  /** The file a link leads to, when it is one inside the folder; why it is skipped otherwise. */
+  const follow = async (link: string): Promise<{ file: string; size: number } | { reason: string }> => {
+    const target = await realpath(link).catch(() => null);
+    if (!target) return { reason: 'link to nothing' };
+    if (!target.startsWith(top + path.sep)) return { reason: 'link leaving the folder' };
+    const info = await stat(target);
+    return info.isFile() ? { file: target, size: info.size } : { reason: 'link' };
+  };
+  const walk = async (relative: string): Promise<void> => {
+    const names: string[] = [];
+    for await (const dirent of await opendir(path.join(top, relative))) names.push(dirent.name);
+    for (const name of names.sort()) {
+      const raw = relative === '' ? name : `${relative}/${name}`;
+      const full = path.join(top, raw);
+      const info = await lstat(full);
+      const checked = checkEntryName(raw);
+      const followed = info.isSymbolicLink() && 'name' in checked ? await follow(full) : null;
+      budget.entry(followed && 'size' in followed ? followed.size : info.isFile() ? info.size : 0, raw);
+      const reason = 'reason' in checked ? checked.reason : followed && 'reason' in followed ? followed.reason : info.isDirectory() || info.isFile() || followed ? null : 'not a plain file';
+      if (reason !== null) {
+        skips.add(reason, raw);
+        continue;
+      }
+      const entryName = (checked as { name: string }).name;
+      if (info.isDirectory()) {
+        await visit({ kind: 'folder', name: entryName, size: 0, read: () => Promise.resolve(Buffer.alloc(0)) });
+        await walk(raw);
+        continue;
+      }
+      const file = followed && 'file' in followed ? followed : { file: full, size: info.size };
+      await visit({ kind: 'file', name: entryName, size: file.size, read: () => readFile(file.file) });
+    }
+  };
+  await walk('');
 }

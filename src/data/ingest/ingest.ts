@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Random, deriveSeed, freshSeed } from '../../nn/random.js';
 import { StatisticsAccumulator } from '../image-statistics.js';
-import { detectArchiveFile, readArchive, type ArchiveKind } from './archive.js';
+import { detectArchiveFile, readArchive, type EntryVisitor, type SourceKind } from './archive.js';
 import { decodeIdxImages, decodeIdxLabels, idxBytes } from './idx.js';
 import { convertGrey, convertImage, ImageSkip, readImageHeader, type Channels, type ConversionTarget, type ImageHeader, type SizeMode } from './images.js';
 import { isImageName, labelsCsvName, planLayout, wrappingFolder, type IdxPlan, type ImagesPlan, type SplitName } from './layouts.js';
@@ -13,7 +13,7 @@ import { IngestError, SkipLog } from './skips.js';
 import { splitEachLabel } from './split.js';
 
 /**
- * One archive in, a stored dataset out: the archive is read in two streamed passes (names and,
+ * One archive (or, for the command line, a folder) in, a stored dataset out: the archive is read in two streamed passes (names and,
  * when no size is given, image headers; then the images), each image converted once to the
  * dataset's size and channels and spilled to a temporary file of fixed-size records, and each
  * split written as shards in a seeded random order, then the manifest, then `publish()`.
@@ -39,6 +39,8 @@ export interface IngestOptions {
   identity?: DatasetIdentity;
   /** Images converted so far, of the total planned. */
   onProgress?: (progress: { read: number; total: number }) => void;
+  /** Stops ingestion between two entries or images (a worker shutting down): it rejects with the signal's reason and stores nothing. */
+  signal?: AbortSignal;
 }
 
 export const defaultTestFraction = 0.2;
@@ -86,7 +88,15 @@ export async function ingestArchive(archive: string, sink: ShardSink, options: I
   }
 }
 
-async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
+/** readArchive, stopping before each entry once the options' signal is aborted. */
+function readEntries(archive: string, kind: SourceKind, options: IngestOptions, skips: SkipLog, visit: EntryVisitor): Promise<void> {
+  return readArchive(archive, kind, options.limits, skips, (entry) => {
+    options.signal?.throwIfAborted();
+    return visit(entry);
+  });
+}
+
+async function ingestInto(archive: string, kind: SourceKind, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
   const { limits } = options;
   const sizeGiven = options.imageSize !== undefined && options.channels !== undefined;
   // Pass 1: names, labels.csv, and (unless size and channels are given) every image's header.
@@ -95,7 +105,7 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
   const csvTexts = new Map<string, string>();
   const headers = new Map<string, ImageHeader>();
   // Unsafe entries are recorded here, once; the later passes see them again and record nothing.
-  await readArchive(archive, kind, limits, skips, async (entry) => {
+  await readEntries(archive, kind, options, skips, async (entry) => {
     if (entry.kind === 'folder') return void folders.push(entry.name);
     files.push(entry.name);
     if (entry.name === labelsCsvName || entry.name.endsWith(`/${labelsCsvName}`)) csvTexts.set(entry.name, (await entry.read()).toString('utf8'));
@@ -138,7 +148,7 @@ async function ingestInto(archive: string, kind: ArchiveKind, file: FileHandle, 
     options.onProgress?.({ read: ++read, total: planned.size });
   };
   try {
-    await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
+    await readEntries(archive, kind, options, new SkipLog(), async (entry) => {
       const meta = entry.kind === 'file' ? planned.get(entry.name) : undefined;
       if (!meta) return;
       const bytes = await entry.read();
@@ -197,11 +207,11 @@ async function flushImages(converted: Converted): Promise<void> {
   await converted.file.write(Buffer.concat(pending), 0, pending.length * imageBytes, at * imageBytes);
 }
 
-async function ingestIdx(archive: string, kind: ArchiveKind, plan: IdxPlan, wrap: string, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
+async function ingestIdx(archive: string, kind: SourceKind, plan: IdxPlan, wrap: string, file: FileHandle, sink: ShardSink, skips: SkipLog, seed: number, options: IngestOptions): Promise<DatasetManifest> {
   const { limits } = options;
   const wanted = new Map(plan.pairs.flatMap((p) => [[`${wrap}${p.images}`, p], [`${wrap}${p.labels}`, p]] as const));
   const contents = new Map<string, Buffer>();
-  await readArchive(archive, kind, limits, new SkipLog(), async (entry) => {
+  await readEntries(archive, kind, options, new SkipLog(), async (entry) => {
     if (entry.kind === 'file' && wanted.has(entry.name)) contents.set(entry.name.slice(wrap.length), await idxBytes(entry.name, await entry.read(), limits.entryBytes));
   });
   const decoded = plan.pairs.map((p) => {
@@ -226,6 +236,7 @@ async function ingestIdx(archive: string, kind: ArchiveKind, plan: IdxPlan, wrap
   for (const { pair, images, labels } of decoded) {
     const per = images.rows * images.columns;
     for (let i = 0; i < images.count; i++) {
+      options.signal?.throwIfAborted();
       const pixels = await convertGrey(images.pixels.subarray(i * per, (i + 1) * per), images.columns, images.rows, target);
       await appendImage(converted, pixels, labels[i]!, pair.split);
       options.onProgress?.({ read: ++read, total });

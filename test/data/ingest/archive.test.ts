@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,4 +100,45 @@ it('an upload of no known kind is refused with a sentence', async () => {
   await writeFile(file, Buffer.from('hello, not an archive'));
   await expect(detectArchiveFile(file, 'application/zip')).rejects.toThrow(IngestError);
   await expect(detectArchiveFile(file, 'application/zip')).rejects.toThrow(/declared as application\/zip/);
+});
+
+describe('folders (the command line reads a local folder as an archive)', () => {
+  async function folder(files: Record<string, string>): Promise<string> {
+    const root = path.join(dir, `folder-${Math.random().toString(36).slice(2)}`);
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await writeFile(path.join(root, name), text);
+    }
+    return root;
+  }
+
+  it('are read as a tree of folders and files, by name, with hidden files skipped', async () => {
+    const root = await folder({ 'b/y.txt': 'two', 'a/x.txt': 'one', 'a/deeper/z.txt': 'three', 'a/.DS_Store': 'junk' });
+    await mkdir(path.join(root, 'empty'));
+    expect(await detectArchiveFile(root)).toBe('folder');
+    const { files, folders, skips } = await list(root);
+    expect([...files]).toEqual([['a/deeper/z.txt', 'three'], ['a/x.txt', 'one'], ['b/y.txt', 'two']]);
+    expect(folders).toEqual(['a', 'a/deeper', 'b', 'empty']);
+    expect(skips).toEqual([{ reason: 'hidden or system file', count: 1, examples: ['a/.DS_Store'] }]);
+  });
+
+  it('follow a link to a file inside the folder, and skip links leaving it or to folders', async () => {
+    const outside = await folder({ 'secret.txt': 'outside' });
+    const root = await folder({ 'a/x.txt': 'one' });
+    await symlink(path.join(root, 'a/x.txt'), path.join(root, 'a/inside.txt'));
+    await symlink(path.join(outside, 'secret.txt'), path.join(root, 'a/leaving.txt'));
+    await symlink(path.join(root, 'a'), path.join(root, 'loop'));
+    await symlink(path.join(root, 'nothing'), path.join(root, 'a/dangling.txt'));
+    const { files, skips } = await list(root);
+    expect(Object.fromEntries(files)).toEqual({ 'a/inside.txt': 'one', 'a/x.txt': 'one' });
+    const reasons = Object.fromEntries(skips.map((s) => [s.reason, s.examples]));
+    expect(reasons).toEqual({ 'link leaving the folder': ['a/leaving.txt'], link: ['loop'], 'link to nothing': ['a/dangling.txt'] });
+  });
+
+  it('refuse more entries or bytes than the limits', async () => {
+    const root = await folder(Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f/${i}.txt`, 'x'.repeat(1000)])));
+    await expect(list(root, { ...defaultIngestLimits, entries: 5 })).rejects.toThrow(/the folder has more than 5 entries/);
+    await expect(list(root, { ...defaultIngestLimits, uncompressedBytes: 5000 })).rejects.toThrow(/folder's files add up to more than 5000 bytes/);
+    await expect(list(root, { ...defaultIngestLimits, entryBytes: 999 })).rejects.toThrow(/'f\/0.txt' is 1000 bytes/);
+  });
 });

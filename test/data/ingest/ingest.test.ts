@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, gzipSync } from 'node:zlib';
@@ -245,4 +245,19 @@ describe('shards', () => {
     expect(manifest.bytes).toBe(14 * (64 + 2));
     expect(manifest.statistics.polarity).toBe('light-on-dark');
   });
+});
+
+it('stops between two images when its signal is aborted, and stores nothing', async () => {
+  const entries: TestEntry[] = [];
+  for (let i = 0; i < 40; i++) entries.push({ name: `${i % 2 ? 'a' : 'b'}/${i}.png`, bytes: await greyPng(i * 5) });
+  const controller = new AbortController();
+  const reads: number[] = [];
+  const onProgress = ({ read }: { read: number }) => {
+    reads.push(read);
+    if (read === 3) controller.abort(new Error('shutting down'));
+  };
+  await expect(ingest(entries, { signal: controller.signal, onProgress })).rejects.toThrow('shutting down');
+  // Conversions already in flight may report; no later image is read.
+  expect(Math.max(...reads)).toBeLessThan(3 + 8 + 1);
+  expect((await readdir(dir)).filter((f) => f.startsWith(`d${n - 1}-out`))).toEqual([]);
 });
