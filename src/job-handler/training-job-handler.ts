@@ -39,6 +39,7 @@ export function trainingJobHandler(
     if ('problem' in dataset) throw new UserProblem({ title: 'Unknown dataset', detail: dataset.problem.message, problems: [dataset.problem] });
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     const fence = { attempt: ctx.attempt, holds: ctx.holds };
+    let memoryFault = false;
     try {
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
       const request = await requireValidTrainingRequest({ network, options }, dataset, config);
@@ -61,7 +62,7 @@ export function trainingJobHandler(
     } catch (err) {
       await publisher.flush().catch(() => {});
       if (isMemoryFault(err)) {
-        onMemoryFault();
+        memoryFault = true;
         throw err instanceof OutOfMemoryError ? err : new OutOfMemoryError('training', err);
       }
       if (err instanceof ModelStoreError) throw new UserProblem({ title: 'Model not saved', detail: err.message }, { cause: err });
@@ -69,6 +70,10 @@ export function trainingJobHandler(
     } finally {
       // Ended here for good (done, failed, cancelled, out of time): its checkpoints are of no more use.
       if (!isHandedOn(ctx.signal)) await checkpoints.deleteAll(ctx.id).catch((err: unknown) => log.warn({ jobId: ctx.id, err: String(err) }, 'checkpoints not deleted'));
+      // Last, with nothing awaited after it: the recycle it starts (on a later turn) hands running jobs
+      // back to the queue, so this job's failure must reach the lifecycle first. Called before the
+      // deletion above, the recycle ran during it and handed the failed job back instead.
+      if (memoryFault) onMemoryFault();
     }
   };
 }
