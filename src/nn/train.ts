@@ -4,6 +4,7 @@ import type { TrainingCheckpoint } from './checkpoint.js';
 import { buildLayers, buildModel, evaluate, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
 import type { DatasetDescription, DatasetSource } from './dataset-source.js';
+import { TrainingDivergedError } from './diverged.js';
 import { ImageInput } from './layers/image-input.js';
 import { wholeDatasetBatchSize } from './memory.js';
 import { normalizationStatistics } from './normalization.js';
@@ -234,6 +235,7 @@ async function runIterations(
       }
       last = record;
       await hooks.onProgress?.(record);
+      if (!Number.isFinite(record.miniBatchLoss)) throw new TrainingDivergedError(record.iteration, record.epoch, record.miniBatchLoss);
       if (options.validationPatience !== null && validationsWithoutImprovement >= options.validationPatience) return 'validation-patience';
     }
     return null;

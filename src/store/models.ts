@@ -10,14 +10,14 @@ import { FileBlobStore } from './file-blob-store.js';
 
 export { PublicationRefused, type PublicationFence } from './blob-store.js';
 
-/** How a model did: the last mini-batch, the validation data and the test split. */
+/** How a model did: the last mini-batch, the validation data and the test split; null for a value that was not a number. */
 export interface ModelMetrics {
   miniBatchLoss: number | null;
   miniBatchAccuracy: number | null;
-  validationLoss?: number;
-  validationAccuracy?: number;
-  testAccuracy?: number;
-  testLoss?: number;
+  validationLoss?: number | null;
+  validationAccuracy?: number | null;
+  testAccuracy?: number | null;
+  testLoss?: number | null;
 }
 
 /**

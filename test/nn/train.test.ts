@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TrainingDivergedError } from '../../src/nn/diverged.js';
 import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
 import { backendMemory, type WasmBackendInternals } from '../../src/nn/wasm/heap.js';
@@ -96,6 +97,24 @@ describe('train', () => {
     expect(records).toHaveLength(3);
     expect((await result.classifier.predict(data.test.images.subarray(0, 784), 1)).length).toBe(10);
     result.classifier.dispose();
+  });
+
+  it('stops at the first loss that is not a number and fails with a sentence, leaking no tensors', async () => {
+    const data = await digits(256);
+    const diverge = async (records: ProgressRecord[]) =>
+      train(network(), { source: data.source }, options({ ...small, initialLearnRate: 1e6 }), { onProgress: (r) => void records.push(r) });
+    await diverge([]).catch(() => {}); // tfjs caches a few constants on first use
+    const baseline = tf.memory().numTensors;
+    const records: ProgressRecord[] = [];
+    const failure = await diverge(records).then(() => null, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(TrainingDivergedError);
+    const last = records.at(-1)!;
+    expect(Number.isFinite(last.miniBatchLoss)).toBe(false);
+    expect(records.slice(0, -1).every((r) => Number.isFinite(r.miniBatchLoss))).toBe(true);
+    expect(last.iteration).toBeLessThan(16);
+    expect((failure as TrainingDivergedError).message).toContain(`at iteration ${last.iteration} (epoch ${last.epoch})`);
+    expect((failure as TrainingDivergedError).toJobError().title).toBe('Training diverged');
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 
   it('leaks no tensors: the count returns to its baseline after every run', async () => {

@@ -107,27 +107,29 @@ export const EventsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** A loss or an accuracy: null once training diverged, since NaN and Infinity have no JSON form. */
+const Measure = (description?: string) => Type.Union([Type.Number(), Type.Null()], description ? { description } : {});
+
 export const Progress = Type.Object({
   epoch: Type.Integer(),
   iteration: Type.Integer(),
   timeElapsed: Type.Number({ description: 'seconds since training started' }),
-  // null when training diverged (NaN has no JSON form): a job view must still answer.
-  miniBatchLoss: Type.Union([Type.Number(), Type.Null()]),
-  miniBatchAccuracy: Type.Union([Type.Number(), Type.Null()], { description: 'a fraction, 0 to 1' }),
+  miniBatchLoss: Measure(),
+  miniBatchAccuracy: Measure('a fraction, 0 to 1'),
   baseLearnRate: Type.Number(),
   totalIterations: Type.Integer({ description: 'iterations the run takes unless stopped early (maxEpochs x iterations per epoch)' }),
   verbose: Type.Boolean({ description: "a row of MATLAB's verbose table: iteration 1, every verboseFrequency iterations, and the last" }),
-  validationLoss: Type.Optional(Type.Number()),
-  validationAccuracy: Type.Optional(Type.Number()),
+  validationLoss: Type.Optional(Measure()),
+  validationAccuracy: Type.Optional(Measure()),
 }, { [component]: 'Progress' });
 
 export const Metrics = Type.Object({
-  miniBatchLoss: Type.Union([Type.Number(), Type.Null()]),
-  miniBatchAccuracy: Type.Union([Type.Number(), Type.Null()]),
-  validationLoss: Type.Optional(Type.Number()),
-  validationAccuracy: Type.Optional(Type.Number()),
-  testLoss: Type.Optional(Type.Number()),
-  testAccuracy: Type.Optional(Type.Number()),
+  miniBatchLoss: Measure(),
+  miniBatchAccuracy: Measure(),
+  validationLoss: Type.Optional(Measure()),
+  validationAccuracy: Type.Optional(Measure()),
+  testLoss: Type.Optional(Measure()),
+  testAccuracy: Type.Optional(Measure()),
 }, { [component]: 'Metrics' });
 
 export const JobError = Type.Object({

@@ -10,7 +10,8 @@ export interface ChartSpec {
   /** The colour MATLAB gives this quantity (blue for accuracy, orange for loss). */
   colour: string;
   miniBatch: { label: string; value: (p: Progress) => number };
-  validation: { label: string; value: (p: Progress) => number | undefined };
+  /** Missing (undefined) where the record has no validation, null where it was not a number. */
+  validation: { label: string; value: (p: Progress) => number | null | undefined };
   yRange?: [number, number];
 }
 

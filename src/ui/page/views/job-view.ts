@@ -10,7 +10,7 @@ import { VerboseTable } from '../verbose-table.js';
 import { setTitle, type View } from '../view.js';
 import { jobName } from './job-list.js';
 
-const accuracy = (v: number | undefined) => (v === undefined ? undefined : 100 * v);
+const accuracy = (v: number | null | undefined) => (v === undefined || v === null ? v : 100 * v);
 
 /**
  * One job, as MATLAB's training-progress window shows a run: accuracy and loss against iteration
