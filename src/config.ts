@@ -21,6 +21,8 @@ export interface Config {
     s3: S3Settings | null;
     /** The local read cache in front of object storage (maxBytes 0: none). */
     cache: { dir: string; maxBytes: number };
+    /** Verified dataset shards a process keeps in memory for its next jobs (src/data/ingest/verified-shards.ts; 0: none). */
+    verifiedShardBytes: number;
   };
   networkLimits: NetworkLimits;
   optionLimits: OptionLimits;
@@ -198,6 +200,7 @@ export const configVariables = [
   { key: 'awsSessionToken', name: 'AWS_SESSION_TOKEN', default: '', parse: optionalText, doc: 'session token of temporary credentials, if any' },
   { key: 'storeCacheDir', name: 'STORE_CACHE_DIR', default: '', parse: optionalPath, doc: 'folder of the local read cache of objects (model files, dataset shards) read from STORE_URL; empty: DATA_DIR/.store-cache. Processes may share it or each have their own' },
   { key: 'storeCacheBytes', name: 'STORE_CACHE_BYTES', default: '2147483648', parse: count, doc: 'bytes the read cache may hold (least recently used files go first); 0: no cache' },
+  { key: 'verifiedShardBytes', name: 'SHARD_CACHE_BYTES', default: '268435456', parse: count, doc: "bytes of dataset shards a worker keeps in memory once verified against their checksums, so its next jobs on the same shards neither read nor hash them again while their etag is unchanged (least recently used go first; a shard larger than this is not kept); 0: none, every job reads and verifies its shards" },
   { key: 'maxLearnables', name: 'MAX_LEARNABLES', default: '50000000', parse: positiveInt, doc: 'most learnable parameters a network may have' },
   { key: 'maxLayers', name: 'MAX_LAYERS', default: '200', parse: positiveInt, doc: 'most layers a network may have' },
   { key: 'maxImageSide', name: 'MAX_IMAGE_SIDE', default: '4096', parse: positiveInt, doc: 'largest height or width of an image input' },
@@ -305,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         credentials: accessKeyId ? { accessKeyId, secretAccessKey: get('awsSecretAccessKey'), ...(sessionToken ? { sessionToken } : {}) } : null,
       },
       cache: { dir: path.resolve(get<string | null>('storeCacheDir') ?? path.join(dataDir, '.store-cache')), maxBytes: get('storeCacheBytes') },
+      verifiedShardBytes: get('verifiedShardBytes'),
     },
     networkLimits: { maxLearnables: get('maxLearnables'), maxLayers: get('maxLayers'), maxImageSide: get('maxImageSide') },
     optionLimits: { maxEpochs: get('maxEpochs'), maxMiniBatchSize: get('maxMiniBatchSize') },
