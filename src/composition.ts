@@ -84,7 +84,7 @@ export function queueWorker(
   });
 }
 
-/** The live workers' announcements (/readyz lists them): one lives three heartbeats unless renewed (WORKER_WARM_UP_MS while warming up). */
+/** The live workers' announcements (GET /v1/admin/workers lists them, /readyz counts them): one lives three heartbeats unless renewed (WORKER_WARM_UP_MS while warming up). */
 export function workerPresence(config: Config, connection: Redis): WorkerPresence {
   return new WorkerPresence(connection, new Keys(config.redis.prefix), 3 * config.workers.heartbeatMs, config.workers.warmUpMs);
 }

@@ -109,7 +109,7 @@ describe('the training service end to end', () => {
     expect((await stack.api.json('DELETE', `/v1/jobs/${running.body.id}`)).status).toBe(409);
     // Once the queue holds nothing (the freed worker took the cancelled job and skipped it), it can no longer start.
     await until(async () => {
-      const { queue } = (await stack.api.json<{ queue: { waiting: number; active: number } }>('GET', '/readyz')).body;
+      const { queue } = (await stack.api.json<{ queue: { waiting: number; active: number } }>('GET', '/v1/admin/workers')).body;
       return queue.waiting === 0 && queue.active === 0;
     });
     expect(await stack.api.job(queued.body.id)).toMatchObject({ status: 'cancelled', attempts: 0, startedAt: null });
