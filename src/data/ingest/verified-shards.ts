@@ -59,13 +59,14 @@ export class VerifiedShards {
       }
     }
     const { key, etag, bytes } = await objects.read(info.name);
+    // Whatever was kept under this key is not what the store holds or the manifest names now.
+    this.forget(key);
     verifyShard(bytes, info, this.hash);
     this.keep(key, { etag, sha256: info.sha256, bytes });
     return bytes;
   }
 
   private keep(key: string, shard: Verified): void {
-    this.forget(key);
     if (shard.bytes.length > this.maxBytes) return;
     this.kept.set(key, shard);
     this.keptBytes += shard.bytes.length;
