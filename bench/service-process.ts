@@ -58,12 +58,12 @@ export async function startServiceProcess(workers: number, prepare: (dataDir: st
   return { base, dataDir, pid: server.pid!, redisUrl: redis.url, env, stop };
 }
 
-/** Until /readyz answers and reports the workers asked for. */
+/** Until /readyz answers and counts the ready workers asked for. */
 async function waitUntilReady(base: string, workers: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
     try {
       const res = await fetch(`${base}/readyz`);
-      if (res.ok && ((await res.json()) as { workers: number }).workers >= workers) return;
+      if (res.ok && ((await res.json()) as { workers: { ready: number } }).workers.ready >= workers) return;
     } catch {
       // not listening yet
     }

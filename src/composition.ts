@@ -9,6 +9,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import { DatasetCatalogue } from './data/dataset-catalogue.js';
+import { VerifiedShards } from './data/ingest/verified-shards.js';
 import type { JobHandler, JobLifecycleOptions, JobObserver } from './lifecycle/job-lifecycle.js';
 import { countedBlobStore, type StoreCounters } from './metrics/store-metrics.js';
 import { initBackend, type BackendInfo } from './nn/backend.js';
@@ -83,7 +84,7 @@ export function queueWorker(
   });
 }
 
-/** The live workers' announcements (/readyz lists them): one lives three heartbeats unless renewed (WORKER_WARM_UP_MS while warming up). */
+/** The live workers' announcements (GET /v1/admin/workers lists them, /readyz counts them): one lives three heartbeats unless renewed (WORKER_WARM_UP_MS while warming up). */
 export function workerPresence(config: Config, connection: Redis): WorkerPresence {
   return new WorkerPresence(connection, new Keys(config.redis.prefix), 3 * config.workers.heartbeatMs, config.workers.warmUpMs);
 }
@@ -161,9 +162,12 @@ export function ingestionWorker(config: Config, connection: Redis, worker: { wor
   });
 }
 
-/** The datasets jobs train on, the built-in digits and the stored ones, by id (the API describes them, the worker and the CLI train on them). */
+/**
+ * The datasets jobs train on, the built-in digits and the stored ones, by id (the API describes
+ * them, the worker and the CLI train on them); a process makes one, so its verified shards serve all its jobs.
+ */
 export function datasetCatalogue(config: Config, store: DatasetStore = datasetStore(config)): DatasetCatalogue {
-  return new DatasetCatalogue(store);
+  return new DatasetCatalogue(store, new VerifiedShards(config.store.verifiedShardBytes));
 }
 
 /** The command line's datasets ingested from folders and archives on this machine: DATA_DIR/datasets, never STORE_URL's bucket. */

@@ -21,6 +21,8 @@ export interface Config {
     s3: S3Settings | null;
     /** The local read cache in front of object storage (maxBytes 0: none). */
     cache: { dir: string; maxBytes: number };
+    /** Verified dataset shards a process keeps in memory for its next jobs (src/data/ingest/verified-shards.ts; 0: none). */
+    verifiedShardBytes: number;
   };
   networkLimits: NetworkLimits;
   optionLimits: OptionLimits;
@@ -198,6 +200,7 @@ export const configVariables = [
   { key: 'awsSessionToken', name: 'AWS_SESSION_TOKEN', default: '', parse: optionalText, doc: 'session token of temporary credentials, if any' },
   { key: 'storeCacheDir', name: 'STORE_CACHE_DIR', default: '', parse: optionalPath, doc: 'folder of the local read cache of objects (model files, dataset shards) read from STORE_URL; empty: DATA_DIR/.store-cache. Processes may share it or each have their own' },
   { key: 'storeCacheBytes', name: 'STORE_CACHE_BYTES', default: '2147483648', parse: count, doc: 'bytes the read cache may hold (least recently used files go first); 0: no cache' },
+  { key: 'verifiedShardBytes', name: 'SHARD_CACHE_BYTES', default: '268435456', parse: count, doc: "bytes of dataset shards a worker keeps in memory once verified against their checksums, so its next jobs on the same shards neither read nor hash them again while their etag is unchanged (least recently used go first; a shard larger than this is not kept); 0: none, every job reads and verifies its shards" },
   { key: 'maxLearnables', name: 'MAX_LEARNABLES', default: '50000000', parse: positiveInt, doc: 'most learnable parameters a network may have' },
   { key: 'maxLayers', name: 'MAX_LAYERS', default: '200', parse: positiveInt, doc: 'most layers a network may have' },
   { key: 'maxImageSide', name: 'MAX_IMAGE_SIDE', default: '4096', parse: positiveInt, doc: 'largest height or width of an image input' },
@@ -217,8 +220,8 @@ export const configVariables = [
   { key: 'redisCommandTimeoutMs', name: 'REDIS_COMMAND_TIMEOUT_MS', default: '5000', parse: positiveInt, doc: "longest the API waits on one Redis command; with Redis down, /v1 requests answer 503 at once" },
   { key: 'workerCount', name: 'WORKERS', default: '1', parse: count, doc: 'worker processes `npm start` runs beside the API (0: the API alone)' },
   { key: 'workerConcurrency', name: 'WORKER_CONCURRENCY', default: '1', parse: positiveInt, doc: 'jobs one worker process trains at once' },
-  { key: 'workerHeartbeatMs', name: 'WORKER_HEARTBEAT_MS', default: '5000', parse: positiveInt, doc: "how often a worker renews its entry in /readyz's list; a worker silent for three beats drops out of it" },
-  { key: 'workerWarmUpMs', name: 'WORKER_WARM_UP_MS', default: '1800000', parse: positiveInt, doc: "how long a worker stays listed as warming-up in /readyz without renewing: compiling its first kernels blocks its heartbeat (CUDA's PTX JIT on an H100 takes minutes)" },
+  { key: 'workerHeartbeatMs', name: 'WORKER_HEARTBEAT_MS', default: '5000', parse: positiveInt, doc: "how often a worker renews its announcement (GET /v1/admin/workers lists it, /readyz counts it); a worker silent for three beats drops out" },
+  { key: 'workerWarmUpMs', name: 'WORKER_WARM_UP_MS', default: '1800000', parse: positiveInt, doc: "how long a worker stays listed as warming-up without renewing: compiling its first kernels blocks its heartbeat (CUDA's PTX JIT on an H100 takes minutes)" },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
   { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails (a job that kills every worker it meets must not loop for ever)' },
@@ -305,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         credentials: accessKeyId ? { accessKeyId, secretAccessKey: get('awsSecretAccessKey'), ...(sessionToken ? { sessionToken } : {}) } : null,
       },
       cache: { dir: path.resolve(get<string | null>('storeCacheDir') ?? path.join(dataDir, '.store-cache')), maxBytes: get('storeCacheBytes') },
+      verifiedShardBytes: get('verifiedShardBytes'),
     },
     networkLimits: { maxLearnables: get('maxLearnables'), maxLayers: get('maxLayers'), maxImageSide: get('maxImageSide') },
     optionLimits: { maxEpochs: get('maxEpochs'), maxMiniBatchSize: get('maxMiniBatchSize') },

@@ -32,7 +32,8 @@ describe('loadConfig', () => {
 
   it('keeps models and datasets in DATA_DIR unless STORE_URL names a bucket', () => {
     const files = loadConfig({ DATA_DIR: '/srv/ty' });
-    expect(files.store).toEqual({ s3: null, cache: { dir: '/srv/ty/.store-cache', maxBytes: 2 ** 31 } });
+    expect(files.store).toEqual({ s3: null, cache: { dir: '/srv/ty/.store-cache', maxBytes: 2 ** 31 }, verifiedShardBytes: 2 ** 28 });
+    expect(loadConfig({ SHARD_CACHE_BYTES: '0' }).store.verifiedShardBytes).toBe(0);
     const s3 = loadConfig({ STORE_URL: 's3://models-bucket/team/trainyard/', S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret', STORE_CACHE_BYTES: '0' });
     expect(s3.store).toMatchObject({
       s3: { bucket: 'models-bucket', prefix: 'team/trainyard', endpoint: 'http://minio:9000', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'id', secretAccessKey: 'secret' } },

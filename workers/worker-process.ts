@@ -35,14 +35,14 @@ const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis conne
 const connection = redisConnection(config, onRedisError);
 const subscriber = redisConnection(config, onRedisError);
 
-// Announced in /readyz from now on: warming up first where the backend compiles its kernels on first use.
+// Announced (GET /v1/admin/workers, /readyz's counts) from now on: warming up first where the backend compiles its kernels on first use.
 let state: WorkerState = backend.compilesKernels ? 'warming-up' : 'ready';
 const { name, package: pkg, device, adapter } = backend;
 const presence = await heartbeat(
   workerPresence(config, connection),
   () => ({ id: workerId, state, backend: { name, package: pkg, device, ...(adapter ? { adapter } : {}) }, startedAt }),
   config.workers.heartbeatMs,
-  (err) => log.warn({ err: err.message }, 'could not renew this worker in /readyz'),
+  (err) => log.warn({ err: err.message }, "could not renew this worker's announcement"),
 );
 if (state === 'warming-up') {
   log.info({ backend: backend.name }, 'warming up: compiling the backend\'s kernels on one mini-batch before taking jobs');
@@ -78,7 +78,7 @@ await ingestion.start();
 log.info({ concurrency: config.workers.concurrency, redis: config.redis.prefix }, 'worker ready');
 
 let stopping = false;
-/** Takes no more jobs or datasets, hands running ones back to the queue, leaves /readyz's list and closes Redis. */
+/** Takes no more jobs or datasets, hands running ones back to the queue, withdraws its announcement and closes Redis. */
 async function stop(): Promise<void> {
   await Promise.all([worker.close(), ingestion.close()]);
   await Promise.all([presence.stop(), stopPushingMetrics()]);

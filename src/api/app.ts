@@ -19,6 +19,7 @@ import type { Services } from './services.js';
 import { uiRoutes } from './ui.js';
 import { bullBoard } from './operations/bull-board.js';
 import { metricsRoutes, recordRequestDurations } from './operations/metrics.js';
+import { workerRoutes } from './operations/workers.js';
 
 /**
  * The whole API as one plugin: the process entry (src/server.ts) and the tests register it on a
@@ -76,6 +77,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await fastify.register(datasetRoutes, { services });
   await fastify.register(uiRoutes);
   await fastify.register(metricsRoutes, { services });
+  await fastify.register(workerRoutes, { services });
   await fastify.register(bullBoard, { services });
 }
 

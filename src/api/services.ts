@@ -40,7 +40,7 @@ export interface Services {
   catalogue: JobCatalogue;
   events: JobEvents;
   queue: TrainingQueue;
-  /** The live workers and what they train on (/readyz). */
+  /** The live workers and what they train on (GET /v1/admin/workers; counted in /readyz). */
   workers: WorkerPresence;
   models: ModelStore;
   modelCache: ModelCache;

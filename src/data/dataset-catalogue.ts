@@ -6,6 +6,7 @@ import { digitsDescription } from './digits.js';
 import { firstTrainDescription, firstTrainImages } from './first-images.js';
 import type { SizeMode } from './ingest/images.js';
 import type { DatasetManifest } from './ingest/shards.js';
+import { VerifiedShards } from './ingest/verified-shards.js';
 import { storedDescription, StoredSource } from './stored-source.js';
 import { digitsId, ensureStoredDigits } from './stored-digits.js';
 
@@ -36,11 +37,13 @@ export const builtInDigits: BuiltIn = { description: digitsDescription, store: e
  * `batches()`). Every dataset is a stored one (src/data/stored-source.ts): the built-ins (the
  * digits) under their reserved ids, for every tenant; uploaded ones by id, for the tenant their
  * manifest names only — another tenant's is answered as not existing. The built-ins are in a Map,
- * so a user's string never indexes a plain object.
+ * so a user's string never indexes a plain object. Every source it makes loads its shards through
+ * one VerifiedShards: a shard one job verified, the next job in the process uses unread.
  */
 export class DatasetCatalogue {
   constructor(
     private readonly store: DatasetStore,
+    private readonly verifiedShards = new VerifiedShards(0),
     private readonly builtIns: ReadonlyMap<string, BuiltIn> = new Map([[digitsId, builtInDigits]]),
   ) {}
 
@@ -53,7 +56,8 @@ export class DatasetCatalogue {
     const builtIn = this.builtIns.get(id);
     const manifest = builtIn ? await builtIn.store(this.store) : await this.tenantManifest(id, tenant);
     if (!manifest) return this.missing(ref);
-    const source = new StoredSource(manifest, (name) => this.store.object(id, name));
+    const objects = { head: (name: string) => this.store.head(id, name), read: (name: string) => this.store.read(id, name) };
+    const source = new StoredSource(manifest, (info) => this.verifiedShards.load(objects, info));
     return { id, name: manifest.identity?.name ?? id, sizeMode: manifest.sizeMode, source: trainImages ? firstTrainImages(source, trainImages) : source };
   }
 

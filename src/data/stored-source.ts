@@ -1,6 +1,6 @@
 import type { Batch, BatchOptions, DatasetDescription, DatasetSource, Split } from '../nn/dataset-source.js';
 import type { Random } from '../nn/random.js';
-import { epochOrder, ShardReader, type GetObject } from './ingest/shard-reader.js';
+import { epochOrder, ShardReader, type LoadShard } from './ingest/shard-reader.js';
 import type { DatasetManifest } from './ingest/shards.js';
 
 /** Decoded shards a pass holds at once: the one being read, the next (prefetched), and one spare. */
@@ -13,9 +13,10 @@ export function storedDescription({ size, classes, splits }: DatasetManifest): D
 
 /**
  * A dataset stored as shards (src/data/ingest/shards.ts) as the engine reads it: `describe()` from
- * the manifest, batches through a ShardReader (checksums verified, the next shard fetched while
- * the current one is read, at most `maxShardsHeld` decoded shards held per pass), so a worker's
- * memory does not grow with the dataset. Shuffled training reads shard by shard (epochOrder)
+ * the manifest, batches through a ShardReader (shards verified against their checksums, the next
+ * fetched while the current one is read, at most `maxShardsHeld` decoded shards held per pass), so
+ * a pass's memory does not grow with the dataset (a worker's VerifiedShards cache, shared by its
+ * jobs, adds at most its own bound). Shuffled training reads shard by shard (epochOrder)
  * unless every shard fits in what a pass holds, when a full permutation costs no extra reads.
  */
 export class StoredSource implements DatasetSource {
@@ -23,10 +24,10 @@ export class StoredSource implements DatasetSource {
 
   constructor(
     readonly manifest: DatasetManifest,
-    getObject: GetObject,
+    loadShard: LoadShard,
     private readonly maxShardsHeld = shardsHeld,
   ) {
-    this.reader = new ShardReader(manifest, getObject, maxShardsHeld);
+    this.reader = new ShardReader(manifest, loadShard, maxShardsHeld);
   }
 
   /** Most decoded shards a pass held at once so far. */

@@ -1,8 +1,9 @@
 /**
- * @module Which worker processes are alive and what they train on, for /readyz. Each worker writes
- * its announcement under its own key with a time to live and renews it on a heartbeat; a worker that
- * dies (no clean exit, no withdraw) drops out of the list when its key expires. A set indexes the
- * keys so that listing needs no SCAN; ids whose key has expired are pruned from it as they are found.
+ * @module Which worker processes are alive and what they train on, for GET /v1/admin/workers (and
+ * /readyz's counts). Each worker writes its announcement under its own key with a time to live and
+ * renews it on a heartbeat; a worker that dies (no clean exit, no withdraw) drops out of the list
+ * when its key expires. A set indexes the keys so that listing needs no SCAN; ids whose key has
+ * expired are pruned from it as they are found.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './redis.js';

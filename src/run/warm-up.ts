@@ -2,7 +2,7 @@
  * @module A worker's first training step, run before it takes jobs on a backend whose kernels
  * compile on first use (WebGPU's shaders; CUDA's PTX for tfjs-node-gpu on a GPU its TensorFlow has
  * no code for, many minutes on an H100 the first time). Until it ends the worker announces itself
- * as 'warming up' (src/queue/worker-presence.ts), so /readyz tells a slow start from a stuck one.
+ * as 'warming up' (src/queue/worker-presence.ts), so /readyz (and GET /v1/admin/workers) tells a slow start from a stuck one.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { DatasetManifest, ShardSink } from '../data/ingest/shards.js';
 import { manifestName } from '../data/ingest/shards.js';
-import { isKeySegment, joinKey, readBlob, type BlobObject, type BlobStore, type PublicationFence } from './blob-store.js';
+import { isKeySegment, joinKey, readBlob, type BlobHead, type BlobObject, type BlobStore, type PublicationFence } from './blob-store.js';
 import { FileBlobStore } from './file-blob-store.js';
 
 /**
@@ -52,9 +52,19 @@ export class DatasetStore {
 
   /** One of a stored dataset's objects (a shard) whole; throws when it is missing. */
   async object(id: string, name: string): Promise<Uint8Array> {
+    return (await this.read(id, name)).bytes;
+  }
+
+  /** One of a stored dataset's objects whole, with its key and the etag of the bytes read; throws when it is missing. */
+  async read(id: string, name: string): Promise<BlobHead & { bytes: Uint8Array }> {
     const stream = await this.blobs.get(joinKey(this.setOf(id), name));
     if (!stream) throw missingObject(id, name);
-    return readBlob(stream);
+    return { key: stream.key, size: stream.size, etag: stream.etag, bytes: await readBlob(stream) };
+  }
+
+  /** One of a stored dataset's objects' key, size and etag (which changes whenever it is replaced), or null when it is missing. */
+  head(id: string, name: string): Promise<BlobHead | null> {
+    return this.blobs.head(joinKey(this.setOf(id), name));
   }
 
   /** One of a stored dataset's objects as a stream, for reading part of it; throws when it is missing. */

@@ -151,24 +151,15 @@ describe('DELETE /v1/jobs/:id on a queued job', () => {
 });
 
 describe('health and the OpenAPI document', () => {
-  it('is healthy and ready, with queue depth and live workers', async () => {
+  it('is healthy and ready, counting the live workers', async () => {
     expect((await api.json('GET', '/healthz')).body).toEqual({ status: 'ok' });
-    const ready = await api.json<{ status: string; queue: { waiting: number }; workers: unknown[] }>('GET', '/readyz');
+    const ready = await api.json('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', redis: 'ok', workers: [] });
-    expect(ready.body.queue.waiting).toBeGreaterThan(0);
-  });
-
-  it('lists each live worker with its state, backend and GPU adapter', async () => {
-    const adapter = { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' };
-    const gpuWorker = { id: 'gpu-host-1', state: 'warming-up' as const, backend: { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', device: 'gpu' as const, adapter }, startedAt: new Date().toISOString() };
-    const cpuWorker = { id: 'cpu-host-2', state: 'ready' as const, backend: { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu' as const }, startedAt: new Date().toISOString() };
-    await Promise.all([api.services.workers.announce(gpuWorker), api.services.workers.announce(cpuWorker)]);
-    try {
-      expect((await api.json('GET', '/readyz')).body).toMatchObject({ status: 'ready', workers: [cpuWorker, gpuWorker] });
-    } finally {
-      await Promise.all([api.services.workers.withdraw(gpuWorker.id), api.services.workers.withdraw(cpuWorker.id)]);
-    }
+    expect(ready.body).toEqual({ status: 'ready', workers: { ready: 0, warmingUp: 0 } });
+    // The queue's depth is an admin's (this API has no keys: its caller is the local admin).
+    const listed = await api.json<{ queue: { waiting: number }; workers: unknown[] }>('GET', '/v1/admin/workers');
+    expect(listed.body.workers).toEqual([]);
+    expect(listed.body.queue.waiting).toBeGreaterThan(0);
   });
 
   it('serves openapi.yaml, and it documents exactly the routes the server registers', async () => {

@@ -6,7 +6,7 @@ import { saveTestModel } from '../helpers/models.js';
 import { QueueHarness, stubMetrics, until } from '../helpers/queue.js';
 import { Api, seedNetwork, serviceEnv, WorkerProcess, type ServiceEnv } from '../helpers/service.js';
 
-/** GET /metrics and Bull Board: what they show, and that only admin keys see them. */
+/** GET /metrics, GET /v1/admin/workers and Bull Board: what they show, and that only admin keys see them. */
 const aliceKey = 'alice-key-0123456789abcdef';
 const adminKey = 'admin-key-0123456789abcdef';
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -43,7 +43,7 @@ function value(text: string, series: string): number | undefined {
 
 describe('admin-only operations routes', () => {
   it('answer 401 without a key and 403 to a tenant key, decided on the matched route', async () => {
-    for (const url of ['/metrics', '/admin/queues', '/admin/queues/api/queues', '/%6detrics', '/%61dmin/queues']) {
+    for (const url of ['/metrics', '/v1/admin/workers', '/admin/queues', '/admin/queues/api/queues', '/%6detrics', '/%61dmin/queues', '/v1/%61dmin/workers']) {
       expect((await api.json('GET', url)).status, url).toBe(401);
       const forbidden = await fetch(api.base + url, { headers: as(aliceKey) });
       expect(forbidden.status, url).toBe(403);
@@ -58,6 +58,24 @@ describe('admin-only operations routes', () => {
     const queues = await api.json<{ queues: { name: string; readOnlyMode: boolean }[] }>('GET', '/admin/queues/api/queues', undefined, as(adminKey));
     expect(queues.status).toBe(200);
     expect(queues.body.queues.map((q) => [q.name, q.readOnlyMode])).toEqual([['training', true]]);
+  });
+
+  it('list each live worker with its host, state, backend and GPU adapter for admin keys; public /readyz only counts them', async () => {
+    const adapter = { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' };
+    const gpuWorker = { id: 'gpu-host-1', state: 'warming-up' as const, backend: { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', device: 'gpu' as const, adapter }, startedAt: new Date().toISOString() };
+    const cpuWorker = { id: 'cpu-host-2', state: 'ready' as const, backend: { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'cpu' as const }, startedAt: new Date().toISOString() };
+    await Promise.all([api.services.workers.announce(gpuWorker), api.services.workers.announce(cpuWorker)]);
+    try {
+      const listed = await api.json('GET', '/v1/admin/workers', undefined, as(adminKey));
+      expect(listed.status).toBe(200);
+      expect(listed.body).toEqual({ queue: { waiting: 0, active: 0, delayed: 0 }, workers: [cpuWorker, gpuWorker] });
+      const ready = await fetch(`${api.base}/readyz`);
+      const text = await ready.text();
+      expect(JSON.parse(text)).toEqual({ status: 'ready', workers: { ready: 1, warmingUp: 1 } });
+      for (const detail of ['gpu-host-1', 'cpu-host-2', 'NVIDIA', 'webgpu', 'wasm']) expect(text, detail).not.toContain(detail);
+    } finally {
+      await Promise.all([api.services.workers.withdraw(gpuWorker.id), api.services.workers.withdraw(cpuWorker.id)]);
+    }
   });
 });
 

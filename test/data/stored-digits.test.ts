@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digitsDescription, loadDigits } from '../../src/data/digits.js';
 import { digitsId, ensureStoredDigits } from '../../src/data/stored-digits.js';
+import { readAndVerify } from '../../src/data/ingest/shard-reader.js';
 import { StoredSource } from '../../src/data/stored-source.js';
 import type { Batch, BatchOptions, Split } from '../../src/nn/dataset-source.js';
 import { Random } from '../../src/nn/random.js';
@@ -14,7 +15,7 @@ let source: StoredSource;
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'stored-digits-'));
   const store = DatasetStore.inDataDir(dataDir);
-  source = new StoredSource(await ensureStoredDigits(store), (name) => store.object(digitsId, name));
+  source = new StoredSource(await ensureStoredDigits(store), readAndVerify((name) => store.object(digitsId, name)));
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 

@@ -28,6 +28,8 @@ const unavailable = netnsUnavailable();
 if (unavailable) console.warn(`test/e2e/network-hosts.test.ts skips: this machine cannot build network namespaces (${unavailable})`);
 
 const key = `lab-${randomBytes(12).toString('hex')}`;
+/** Lists the live workers (GET /v1/admin/workers). */
+const adminKey = `admin-${randomBytes(12).toString('hex')}`;
 const bucket = 'trainyard';
 const storePrefix = 'lab';
 const lockMs = 2000;
@@ -45,6 +47,7 @@ let lab: NetworkLab;
 let hosts: Record<'redis' | 's3' | 'api', LabHost>;
 let workers: Worker[];
 let api: ApiClient;
+let admin: ApiClient;
 let s3Endpoint: string;
 /** Every job this file submits, to check at the end that each ran to completion exactly once. */
 const submitted: { id: string; attempts: number }[] = [];
@@ -83,9 +86,9 @@ async function jobUnderWay(name: string): Promise<{ id: string; watcher: Watcher
   return { id, watcher, on, other: workers.find((w) => w !== on)! };
 }
 
-/** The ids of the workers /readyz lists (those that renewed their announcement lately). */
+/** The ids of the live workers (those that renewed their announcement lately). */
 async function liveWorkers(): Promise<string[]> {
-  return (await api.json<{ workers: { id: string }[] }>('GET', '/readyz')).body.workers.map((w) => w.id);
+  return (await admin.json<{ workers: { id: string }[] }>('GET', '/v1/admin/workers')).body.workers.map((w) => w.id);
 }
 
 /** How many times the worker logged completing the job (it logs that just after recording it: wait for the line). */
@@ -123,13 +126,14 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       API_KEYS: `lab:${key}`,
+      ADMIN_API_KEYS: adminKey,
       TRAINYARD_BACKEND: 'wasm',
       LOG_LEVEL: 'info',
       // A short lock: a worker cut off (or killed) loses its job to the other within seconds.
       JOB_LOCK_MS: String(lockMs),
       JOB_STALLED_INTERVAL_MS: '1000',
       PROGRESS_INTERVAL_MS: '50',
-      // Frequent heartbeats: /readyz drops a cut-off worker within 1.5 s and lists it again once it is back.
+      // Frequent heartbeats: the workers list drops a cut-off worker within 1.5 s and lists it again once it is back.
       WORKER_HEARTBEAT_MS: '500',
       RATE_LIMIT_PER_MINUTE: '100000',
     };
@@ -139,6 +143,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
     ]);
     workers = started as Worker[];
     api = new ApiClient(`http://${hosts.api.address}:3000`, key);
+    admin = new ApiClient(`http://${hosts.api.address}:3000`, adminKey);
   }, 180_000);
 
   afterAll(async () => {
@@ -185,7 +190,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
       // The lock lapses unrenewed; the other host's stalled check hands the job back and takes it.
       const moved = await api.waitFor(id, (j) => j.attempts === 2, 60_000);
       expect(moved).toMatchObject({ status: 'running', workerId: other.id });
-      await until(async () => !(await liveWorkers()).includes(cut.id), 30_000, 'the cut worker dropping out of /readyz', 100);
+      await until(async () => !(await liveWorkers()).includes(cut.id), 30_000, 'the cut worker dropping out of the workers list', 100);
       // The lock was last renewed up to half a lock before the cut, so the job may move sooner: keep the cable out for a whole lock.
       const rest = lockMs - (Date.now() - cutAt);
       if (rest > 0) await new Promise((r) => setTimeout(r, rest));
@@ -195,7 +200,7 @@ describe.skipIf(unavailable !== null)('the service over separate network hosts (
 
     // Back on the network, its first write for the job is refused: it stops training that attempt and is back in service.
     await until(() => cut.process.log.includes('stale attempt stopped'), 60_000, 'the cut worker stopping its stale attempt', 100);
-    await until(async () => (await liveWorkers()).includes(cut.id), 30_000, 'the cut worker back in /readyz', 100);
+    await until(async () => (await liveWorkers()).includes(cut.id), 30_000, 'the cut worker back in the workers list', 100);
     expect(await watcher.closed).toMatchObject({ code: 1000 });
     expect(await api.job(id)).toMatchObject({ status: 'completed', attempts: 2, workerId: other.id });
     await until(() => completions(other, id) > 0, 10_000, 'the completion in its worker\'s log', 100);

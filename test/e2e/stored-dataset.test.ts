@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { take, type Dataset } from '../../src/data/dataset.js';
 import { loadDigits } from '../../src/data/digits.js';
 import { InMemorySource } from '../../src/data/in-memory-source.js';
+import { readAndVerify } from '../../src/data/ingest/shard-reader.js';
 import { StoredSource } from '../../src/data/stored-source.js';
 import { train } from '../../src/nn/train.js';
 import type { Split } from '../../src/nn/dataset-source.js';
@@ -72,7 +73,7 @@ describe('training on a stored dataset through the service', () => {
 
     // The same data from memory: what was stored is what was archived, read back in stored order and trained on in this process.
     const manifest = (await store.manifest('ds-digits'))!;
-    const stored = new StoredSource(manifest, (name) => store.object('ds-digits', name));
+    const stored = new StoredSource(manifest, readAndVerify((name) => store.object('ds-digits', name)));
     const inMemory = { train: await readSplit(stored, 'train'), test: await readSplit(stored, 'test') };
     expect(contents(inMemory.train)).toEqual(contents(original.train));
     expect(contents(inMemory.test)).toEqual(contents(original.test));

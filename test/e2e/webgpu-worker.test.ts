@@ -7,7 +7,8 @@ import { Api, serviceEnv, WorkerProcess } from '../helpers/service.js';
 
 /**
  * A worker process on webgpu (lavapipe here, the NVIDIA driver's ICD on a GPU machine): it is
- * listed in /readyz as warming up while it compiles its first kernels, and takes jobs once ready.
+ * listed (GET /v1/admin/workers) as warming up while it compiles its first kernels, and takes jobs
+ * once ready.
  * Skips, saying why, where Dawn finds no adapter (no Mesa 23+ lavapipe: see test/setup/programs.ts).
  */
 const adapter = await import('webgpu')
@@ -46,8 +47,9 @@ describe.skipIf(!adapter)('a webgpu worker process', () => {
     expect(worker.log).toMatch(/"msg":"warmed up"/);
     const api = await Api.start(env.config);
     cleanups.push(() => api.close());
-    const ready = await api.json<{ workers: WorkerAnnouncement[] }>('GET', '/readyz');
-    expect(ready.body.workers).toEqual([{ ...first, state: 'ready' }]);
+    const listed = await api.json<{ workers: WorkerAnnouncement[] }>('GET', '/v1/admin/workers');
+    expect(listed.body.workers).toEqual([{ ...first, state: 'ready' }]);
+    expect((await api.json('GET', '/readyz')).body).toEqual({ status: 'ready', workers: { ready: 1, warmingUp: 0 } });
 
     await worker.kill('SIGTERM');
     expect(await presence.live()).toEqual([]);

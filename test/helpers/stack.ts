@@ -15,6 +15,13 @@ export class Stack {
     return new Stack(env, api, started);
   }
 
+  /** Starts one more worker process, listed in `workers` (so stop() kills it too). */
+  async startWorker(): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start(this.env.env);
+    this.workers.push(worker);
+    return worker;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.kill('SIGKILL')));
     await this.api.close();

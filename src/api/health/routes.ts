@@ -5,22 +5,24 @@ import { jsonResponse, problemResponse } from '../schemas/problem.js';
 import type { Services } from '../services.js';
 
 /**
- * /healthz: the process is up. /readyz: Redis answers; the queue's depth and the live workers.
- * Both are open (probes carry no key) and say nothing about any tenant's jobs.
+ * /healthz: the process is up. /readyz: Redis answers, and how many workers are ready or warming up.
+ * Both are open (probes carry no key): they say nothing about any tenant's jobs, and name no worker,
+ * host or device (GET /v1/admin/workers does, for admin keys).
  */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get('/healthz', { config: { public: true }, schema: { operationId: 'health', summary: 'The process is up.', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
   const readySchema = {
     operationId: 'ready',
-    summary: "Redis answers; queue depth and live workers (nothing about any tenant's jobs).",
+    summary: 'Redis answers; how many workers are ready and warming up (no worker, host or device named).',
     response: { 200: jsonResponse(Readiness, 'Ready.'), 503: problemResponse(503, 'Redis does not answer within 2 s.') },
   };
   app.get('/readyz', { config: { public: true }, schema: readySchema }, async (request) => {
     try {
-      const ping = await withTimeout(services.readiness.ping(), 2000);
-      const [queue, workers] = await withTimeout(Promise.all([services.queue.depth(), services.workers.live()]), 2000);
-      return { status: 'ready' as const, redis: ping === 'PONG' ? 'ok' : ping, queue, workers };
+      await withTimeout(services.readiness.ping(), 2000);
+      const live = await withTimeout(services.workers.live(), 2000);
+      const ready = live.filter((w) => w.state === 'ready').length;
+      return { status: 'ready' as const, workers: { ready, warmingUp: live.length - ready } };
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'not ready');
       throw new HttpProblem(503, 'not-ready', 'Service Unavailable', 'Redis does not answer', { redis: 'unreachable' });

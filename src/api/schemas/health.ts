@@ -1,38 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import { component } from './component.js';
 
-/** The shapes of the probes /healthz and /readyz. */
+/** The shapes of the probes /healthz and /readyz: public, so they name no worker, host or device. */
 export const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'Up.' });
-
-const Adapter = Type.Object(
-  { vendor: Type.String(), architecture: Type.String(), description: Type.String() },
-  { description: 'the GPU adapter, as its driver names it (webgpu)', [component]: 'Adapter' },
-);
-
-/** A worker process as it announces itself (src/queue/worker-presence.ts). */
-export const LiveWorker = Type.Object(
-  {
-    id: Type.String({ description: 'host name and process id' }),
-    state: Type.Union([Type.Literal('warming-up'), Type.Literal('ready')], {
-      description: "'warming-up' while the backend compiles its first kernels (WebGPU shaders, CUDA PTX); it takes jobs once 'ready'",
-    }),
-    backend: Type.Object({
-      name: Type.String({ description: 'the training backend (TRAINYARD_BACKEND)' }),
-      package: Type.String(),
-      device: Type.Union([Type.Literal('gpu'), Type.Literal('cpu')]),
-      adapter: Type.Optional(Adapter),
-    }),
-    startedAt: Type.String({ format: 'date-time' }),
-  },
-  { [component]: 'LiveWorker' },
-);
 
 export const Readiness = Type.Object(
   {
     status: Type.Literal('ready'),
-    redis: Type.String(),
-    queue: Type.Object({ waiting: Type.Integer(), active: Type.Integer(), delayed: Type.Integer() }),
-    workers: Type.Array(LiveWorker, { description: 'the workers that renewed their announcement within three heartbeats (WORKER_HEARTBEAT_MS), by id' }),
+    workers: Type.Object(
+      { ready: Type.Integer({ minimum: 0 }), warmingUp: Type.Integer({ minimum: 0 }) },
+      { description: 'how many live workers take jobs, and how many still compile their first kernels (GET /v1/admin/workers lists them, for admin keys)' },
+    ),
   },
   { [component]: 'Readiness' },
 );

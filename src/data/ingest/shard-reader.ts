@@ -1,12 +1,13 @@
 import type { Random } from '../../nn/random.js';
 import type { SplitName } from './layouts.js';
-import { decodeShard, sha256, type DatasetManifest, type SplitManifest } from './shards.js';
+import { decodeShard, sha256, type DatasetManifest, type ShardInfo, type SplitManifest } from './shards.js';
 
 /**
  * Mini-batches from a stored dataset's shards, shaped like a DatasetSource's `batches()`: uint8
- * images become float32 in [0, 1] as each batch is gathered; each shard's checksum is verified
- * when it is fetched; the next shard the order needs is fetched while the current one is used;
- * and at most `maxShardsHeld` decoded shards are held at once, whatever the dataset's size.
+ * images become float32 in [0, 1] as each batch is gathered; each shard comes verified against
+ * its checksum (LoadShard: readAndVerify, or a worker's VerifiedShards); the next shard the order
+ * needs is fetched while the current one is used; and at most `maxShardsHeld` decoded shards are
+ * held at once, whatever the dataset's size.
  */
 export interface Batch {
   images: Float32Array;
@@ -23,11 +24,28 @@ export interface ShardBatchOptions {
 
 export type GetObject = (name: string) => Promise<Uint8Array>;
 
+/** A shard's bytes, verified against its manifest entry (ShardChecksumError otherwise). */
+export type LoadShard = (info: ShardInfo) => Promise<Uint8Array>;
+
 export class ShardChecksumError extends Error {
   constructor(readonly shard: string) {
     super(`shard '${shard}' does not match the checksum in the dataset's manifest: the stored dataset is damaged`);
     this.name = 'ShardChecksumError';
   }
+}
+
+/** Throws ShardChecksumError unless `bytes` are the shard the manifest entry describes. */
+export function verifyShard(bytes: Uint8Array, info: ShardInfo, hash: (bytes: Uint8Array) => string = sha256): void {
+  if (bytes.length !== info.bytes || hash(bytes) !== info.sha256) throw new ShardChecksumError(info.name);
+}
+
+/** Loads each shard by reading it whole and verifying it, every time (nothing kept between loads). */
+export function readAndVerify(getObject: GetObject): LoadShard {
+  return async (info) => {
+    const bytes = await getObject(info.name);
+    verifyShard(bytes, info);
+    return bytes;
+  };
 }
 
 /**
@@ -65,7 +83,7 @@ export class ShardReader {
 
   constructor(
     private readonly manifest: DatasetManifest,
-    private readonly getObject: GetObject,
+    private readonly loadShard: LoadShard,
     private readonly maxShardsHeld = 3,
   ) {
     if (maxShardsHeld < 2) throw new RangeError('a shard reader holds at least two shards (the current one and the next)');
@@ -142,9 +160,8 @@ export class ShardReader {
     }
   }
 
-  private async load(info: SplitManifest['shards'][number]): Promise<LoadedShard> {
-    const bytes = await this.getObject(info.name);
-    if (bytes.length !== info.bytes || sha256(bytes) !== info.sha256) throw new ShardChecksumError(info.name);
+  private async load(info: ShardInfo): Promise<LoadedShard> {
+    const bytes = await this.loadShard(info);
     const [h, w, c] = this.manifest.size;
     return decodeShard(bytes, info.count, h * w * c);
   }

@@ -21,7 +21,7 @@ export interface StartOptions {
   threads?: number;
 }
 
-/** What an entry reports once it runs: stored in every model's manifest and shown by /readyz. */
+/** What an entry reports once it runs: stored in every model's manifest and shown by GET /v1/admin/workers. */
 export interface Started {
   /** The package that provides the backend. */
   package: string;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestArchive, type IngestOptions } from '../../../src/data/ingest/ingest.js';
 import { convertImage } from '../../../src/data/ingest/images.js';
 import { defaultIngestLimits } from '../../../src/data/ingest/limits.js';
-import { ShardReader } from '../../../src/data/ingest/shard-reader.js';
+import { readAndVerify, ShardReader } from '../../../src/data/ingest/shard-reader.js';
 import { directorySink, manifestName, type DatasetManifest } from '../../../src/data/ingest/shards.js';
 import { IngestError } from '../../../src/data/ingest/skips.js';
 import { greyPng, rgbJpeg, writeTar, writeZip, type TestEntry } from './archives.js';
@@ -32,7 +32,7 @@ async function ingest(entries: TestEntry[], options: Partial<IngestOptions> = {}
 
 /** Every image of a split with its label, in stored order. */
 async function readAll(manifest: DatasetManifest, getObject: (n: string) => Promise<Uint8Array>, split: 'train' | 'test' | 'validation') {
-  const reader = new ShardReader(manifest, getObject);
+  const reader = new ShardReader(manifest, readAndVerify(getObject));
   const labels: number[] = [];
   const images: number[][] = [];
   const per = manifest.size[0] * manifest.size[1] * manifest.size[2];

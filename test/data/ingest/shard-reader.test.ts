@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochOrder, ShardChecksumError, ShardReader } from '../../../src/data/ingest/shard-reader.js';
+import { epochOrder, readAndVerify, ShardChecksumError, ShardReader } from '../../../src/data/ingest/shard-reader.js';
 import { Random } from '../../../src/nn/random.js';
 import { encodeShard, sha256, shardName, type DatasetManifest, type SplitManifest } from '../../../src/data/ingest/shards.js';
 
@@ -23,11 +23,11 @@ function store(count: number, perShard: number) {
   const split: SplitManifest = { count, perClass: [], shards };
   const manifest = { size: [2, 2, 1], splits: { train: split, test: { count: 0, perClass: [], shards: [] } } } as unknown as DatasetManifest;
   let fetches = 0;
-  const getObject = async (name: string) => {
+  const loadShard = readAndVerify(async (name: string) => {
     fetches++;
     return objects.get(name)!;
-  };
-  return { manifest, split, objects, getObject, fetches: () => fetches };
+  });
+  return { manifest, split, objects, loadShard, fetches: () => fetches };
 }
 
 async function positions(reader: ShardReader, order?: ArrayLike<number>, batchSize = 7) {
@@ -43,8 +43,8 @@ async function positions(reader: ShardReader, order?: ArrayLike<number>, batchSi
 
 describe('ShardReader', () => {
   it('reads a split in stored order as float32 in [0, 1] with Int32 labels', async () => {
-    const { manifest, getObject } = store(50, 8);
-    expect(await positions(new ShardReader(manifest, getObject))).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const { manifest, loadShard } = store(50, 8);
+    expect(await positions(new ShardReader(manifest, loadShard))).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
   it('an epoch order is a permutation of the whole split, the same for a seed and epoch, another for the next epoch', () => {
@@ -62,7 +62,7 @@ describe('ShardReader', () => {
 
   it('follows the epoch order, fetching each shard once and holding at most a few', async () => {
     const s = store(200, 10);
-    const reader = new ShardReader(s.manifest, s.getObject, 3);
+    const reader = new ShardReader(s.manifest, s.loadShard, 3);
     const order = epochOrder(s.split, new Random(1));
     expect(await positions(reader, order)).toEqual(Array.from(order));
     expect(s.fetches()).toBe(20);
@@ -71,7 +71,7 @@ describe('ShardReader', () => {
 
   it('stays bounded even for an order that jumps between shards', async () => {
     const s = store(100, 10);
-    const reader = new ShardReader(s.manifest, s.getObject, 2);
+    const reader = new ShardReader(s.manifest, s.loadShard, 2);
     const order = Array.from({ length: 100 }, (_, i) => (i % 10) * 10 + Math.floor(i / 10));
     expect(await positions(reader, order, 16)).toEqual(order);
     expect(reader.peakShardsHeld).toBe(2);
@@ -82,6 +82,6 @@ describe('ShardReader', () => {
     const damaged = new Uint8Array(s.objects.get(shardName('train', 1))!);
     damaged[3]! ^= 1;
     s.objects.set(shardName('train', 1), damaged);
-    await expect(positions(new ShardReader(s.manifest, s.getObject))).rejects.toThrow(ShardChecksumError);
+    await expect(positions(new ShardReader(s.manifest, s.loadShard))).rejects.toThrow(ShardChecksumError);
   });
 });
