@@ -5,7 +5,8 @@ bench/train-zoo.ts validates each network with trainyard's validator (padding re
 [top, bottom, left, right], every layer's input and output size known, a custom layer's forward
 parsed and checked into an expression tree) and hands that JSON here, so that both sides train the
 same network from the same definition and cannot drift apart. Layers map one to one onto torch
-modules (NCHW inside; the data arrive NHWC like trainyard's). MATLAB's sgdm defaults on both sides:
+modules (NCHW inside; the data arrive NHWC like trainyard's), wired by each layer's validated
+`inputs`, so a graph (a skip connection into an addition) is the same graph on both sides. MATLAB's sgdm defaults on both sides:
 lr 0.01, momentum 0.9, L2 1e-4, glorot weights, zero biases, zero-centred input.
 
 Timing: the wall time of the iterations after the first `--warmup` (one-off set-up costs),
@@ -136,13 +137,53 @@ def build(layer, flat):
     raise ValueError(f'no PyTorch module for layer type {kind}')
 
 
-modules = []; flat = False
-for layer in network['layers']:
-    if layer['type'] in ('imageInput', 'softmax', 'classification'):
-        continue  # the input is zero-centred below; CrossEntropyLoss applies the softmax
-    modules.append(build(layer, flat))
-    flat = flat or layer['type'] in ('fullyConnected', 'globalAveragePooling2d')
-net = torch.nn.Sequential(*modules)
+class Graph(torch.nn.Module):
+    """The network as trainyard validated it: each layer fed by its `inputs` (a chain is a graph whose
+    layers each take the one before). Layers run in an order where every input comes first; an
+    addition sums its inputs (a residual block's join)."""
+    def __init__(self, layers):
+        super().__init__()
+        by_name = {layer['name']: layer for layer in layers}
+        self.order = []
+        def visit(name):
+            if name not in self.order:
+                for source in by_name[name]['inputs']:
+                    visit(source)
+                self.order.append(name)
+        for layer in layers:
+            visit(layer['name'])
+        self.inputs = {name: by_name[name]['inputs'] for name in self.order}
+        self.kinds = {name: by_name[name]['type'] for name in self.order}
+        self.output = next(layer['name'] for layer in layers if layer['type'] == 'classification')
+        self.slots = {}  # a layer's module under its index: names may hold characters a ModuleDict refuses
+        modules = torch.nn.ModuleList()
+        flat = {}
+        for name in self.order:
+            layer = by_name[name]; kind = layer['type']
+            sources = [flat[source] for source in layer['inputs']]
+            flat[name] = any(sources) or kind in ('fullyConnected', 'globalAveragePooling2d')
+            # the input is zero-centred below; CrossEntropyLoss applies the softmax
+            if kind not in ('imageInput', 'softmax', 'classification', 'addition'):
+                self.slots[name] = len(modules)
+                modules.append(build(layer, any(sources)))
+        self.layers = modules
+
+    def forward(self, x):
+        values = {}
+        for name in self.order:
+            kind = self.kinds[name]; sources = [values[source] for source in self.inputs[name]]
+            if kind == 'imageInput':
+                values[name] = x
+            elif kind == 'addition':
+                values[name] = sum(sources[1:], sources[0])
+            elif name in self.slots:
+                values[name] = self.layers[self.slots[name]](sources[0])
+            else:
+                values[name] = sources[0]
+        return values[self.output]
+
+
+net = Graph(network['layers'])
 
 mean = xtr.mean(0, keepdim=True); xtr = xtr - mean; xte = xte - mean
 opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)

@@ -49,7 +49,7 @@ function referenceNetwork(network: Network): unknown {
     if (!programmed.ok) throw new Error(`custom layer ${spec.name} did not program`);
     const { forward, learnables } = programmed.program;
     const shaped = learnables.map((l) => ({ name: l.name, shape: l.shape, initializer: l.definition.initializer }));
-    return { type: 'custom', name: spec.name, inputSize: spec.inputSize, forward, learnables: shaped };
+    return { type: 'custom', name: spec.name, inputs: spec.inputs, inputSize: spec.inputSize, forward, learnables: shaped };
   };
   return { ...network, layers: network.layers.map(layer) };
 }

@@ -67,7 +67,7 @@ describe('tenants', () => {
     expect(bobs.status).toBe(202);
     expect(bobs.body.tenant).toBe('bob');
     const id = bobs.body.id;
-    for (const [method, url] of [['GET', `/v1/jobs/${id}`], ['DELETE', `/v1/jobs/${id}`]] as const) {
+    for (const [method, url] of [['GET', `/v1/jobs/${id}`], ['GET', `/v1/jobs/${id}/network`], ['DELETE', `/v1/jobs/${id}`]] as const) {
       const res = await api.json(method, url, undefined, as(aliceKey));
       expect(res.status).toBe(404);
       expect(JSON.stringify(res.body)).not.toContain('bob');

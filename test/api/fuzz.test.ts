@@ -350,6 +350,70 @@ describe('fuzzing the running server', () => {
     );
   }, 300_000);
 
+  it('answers generated graph connections (unknown layers, missing inputs, cycles, prototype names, huge lists) with a 400 naming them, never 5xx, nothing queued', async () => {
+    const residual = JSON.parse(readFileSync(new URL('../../examples/residual-digits.json', import.meta.url), 'utf8')) as { layers: { name?: string }[] };
+    const names = residual.layers.flatMap((l) => (l.name ? [l.name] : []));
+    const maxConnections = 4 * env.config.networkLimits.maxLayers;
+    const end = fc.oneof(
+      fc.constantFrom(...names),
+      fc.tuple(fc.constantFrom(...names), fc.integer({ min: 0, max: 40 })).map(([name, n]) => `${name}/in${n}`),
+      fc.constantFrom(...builtIns).chain((b) => fc.constantFrom(b, `${b}/in1`, `add_1/${b}`, `${b}/${b}`)),
+      fc.constantFrom('x/in9', 'nope', '', '/', 'add_1/', '/in1', 'add_1/in2/in3', 'add_1/IN2', 'add_1/in02', 'add_1/in2 ', 'ADD_1/in2'),
+      fc.string({ maxLength: 12 }),
+    );
+    const connection = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ from: end, to: end }) },
+      { weight: 1, arbitrary: fc.record({ from: anyValue, to: anyValue }, { requiredKeys: [] }) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...builtIns), end, end).map(([key, from, to]) => withKey(key, 1, { from, to })) },
+      { weight: 1, arbitrary: anyValue },
+    );
+    /** Surely wrong, whatever else the list holds: a layer that does not exist, an input it lacks, a prototype name, a cycle, one connection over the limit. */
+    const wrong = fc.oneof(
+      fc.constantFrom(
+        { from: 'nope', to: 'add_1/in2' },
+        { from: 'relu_1', to: 'x/in9' },
+        { from: 'relu_1', to: 'add_1/in3' },
+        { from: 'relu_1', to: 'relu_3/in2' },
+        { from: '__proto__', to: 'add_1/in2' },
+        { from: 'relu_1', to: '__proto__/in1' },
+        { from: 'relu_1', to: 'add_1/__proto__' },
+        { from: 'constructor', to: 'add_1/in2' },
+        { from: 'relu_3', to: 'conv_2' },
+        { from: 'bn_3', to: 'bn_2' },
+      ),
+      fc.constantFrom(...builtIns).map((b) => ({ from: b, to: `${b}/in1` })),
+    );
+    const connections = fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(fc.array(connection, { maxLength: 8 }), wrong, fc.nat()).map(([list, bad, at]) => list.toSpliced(at % (list.length + 1), 0, bad)) },
+      { weight: 1, arbitrary: fc.integer({ min: maxConnections + 1, max: 3 * maxConnections }).map((n) => Array.from({ length: n }, () => ({ from: 'relu_1', to: 'add_1/in2' }))) },
+      { weight: 1, arbitrary: fc.oneof(fc.string(), fc.dictionary(fc.constantFrom('from', 'to', ...builtIns), end), fc.integer()) },
+    );
+    const newest = async () => (await api.json<{ jobs: { id: string }[] }>('GET', '/v1/jobs?limit=1')).body.jobs[0]?.id;
+    const before = await newest();
+    await fc.assert(
+      fc.asyncProperty(connections, async (list) => {
+        const network = { ...residual, connections: list };
+        for (const [url, body] of [['/v1/jobs', { network, dataset: 'digits', options: { maxEpochs: 1 } }], ['/v1/networks/analyze', { network }]] as const) {
+          const sent = JSON.stringify(body);
+          const res = await fetch(api.base + url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sent });
+          const text = await res.text();
+          counts.request('connections', res.status);
+          expect(res.status, `${url} ${JSON.stringify(list).slice(0, 300)} -> ${text.slice(0, 300)}`).toBe(400);
+          expect(res.headers.get('content-type')).toContain('application/problem+json');
+          const problem = JSON.parse(text) as { type: string; errors?: { path: string; message: string }[] };
+          // The body parser refuses any "__proto__" key before the network is read.
+          if (sent.includes('"__proto__":')) expect(problem.type).toBe('urn:trainyard:problem:invalid-json');
+          else {
+            expect(problem.errors?.length, text.slice(0, 300)).toBeGreaterThan(0);
+            for (const e of problem.errors!) expect(e.path, e.message).toMatch(/^network(\.|$)/);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(await newest()).toBe(before);
+  }, 300_000);
+
   it('is still up, and every job it accepted is in the catalogue', async () => {
     expect((await api.json('GET', '/healthz')).status).toBe(200);
     for (const id of counts.acceptedJobs) {

@@ -35,6 +35,7 @@ describe('POST /v1/jobs', () => {
     expect(res.body.links).toEqual({ self: `/v1/jobs/${res.body.id}`, events: `/v1/jobs/${res.body.id}/events` });
     const read = await api.json('GET', `/v1/jobs/${res.body.id}`);
     expect(read.body).toMatchObject({ id: res.body.id, status: 'queued', createdAt: res.body.createdAt });
+    expect((await api.json('GET', `/v1/jobs/${res.body.id}/network`)).body).toEqual({ network: seedNetwork });
   });
 
   it('answers 400 with every problem and its path before queueing anything', async () => {
@@ -120,6 +121,7 @@ describe('unknown ids', () => {
     expectProblem(await api.json('GET', '/v1/jobs/01M8EARDPPXFHX04V8JXSJXWXS'), 404);
     expectProblem(await api.json('GET', '/v1/jobs/not-a-job'), 404);
     expectProblem(await api.json('DELETE', '/v1/jobs/01M8EARDPPXFHX04V8JXSJXWXS'), 404);
+    expectProblem(await api.json('GET', '/v1/jobs/01M8EARDPPXFHX04V8JXSJXWXS/network'), 404);
     expectProblem(await api.json('GET', '/v1/models/nope'), 404);
     expectProblem(await api.json('DELETE', '/v1/models/nope'), 404);
     expectProblem(await api.json('GET', '/v1/models/nope/files/model.json'), 404);

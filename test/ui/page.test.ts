@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -286,4 +286,38 @@ describe('datasets on the web page', () => {
     expect(proxy.outside).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
+});
+
+describe('the network drawn on the page', () => {
+  const residual = JSON.parse(readFileSync(new URL('../../examples/residual-digits.json', import.meta.url), 'utf8')) as { layers: unknown[] };
+
+  /** The graph on the page: a box per layer, an arrow per input of a layer, and the table of sizes beside it. */
+  async function expectResidualDrawn(): Promise<void> {
+    const graph = page.getByRole('img', { name: /^Layer graph: 14 layers, 14 connections/ });
+    await graph.waitFor();
+    const { body: analysis } = await api.json<{ layers: { name: string; inputs: string[]; outputSize: number[] }[] }>('POST', '/v1/networks/analyze', { network: residual });
+    expect(await graph.locator('g.node').count()).toBe(residual.layers.length);
+    expect(await graph.locator('g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-name')))).toEqual(analysis.layers.map((l) => l.name));
+    const edges = await graph.locator('path.edge').evaluateAll((paths) => paths.map((p) => `${p.getAttribute('data-from')}→${p.getAttribute('data-to')}`));
+    expect(edges).toHaveLength(analysis.layers.reduce((n, l) => n + l.inputs.length, 0));
+    expect(edges).toContain('relu_1→add_1/in2');
+    expect(edges).toContain('bn_3→add_1/in1');
+    expect(await graph.locator('g.node[data-name="add_1"] .node-detail').textContent()).toBe('addition · 14×14×8');
+    // The text alternative: the same layers with their output sizes.
+    const sizes = await page.locator('.network-graph table.layers tbody td.size').allInnerTexts();
+    expect(sizes).toEqual(analysis.layers.map((l) => l.outputSize.join('×')));
+  }
+
+  it('draws the residual network on its job page and its model page: a box per layer, an arrow per connection, a table of sizes', async () => {
+    const { body: job } = await api.submit({ name: 'residual', network: residual, dataset: { id: 'digits', trainImages: 256 }, options: { maxEpochs: 1, miniBatchSize: 64 } });
+    await page.goto(`${proxy.base}#/jobs/${job.id}`);
+    await expectResidualDrawn();
+    await page.locator('.ending-completed').waitFor({ timeout: 120_000 });
+    await page.locator('section.network').screenshot({ path: `${screenshots}/network.png` });
+
+    await page.getByRole('link', { name: 'Open the model and try it' }).click();
+    await page.getByRole('heading', { name: 'Network' }).waitFor();
+    await expectResidualDrawn();
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });

@@ -8,7 +8,7 @@ import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, invalid, notFound } from '../problem.js';
 import type { Services } from '../services.js';
-import { CreateJobHeaders, Job, JobPage, JobParams, JobRequest as JobRequestBody, ListJobsQuery } from '../schemas/jobs.js';
+import { CreateJobHeaders, Job, JobNetwork, JobPage, JobParams, JobRequest as JobRequestBody, ListJobsQuery } from '../schemas/jobs.js';
 import { authenticatedProblems, jsonResponse, problemResponse, problemResponses } from '../schemas/problem.js';
 
 /** A job with links to itself, its events and, once it completed, its model (only what exists). */
@@ -148,6 +148,24 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       },
     },
     async (request) => jobView(await visibleJob(services, request.principal!, request.params.id), linksFor(request)),
+  );
+
+  app.get(
+    '/v1/jobs/:id/network',
+    {
+      schema: {
+        operationId: 'getJobNetwork',
+        summary: 'The network a job was submitted with (the page draws it).',
+        params: JobParams,
+        response: { 200: jsonResponse(JobNetwork, 'The network as submitted.'), ...problemResponses(404, ...authenticatedProblems) },
+      },
+    },
+    async (request) => {
+      const { id } = await visibleJob(services, request.principal!, request.params.id);
+      const work = await services.catalogue.work(id);
+      if (!work) throw notFound('job', id);
+      return { network: work.request.network };
+    },
   );
 
   app.delete(

@@ -93,6 +93,8 @@ export const CreateJobHeaders = Type.Object({
 
 export const JobParams = Type.Object({ id: JobId }, { additionalProperties: false });
 
+export const JobNetwork = Type.Object({ network: Type.Unknown({ description: 'the network as submitted; POST /v1/networks/analyze gives its sizes' }) });
+
 export const ListJobsQuery = Type.Object(
   {
     status: Type.Optional(JobStatus),

@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type * as datasets from '../../api/schemas/datasets.js';
 import type * as jobs from '../../api/schemas/jobs.js';
 import type * as models from '../../api/schemas/models.js';
+import type * as networks from '../../api/schemas/networks.js';
 import type * as problem from '../../api/schemas/problem.js';
 
 export type JobStatus = Static<typeof jobs.JobStatus>;
@@ -28,6 +29,9 @@ export type DatasetUploadOptions = Static<typeof datasets.CreateDatasetQuery>;
 export type Model = Static<typeof models.Model>;
 export type ModelEvaluation = Static<typeof models.ModelEvaluation>;
 export type Prediction = Static<typeof models.Predictions>['predictions'][number];
+
+/** POST v1/networks/analyze's answer: each layer's inputs, output size and learnables. */
+export type NetworkAnalysis = Static<typeof networks.AnalyzeResponse>;
 
 export type FieldProblem = Static<typeof problem.FieldProblem>;
 /** An RFC 9457 problem, as every API error is. */

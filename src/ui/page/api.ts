@@ -1,5 +1,5 @@
 import { askForKey, currentKey, forgetKey } from './api-key.js';
-import type { Dataset, DatasetUploadOptions, Job, JobRequest, Model, Prediction, Problem } from './api-types.js';
+import type { Dataset, DatasetUploadOptions, Job, JobRequest, Model, NetworkAnalysis, Prediction, Problem } from './api-types.js';
 
 /**
  * The one module that talks to the API. Every URL is relative to the page's own address, so the
@@ -130,6 +130,10 @@ export const api = {
   job: (id: string) => send<Job>('GET', `v1/jobs/${segment(id)}`),
   submitJob: (request: JobRequest) => send<Job>('POST', 'v1/jobs', { json: request }),
   cancelJob: (id: string) => send<Job>('DELETE', `v1/jobs/${segment(id)}`),
+  /** The network a job was submitted with. */
+  jobNetwork: async (id: string) => (await send<{ network: unknown }>('GET', `v1/jobs/${segment(id)}/network`)).network,
+  /** Each layer's inputs, output size and learnables (MATLAB's analyzeNetwork). */
+  analyzeNetwork: (network: unknown) => send<NetworkAnalysis>('POST', 'v1/networks/analyze', { json: { network } }),
   model: (id: string) => send<Model>('GET', `v1/models/${segment(id)}`),
   /** One image as h*w*c numbers (row-major, channels last). */
   predict: async (id: string, pixels: number[]) =>

@@ -18,3 +18,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Rec
 export function facts(pairs: [string, Child][], attributes: Record<string, string> = {}): HTMLDListElement {
   return h('dl', { class: 'facts', ...attributes }, ...pairs.filter(([, v]) => v !== '' && v !== null && v !== undefined).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
+
+/** `h` for SVG: the same safety (text stays text), in the SVG namespace. */
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number> = {}, ...children: Child[]): SVGElementTagNameMap[K] {
+  const element = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  element.append(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+  return element;
+}

@@ -3,6 +3,7 @@ import { isTerminal, type Job, type JobEvent, type TerminalEvent } from '../api-
 import { facts, h } from '../dom.js';
 import { EventStream, type Connection } from '../event-stream.js';
 import * as format from '../format.js';
+import { networkGraph } from '../network-graph.js';
 import { href } from '../router.js';
 import { TrainingChart } from '../training-chart.js';
 import { TrainingHistory } from '../training-history.js';
@@ -53,6 +54,7 @@ export function jobView(id: string): View {
     ),
   ];
   const table = new VerboseTable();
+  const network = h('section', { class: 'network', 'aria-labelledby': 'network-heading' }, h('h2', { id: 'network-heading' }, 'Network'));
   const element = h(
     'div',
     { class: 'job-view' },
@@ -67,6 +69,7 @@ export function jobView(id: string): View {
     h('div', { class: 'charts' }, ...charts.map((c) => c.figure)),
     h('h2', {}, 'Training progress'),
     table.element,
+    network,
   );
 
   const showJob = (record: Job) => {
@@ -119,6 +122,10 @@ export function jobView(id: string): View {
   };
   const stream = new EventStream<JobEvent>({ what: 'job', open: (since) => api.openJobEvents(id, since), isLast: isTerminal }, onEvent, (c) => banner.show(c));
   void refreshJob();
+  api.jobNetwork(id).then(
+    (submitted) => network.append(networkGraph(submitted)),
+    () => network.remove(),
+  );
 
   return {
     element,

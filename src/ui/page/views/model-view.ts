@@ -7,6 +7,7 @@ import { DrawingPad } from '../drawing-pad.js';
 import * as format from '../format.js';
 import { LatestOnly } from '../latest-only.js';
 import { misclassifiedGallery } from '../misclassified-gallery.js';
+import { networkGraph } from '../network-graph.js';
 import { ProbabilityBars } from '../probability-bars.js';
 import { href } from '../router.js';
 import { setTitle, type View } from '../view.js';
@@ -133,7 +134,6 @@ function evaluationSection(model: Model, evaluation: ModelEvaluation): HTMLEleme
 function manifest(model: Model): HTMLElement {
   const t = model.training;
   const m = model.metrics;
-  const layers = (model.network as { layers?: Record<string, unknown>[] }).layers ?? [];
   return h(
     'section',
     { 'aria-labelledby': 'manifest-heading' },
@@ -154,22 +154,7 @@ function manifest(model: Model): HTMLElement {
       ['Files', h('span', {}, ...model.files.flatMap((f, i) => [i > 0 ? ', ' : '', downloadButton(model.id, f)]))],
     ]),
     h('h3', {}, 'Network'),
-    h(
-      'div',
-      { class: 'table-scroll' },
-      h(
-        'table',
-        { class: 'layers' },
-        h('thead', {}, h('tr', {}, ...['#', 'Type', 'Parameters'].map((c) => h('th', { scope: 'col' }, c)))),
-        h(
-          'tbody',
-          {},
-          ...layers.map(({ type, ...parameters }, i) =>
-            h('tr', {}, h('td', {}, String(i + 1)), h('td', {}, String(type)), h('td', { class: 'code' }, Object.keys(parameters).length ? JSON.stringify(parameters) : '')),
-          ),
-        ),
-      ),
-    ),
+    networkGraph(model.network),
     h('h3', {}, 'Training options'),
     facts(
       Object.entries(t.options).map(([name, value]) => [name, JSON.stringify(value)]),
