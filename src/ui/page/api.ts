@@ -130,6 +130,8 @@ export const api = {
   job: (id: string) => send<Job>('GET', `v1/jobs/${segment(id)}`),
   submitJob: (request: JobRequest) => send<Job>('POST', 'v1/jobs', { json: request }),
   cancelJob: (id: string) => send<Job>('DELETE', `v1/jobs/${segment(id)}`),
+  pauseJob: (id: string) => send<Job>('POST', `v1/jobs/${segment(id)}/pause`),
+  resumeJob: (id: string) => send<Job>('POST', `v1/jobs/${segment(id)}/resume`),
   model: (id: string) => send<Model>('GET', `v1/models/${segment(id)}`),
   /** One image as h*w*c numbers (row-major, channels last). */
   predict: async (id: string, pixels: number[]) =>
