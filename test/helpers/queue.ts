@@ -141,3 +141,8 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
+
+/** Blocks this thread, event loop included, as a heavy synchronous step or a long GC pause would: a job's BullMQ lock lapses. */
+export function blockFor(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
