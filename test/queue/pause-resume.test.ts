@@ -35,14 +35,20 @@ function pausableHandler(leave: Promise<void>, seen: Run[], holdFirst = true) {
   };
 }
 
+/** A harness whose one worker runs pausableHandler, and the job it holds running until the test opens `leave`. */
+async function runningHeldJob(name: string): Promise<{ id: string; seen: Run[]; leave: { open: () => void } }> {
+  harness = await QueueHarness.start(name);
+  const seen: Run[] = [];
+  const leave = gate();
+  await harness.worker('worker', pausableHandler(leave.opened, seen));
+  const id = await harness.submitted();
+  await until(() => seen.length === 1);
+  return { id, seen, leave };
+}
+
 describe('pausing and resuming jobs', () => {
   it('a running job checkpoints and leaves its worker, which takes the next job; resumed, it is queued again and finishes as attempt 2', async () => {
-    harness = await QueueHarness.start('pause-running');
-    const seen: Run[] = [];
-    const leave = gate();
-    await harness.worker('worker', pausableHandler(leave.opened, seen));
-    const id = await harness.submitted();
-    await until(() => seen.length === 1);
+    const { id, seen, leave } = await runningHeldJob('pause-running');
     const next = await harness.submitted();
 
     expect(await harness.queue.pause(id)).toMatchObject({ outcome: 'requested', record: { status: 'running', pauseRequested: true } });
@@ -106,12 +112,7 @@ describe('pausing and resuming jobs', () => {
   });
 
   it('a cancel asked while a job pauses wins: it ends cancelled, without its checkpoints', async () => {
-    harness = await QueueHarness.start('pause-cancel');
-    const seen: Run[] = [];
-    const leave = gate();
-    await harness.worker('worker', pausableHandler(leave.opened, seen));
-    const id = await harness.submitted();
-    await until(() => seen.length === 1);
+    const { id, seen, leave } = await runningHeldJob('pause-cancel');
     expect(await harness.queue.pause(id)).toMatchObject({ outcome: 'requested' });
     await until(() => seen[0]!.reason !== undefined);
     expect(await harness.queue.cancel(id)).toMatchObject({ outcome: 'requested', record: { cancelRequested: true } });
