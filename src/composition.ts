@@ -2,7 +2,7 @@
  * @module The composition root: the one place that builds trainyard's parts from the configuration.
  * The API (src/api/services.ts), the worker process (workers/worker-process.ts) and the command line
  * (src/cli/) each take the parts they need from here, so a part is wired one way everywhere: the
- * Redis connections and key names, the job catalogue, events and cancel flags, the queue (its
+ * Redis connections and key names, the job catalogue, events and stop requests, the queue (its
  * submitting side and its worker side), the blob store under the model and dataset stores, the dataset
  * catalogue and the training backend.
  */
@@ -13,10 +13,10 @@ import { VerifiedShards } from './data/ingest/verified-shards.js';
 import type { JobHandler, JobLifecycleOptions, JobObserver } from './lifecycle/job-lifecycle.js';
 import { countedBlobStore, type StoreCounters } from './metrics/store-metrics.js';
 import { initBackend, type BackendInfo } from './nn/backend.js';
-import { CancelFlags } from './queue/cancel.js';
 import { JobCatalogue } from './queue/catalogue.js';
 import { JobEvents } from './queue/events.js';
 import { QueueWorker } from './queue/queue-worker.js';
+import { StopRequests } from './queue/stop-requests.js';
 import { connect, Keys } from './queue/redis.js';
 import { TrainingQueue } from './queue/training-queue.js';
 import { WorkerPresence } from './queue/worker-presence.js';
@@ -39,7 +39,7 @@ export interface JobParts {
   keys: Keys;
   catalogue: JobCatalogue;
   events: JobEvents;
-  cancels: CancelFlags;
+  stops: StopRequests;
 }
 
 /** A connection to the configured Redis, reporting its errors to `onError`. */
@@ -56,24 +56,26 @@ export function jobParts(config: Config, connection: Redis): JobParts {
     keys,
     catalogue: new JobCatalogue(connection, keys),
     events: new JobEvents(connection, keys),
-    cancels: new CancelFlags(connection, keys, config.events.retentionSeconds),
+    stops: new StopRequests(connection, keys, config.events.retentionSeconds),
   };
 }
 
 /** The queue's submitting side (the API's). */
 export function trainingQueue(config: Config, parts: JobParts): TrainingQueue {
-  return new TrainingQueue({ ...parts, retentionSeconds: config.events.retentionSeconds });
+  return new TrainingQueue({ ...parts, checkpoints: checkpointStore(config), retentionSeconds: config.events.retentionSeconds });
 }
 
 /** The queue's worker side, running each job through `train` under the configured limits. */
 export function queueWorker(
   config: Config,
   parts: JobParts,
-  worker: { subscriber: Redis; workerId: string; train: JobHandler; log: JobLifecycleOptions['log']; observer?: JobObserver },
+  worker: { subscriber: Redis; workerId: string; train: JobHandler; log: JobLifecycleOptions['log']; observer?: JobObserver; checkpoints?: CheckpointStore },
 ): QueueWorker {
   return new QueueWorker({
     ...parts,
     ...worker,
+    // The handler's store, when it has one: the lifecycle reads and clears the same checkpoints.
+    checkpoints: worker.checkpoints ?? checkpointStore(config),
     concurrency: config.workers.concurrency,
     lockMs: config.workers.lockMs,
     stalledIntervalMs: config.workers.stalledIntervalMs,

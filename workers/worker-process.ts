@@ -55,13 +55,15 @@ if (state === 'warming-up') {
 const parts = jobParts(config, connection);
 const metrics = new WorkerMetrics(workerId);
 const stopPushingMetrics = pushWorkerMetrics(connection, parts.keys, workerId, metrics.registry, config.operations.metricsPushIntervalMs, () => metrics.updateRate());
+const checkpoints = checkpointStore(config, metrics.store);
 const worker = queueWorker(config, parts, {
   subscriber,
   workerId,
   observer: metrics,
+  checkpoints,
   train: trainingJobHandler(
     config,
-    { backend, models: modelStore(config, metrics.store), datasets, checkpoints: checkpointStore(config, metrics.store) },
+    { backend, models: modelStore(config, metrics.store), datasets, checkpoints },
     () => {
       // After the job's own failure is recorded (the lifecycle reads this job's outcome first), not before.
       setImmediate(() => void recycle());

@@ -23,7 +23,7 @@ import { ProgressPublisher } from './progress-publisher.js';
  * It checkpoints as the job's options say (and at least every CHECKPOINT_MAX_MINUTES); a job taken
  * again (its worker died or handed it back) resumes from its latest checkpoint, says so in its
  * events, and reports no iteration again that an earlier attempt reported. The checkpoints go when
- * the job ends here; a job handed back, or owned by a later attempt, keeps them.
+ * the job ends here; a job handed back, paused, or owned by a later attempt, keeps them.
  */
 export function trainingJobHandler(
   config: Config,
@@ -54,11 +54,12 @@ export function trainingJobHandler(
         ...(resume.from ? { resumeFrom: resume.from } : {}),
         onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, checkpoint, fence),
         checkpointIntervalMs: config.checkpoints.maxMinutes * 60_000,
-        // A worker shutting down checkpoints the job before handing it back.
-        checkpointWhenStopped: () => ctx.signal.reason === 'shutdown',
+        // A worker shutting down checkpoints the job before handing it back; a paused job, before it leaves its worker.
+        checkpointWhenStopped: () => ctx.signal.reason === 'shutdown' || ctx.signal.reason === 'pause',
       });
       await publisher.flush();
-      return { modelId: manifest?.id ?? ctx.modelId, metrics: manifest?.metrics ?? { miniBatchLoss: null, miniBatchAccuracy: null } };
+      if (!manifest) return { modelId: ctx.modelId, metrics: { miniBatchLoss: null, miniBatchAccuracy: null }, unsaved: true };
+      return { modelId: manifest.id, metrics: manifest.metrics };
     } catch (err) {
       await publisher.flush().catch(() => {});
       if (isMemoryFault(err)) {
@@ -78,9 +79,9 @@ export function trainingJobHandler(
   };
 }
 
-/** Stopped to be handed back to the queue, or because a later attempt owns the job: it goes on elsewhere, from its checkpoints. */
+/** Stopped to be handed back to the queue, paused, or because a later attempt owns the job: it goes on later or elsewhere, from its checkpoints. */
 function isHandedOn(signal: AbortSignal): boolean {
-  return signal.aborted && (signal.reason === 'shutdown' || signal.reason === 'stale');
+  return signal.aborted && (signal.reason === 'shutdown' || signal.reason === 'pause' || signal.reason === 'stale');
 }
 
 /**

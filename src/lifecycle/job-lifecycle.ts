@@ -1,14 +1,15 @@
 /**
  * @module The policy of one job's run, apart from the queue that delivers it (src/queue/queue-worker.ts):
  * take the job in the catalogue (or wait while its tenant runs its most jobs), run the job handler under a
- * time limit, stop it on a cancel, shutdown or a newer attempt, and record how it ended. It answers the
+ * time limit, stop it on a cancel, a pause, shutdown or a newer attempt, and record how it ended. It answers the
  * queue adapter with a verdict (done, wait, requeue, fail) that the adapter turns into BullMQ's moves.
  */
 import type { ProgressRecord } from '../nn/train.js';
-import type { CancelFlags } from '../queue/cancel.js';
 import type { JobCatalogue, JobFields } from '../queue/catalogue.js';
 import type { JobEvents } from '../queue/events.js';
-import type { JobError, JobEvent, JobMetrics, JobRequest } from '../queue/jobs.js';
+import type { StopKind, StopRequests } from '../queue/stop-requests.js';
+import type { CheckpointStore } from '../store/checkpoints.js';
+import type { JobError, JobEvent, JobMetrics, JobRequest, JobStatus } from '../queue/jobs.js';
 import { UserProblem } from '../nn/problems.js';
 
 /** What the job handler is given for one job. */
@@ -19,7 +20,7 @@ export interface JobContext {
   tenant: string;
   request: JobRequest;
   attempt: number;
-  /** Aborts when the job is cancelled, runs out of time, or the worker shuts down; stop within one iteration. */
+  /** Aborts when the job is cancelled or paused, runs out of time, or the worker shuts down; stop within one iteration. */
   signal: AbortSignal;
   /** Whether a model stopped early is kept: only when it ran out of training time. */
   keepStoppedModel(): boolean;
@@ -43,6 +44,8 @@ export interface JobContext {
 export interface JobOutcome {
   modelId: string;
   metrics: JobMetrics;
+  /** Stopped by the signal before its model was saved: a job being paused pauses (one saved already completes). */
+  unsaved?: true;
 }
 
 export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
@@ -51,14 +54,14 @@ export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
  * Why the lifecycle aborted a running job (its AbortSignal's reason); 'stale' when another attempt
  * owns it now. How the training itself ended is the engine's StopReason (src/nn/train.ts).
  */
-export type AbortReason = 'cancelled' | 'shutdown' | 'time-limit' | 'stale';
+export type AbortReason = 'cancelled' | 'pause' | 'shutdown' | 'time-limit' | 'stale';
 
 /** What the queue is to do with the job after a run. */
 export type Verdict =
   | { kind: 'done' }
   /** The tenant already runs its most jobs: try again later, not counted as an attempt. */
   | { kind: 'wait'; untilMs: number }
-  /** Stopped by shutdown and handed back in the catalogue: the queue delivers it again. */
+  /** Stopped by shutdown and handed back in the catalogue: the queue delivers it again. (A paused job is 'done': resume queues it anew.) */
   | { kind: 'requeue' }
   /** Ended for good (recorded as failed, or unknown to the catalogue): never retried. */
   | { kind: 'fail'; detail: string };
@@ -73,7 +76,9 @@ export interface JobObserver {
 export interface JobLifecycleOptions {
   catalogue: JobCatalogue;
   events: JobEvents;
-  cancels: CancelFlags;
+  stops: StopRequests;
+  /** The job's checkpoints: a paused job says which it resumes from; one cancelled as it paused loses them. */
+  checkpoints: Pick<CheckpointStore, 'newestIteration' | 'deleteAll'>;
   workerId: string;
   retentionSeconds: number;
   /** Jobs of one tenant trained at once, across all workers; more wait in the queue. */
@@ -84,6 +89,9 @@ export interface JobLifecycleOptions {
   observer?: JobObserver;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
+
+/** The abort reason each stop request becomes. */
+const stopReasons = { cancel: 'cancelled', pause: 'pause' } as const satisfies Record<StopKind, AbortReason>;
 
 /** How long a job over its tenant's running limit waits before it is tried again. */
 const tenantLimitWaitMs = 2000;
@@ -103,15 +111,21 @@ export class JobLifecycle {
     if (controller && !controller.signal.aborted) controller.abort(reason);
   }
 
+  /** Stops a running job for a user's cancel or pause. */
+  stopAsked(jobId: string, kind: StopKind): void {
+    this.stop(jobId, stopReasons[kind]);
+  }
+
   /** Stops every running job (within an iteration); their runs answer 'requeue'. */
   stopAll(reason: AbortReason): void {
     for (const id of this.running.keys()) this.stop(id, reason);
   }
 
   /** Pub/sub can miss a message across a reconnect; the flag itself is the truth. */
-  async pollCancelFlags(): Promise<void> {
+  async pollStopFlags(): Promise<void> {
     for (const id of this.running.keys()) {
-      if (await this.o.cancels.isRequested(id).catch(() => false)) this.stop(id, 'cancelled');
+      const kind = await this.o.stops.requested(id).catch(() => null);
+      if (kind) this.stopAsked(id, kind);
     }
   }
 
@@ -134,7 +148,10 @@ export class JobLifecycle {
     // From here on every write names this attempt: once another attempt has taken the job, this one's are refused.
     const attempt = started.attempt;
     const tenant = (await catalogue.get(id))!.tenant;
-    if (await this.o.cancels.isRequested(id)) return this.finishCancelled(id, attempt);
+    // A stop asked while it waited (or while its worker died mid-pause) lands now, without training.
+    const asked = await this.o.stops.requested(id);
+    if (asked === 'cancel') return this.finishCancelled(id, attempt);
+    if (asked === 'pause') return this.finishPaused(id, attempt);
     const controller = new AbortController();
     this.running.set(id, controller);
     const record = async (fields: JobFields, event?: JobEvent) => {
@@ -145,10 +162,13 @@ export class JobLifecycle {
     this.o.observer?.jobStarted(id);
 
     const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
-    const stopped = (): Promise<Verdict> | null => {
+    /** How a run the signal stopped ends; `outcome` is the handler's when it returned. */
+    const stopped = (outcome: JobOutcome | null): Promise<Verdict> | null => {
       const reason = controller.signal.reason as AbortReason | undefined;
       if (reason === 'stale') return Promise.resolve({ kind: 'done' });
       if (reason === 'cancelled') return this.finishCancelled(id, attempt);
+      // A pause that came once the model was saved is too late: the job completes.
+      if (reason === 'pause' && (!outcome || outcome.unsaved)) return this.finishPaused(id, attempt);
       if (reason === 'shutdown') return this.handBack(id, attempt);
       return null;
     };
@@ -176,7 +196,7 @@ export class JobLifecycle {
           (await this.o.events.range(id, since ?? undefined)).reduce((most, e) => (e.type === 'progress' ? Math.max(most, e.iteration) : most), 0),
         resumed: (iteration) => record({}, { type: 'status', status: 'resumed', iteration }),
       });
-      const early = stopped();
+      const early = stopped(outcome);
       if (early) return await early;
       if (controller.signal.reason === 'time-limit') {
         const error: JobError = {
@@ -194,7 +214,7 @@ export class JobLifecycle {
       }
       return { kind: 'done' };
     } catch (err) {
-      const early = stopped();
+      const early = stopped(null);
       if (early) return await early;
       // Only errors meant for users carry their message to the job; anything else is logged here.
       const error: JobError =
@@ -223,8 +243,14 @@ export class JobLifecycle {
    * Records the job's end with its terminal event in one fenced step, and starts the history's
    * retention clock. False when this attempt no longer owns the job (nothing was written).
    */
-  private async finish(id: string, attempt: number, fields: JobFields, event: Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>): Promise<boolean> {
-    const moved = await this.o.catalogue.transition(id, ['running'], event.type, { ...fields, finishedAt: new Date().toISOString() }, { fence: attempt, event });
+  private async finish(
+    id: string,
+    attempt: number,
+    fields: JobFields,
+    event: Extract<JobEvent, { type: 'completed' | 'failed' | 'cancelled' }>,
+    from: readonly JobStatus[] = ['running'],
+  ): Promise<boolean> {
+    const moved = await this.o.catalogue.transition(id, from, event.type, { ...fields, finishedAt: new Date().toISOString() }, { fence: attempt, event });
     if (!moved.ok) {
       this.o.log.warn({ jobId: id, workerId: this.o.workerId, attempt, status: moved.current, outcome: event.type }, 'stale attempt stopped: its end of the job was refused');
       return false;
@@ -236,6 +262,25 @@ export class JobLifecycle {
 
   private async finishCancelled(id: string, attempt: number): Promise<Verdict> {
     if (await this.finish(id, attempt, {}, { type: 'cancelled' })) this.o.log.info({ jobId: id, workerId: this.o.workerId }, 'job cancelled');
+    return { kind: 'done' };
+  }
+
+  /**
+   * Lands a pause in one fenced step: the job becomes paused, off its worker, keeping its
+   * checkpoints (the handler leaves them), and says from which iteration a resume goes on. A cancel
+   * asked while it paused wins: the flag is read after the move, and TrainingQueue.cancel sets it
+   * before it looks at the status, so one of the two always sees the other.
+   */
+  private async finishPaused(id: string, attempt: number): Promise<Verdict> {
+    const { catalogue, checkpoints, workerId, log } = this.o;
+    const iteration = await checkpoints.newestIteration(id);
+    const moved = await catalogue.transition(id, ['running'], 'paused', { workerId: null, pauseRequested: false }, { fence: attempt, event: { type: 'status', status: 'paused', iteration } });
+    if (!moved.ok) return { kind: 'done' };
+    log.info({ jobId: id, workerId, iteration }, 'job paused');
+    if ((await this.o.stops.requested(id)) === 'cancel' && (await this.finish(id, attempt, {}, { type: 'cancelled' }, ['paused']))) {
+      await checkpoints.deleteAll(id).catch((err: unknown) => log.warn({ jobId: id, err: String(err) }, 'checkpoints not deleted'));
+      log.info({ jobId: id, workerId }, 'job cancelled');
+    }
     return { kind: 'done' };
   }
 

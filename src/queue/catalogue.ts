@@ -43,14 +43,15 @@ return {'ok', current, attempt}
 `;
 
 /**
- * Creates a job unless its tenant already has `max` waiting: the count and the creation are one
- * step, so concurrent submissions can never overshoot the quota.
+ * Creates a job unless its tenant already has `max` waiting (queued or paused: a paused job keeps its
+ * checkpoints and goes back to the queue on resume): the count and the creation are one step, so
+ * concurrent submissions can never overshoot the quota.
  *
- * KEYS: job hash, overall list, overall queued list, tenant list, tenant queued list, event stream.
+ * KEYS: job hash, overall list, overall queued list, tenant list, tenant queued list, event stream, tenant paused list.
  * ARGV: job id, the most queued jobs allowed, the queued event, field/value pairs.
  */
 const createScript = `
-local queued = redis.call('ZCARD', KEYS[5])
+local queued = redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[7])
 if queued >= tonumber(ARGV[2]) then return {'limited', queued} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 for i = 2, 5 do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
@@ -90,6 +91,7 @@ export type JobFields = Partial<{
   metrics: JobMetrics;
   error: JobError;
   cancelRequested: boolean;
+  pauseRequested: boolean;
   progress: ProgressRecord | null;
 }>;
 
@@ -121,18 +123,20 @@ export class JobCatalogue {
       error: null,
       attempts: 0,
       cancelRequested: false,
+      pauseRequested: false,
     };
     const event: JobEvent = { type: 'status', status: 'queued' };
     const fields = Object.entries({ ...encode(record), request: JSON.stringify(request), plannedModelId: modelId }).flat();
     const [outcome, queued] = (await this.redis.eval(
       createScript,
-      6,
+      7,
       this.keys.job(id),
       this.keys.jobs(),
       this.keys.jobs('queued'),
       this.keys.tenantJobs(tenant),
       this.keys.tenantJobs(tenant, 'queued'),
       this.keys.events(id),
+      this.keys.tenantJobs(tenant, 'paused'),
       id,
       String(maxQueued),
       JSON.stringify(event),
@@ -200,11 +204,6 @@ export class JobCatalogue {
     return (await this.redis.eval(holdsScript, 1, this.keys.job(id), String(attempt))) === 1;
   }
 
-  /** Sets fields without a status change or a fence (the API's cancel request). */
-  async update(id: string, fields: JobFields): Promise<void> {
-    await this.redis.hset(this.keys.job(id), encode(fields));
-  }
-
   /** Jobs newest first (ids sort by creation time), after the `cursor` id when given; one tenant's, or all. */
   async list(options: { tenant?: string; status?: JobStatus; limit: number; cursor?: string }): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
     const max = options.cursor ? `(${options.cursor}` : '+';
@@ -256,5 +255,6 @@ function decode(hash: Record<string, string>): JobRecord {
     error: field('error', null),
     attempts: field('attempts', 0),
     cancelRequested: field('cancelRequested', false),
+    pauseRequested: field('pauseRequested', false),
   };
 }

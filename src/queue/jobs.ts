@@ -1,7 +1,12 @@
 import type { ProgressRecord } from '../nn/train.js';
 import type { Problem } from '../nn/problems.js';
 
-export const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * queued → running → completed | failed | cancelled; running → queued (handed back on shutdown);
+ * queued | running → paused (a user's pause: a running job checkpoints first) → queued (resumed) or
+ * cancelled. See README, "Pausing and resuming".
+ */
+export const jobStatuses = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -47,6 +52,8 @@ export interface JobRecord {
   /** How many times a worker has started it (more than 1 after a worker died or shut down). */
   attempts: number;
   cancelRequested: boolean;
+  /** A pause was asked while it ran: it checkpoints at the next iteration boundary and becomes paused. */
+  pauseRequested: boolean;
 }
 
 /** Events of a job, as stored in its stream and sent over the WebSocket (with the stream id). */
@@ -54,6 +61,8 @@ export type JobEvent =
   | { type: 'status'; status: 'queued' | 'running' }
   /** A job picked up again resumed from its checkpoint after `iteration`. */
   | { type: 'status'; status: 'resumed'; iteration: number }
+  /** Paused by its user; a resume goes on after `iteration`, its newest checkpoint (0: from the start). */
+  | { type: 'status'; status: 'paused'; iteration: number }
   | ({ type: 'progress' } & ProgressRecord)
   | { type: 'completed'; modelId: string; metrics: JobMetrics }
   | { type: 'failed'; error: JobError }

@@ -10,7 +10,7 @@ import { trainingQueueName, type QueuedJobData } from './training-queue.js';
 
 export interface QueueWorkerOptions extends JobLifecycleOptions {
   connection: Redis;
-  /** A second connection, used only to listen for cancel messages. */
+  /** A second connection, used only to listen for stop (cancel, pause) messages. */
   subscriber: Redis;
   keys: Keys;
   concurrency: number;
@@ -23,7 +23,7 @@ export interface QueueWorkerOptions extends JobLifecycleOptions {
 
 /**
  * Takes jobs from BullMQ one at a time (by default) and runs each through the lifecycle; stops
- * them on a cancel from any API replica, and on shutdown hands the running ones back to the queue
+ * them on a cancel or pause from any API replica (a paused job's BullMQ job completes: resume adds a new one), and on shutdown hands the running ones back to the queue
  * so another worker starts them again.
  */
 export class QueueWorker {
@@ -49,11 +49,11 @@ export class QueueWorker {
     });
     this.worker.on('error', (err) => o.log.error({ err: err.message, workerId: o.workerId }, 'queue error'));
     this.worker.on('stalled', (jobId) => o.log.warn({ jobId, workerId: o.workerId }, 'job stalled; it goes back to the queue'));
-    this.flagPoll = setInterval(() => void this.lifecycle.pollCancelFlags(), 1000);
+    this.flagPoll = setInterval(() => void this.lifecycle.pollStopFlags(), 1000);
   }
 
   async start(): Promise<void> {
-    await this.o.cancels.listen(this.o.subscriber, (jobId) => this.lifecycle.stop(jobId, 'cancelled'));
+    await this.o.stops.listen(this.o.subscriber, (jobId, kind) => this.lifecycle.stopAsked(jobId, kind));
     void this.worker.run().catch((err: Error) => this.o.log.error({ err: err.message }, 'worker stopped'));
     await this.worker.waitUntilReady();
   }

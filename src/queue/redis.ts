@@ -52,12 +52,13 @@ export class Keys {
     return `${this.prefix}:events:${id}`;
   }
 
-  cancel(id: string): string {
-    return `${this.prefix}:cancel:${id}`;
+  /** A job's stop request (cancel or pause): see StopRequests. */
+  stop(id: string): string {
+    return `${this.prefix}:stop:${id}`;
   }
 
-  get cancelChannel(): string {
-    return `${this.prefix}:cancel`;
+  get stopChannel(): string {
+    return `${this.prefix}:stop`;
   }
 
   dataset(id: string): string {

@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CancelFlags } from './cancel.js';
-import type { JobCatalogue } from './catalogue.js';
+import type { JobCatalogue, JobFields } from './catalogue.js';
 import type { JobEvents } from './events.js';
 import { jobIdTime, newJobId } from './ids.js';
 import { terminalStatuses, type JobRecord, type JobRequest } from './jobs.js';
 import type { Keys } from './redis.js';
+import type { StopKind, StopRequests } from './stop-requests.js';
+import type { CheckpointStore } from '../store/checkpoints.js';
 
 export const trainingQueueName = 'training';
+
+/** BullMQ states of a job that will still be delivered. */
+const waitingStates = new Set<string>(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+const requeueWaits = 100;
+const requeueWaitMs = 50;
 
 /** What BullMQ carries to a worker: the job id; the request itself lives in the catalogue. */
 export interface QueuedJobData {
@@ -33,18 +39,38 @@ export type CancelResult =
   | { outcome: 'finished'; record: JobRecord }
   | { outcome: 'not-found' };
 
+export type PauseResult =
+  /** Paused now (it was queued), or already. */
+  | { outcome: 'paused'; record: JobRecord }
+  /** Running: its worker checkpoints it at the next iteration boundary and it becomes paused. */
+  | { outcome: 'requested'; record: JobRecord }
+  | { outcome: 'finished'; record: JobRecord }
+  | { outcome: 'not-found' };
+
+export type ResumeResult =
+  /** Back in the queue now. */
+  | { outcome: 'resumed'; record: JobRecord }
+  /** Queued or running, with no pause pending: nothing to resume (a repeated resume lands here). */
+  | { outcome: 'not-paused'; record: JobRecord }
+  /** A pause is under way: resume it once it is paused. */
+  | { outcome: 'pausing'; record: JobRecord }
+  | { outcome: 'finished'; record: JobRecord }
+  | { outcome: 'not-found' };
+
 export interface TrainingQueueDeps {
   connection: Redis;
   keys: Keys;
   catalogue: JobCatalogue;
   events: JobEvents;
-  cancels: CancelFlags;
+  stops: StopRequests;
+  /** A job cancelled while queued or paused loses its checkpoints here (no worker runs it to delete them). */
+  checkpoints: Pick<CheckpointStore, 'newestIteration' | 'deleteAll'>;
   retentionSeconds: number;
   /** How often this process queues jobs recorded but never queued (see submit); 0: never. */
   orphanSweepMs?: number;
 }
 
-/** The API's side of the queue: submit, cancel, and how deep the queue is. */
+/** The API's side of the queue: submit, cancel, pause and resume, and how deep the queue is. */
 export class TrainingQueue {
   private readonly queue: Queue<QueuedJobData>;
   private readonly sweeper: NodeJS.Timeout | null;
@@ -127,24 +153,107 @@ export class TrainingQueue {
   }
 
   /**
-   * A queued job is cancelled at once and never starts; a running one is asked to stop (its worker
-   * stops within one iteration and marks it cancelled); a finished one cannot be cancelled.
+   * A queued or paused job is cancelled at once and never starts again (its checkpoints go); a
+   * running one is asked to stop (its worker stops within one iteration and marks it cancelled); a
+   * finished one cannot be cancelled.
    */
-  async cancel(id: string): Promise<CancelResult> {
-    const { catalogue, cancels, events } = this.deps;
-    const moved = await catalogue.transition(id, ['queued'], 'cancelled', { finishedAt: new Date().toISOString() }, { event: { type: 'cancelled' } });
+  cancel(id: string): Promise<CancelResult> {
+    const { catalogue, events, checkpoints } = this.deps;
+    return this.stop(id, 'cancel', { cancelRequested: true }, async (asked) => {
+      const moved = await catalogue.transition(id, ['queued', 'paused'], 'cancelled', { finishedAt: new Date().toISOString(), pauseRequested: false }, { event: { type: 'cancelled' } });
+      if (moved.ok) {
+        await this.queue.remove(id).catch(() => 0);
+        await checkpoints.deleteAll(id).catch(() => {});
+        await events.expire(id, this.deps.retentionSeconds);
+        return { outcome: 'cancelled', record: (await catalogue.get(id))! };
+      }
+      if (moved.current === null) return { outcome: 'not-found' };
+      if (moved.current === 'running') return null;
+      const record = (await catalogue.get(id))!;
+      // Cancelled after this request asked (its worker landed it): this request's doing.
+      return { outcome: asked && record.status === 'cancelled' ? 'cancelled' : 'finished', record };
+    });
+  }
+
+  /**
+   * A queued job is paused at once (it leaves BullMQ); a running one is asked to pause: its worker
+   * checkpoints it at the next iteration boundary, leaves it paused and takes other work. A paused
+   * job keeps its checkpoints until it is resumed or cancelled. Pausing a paused job changes nothing.
+   */
+  pause(id: string): Promise<PauseResult> {
+    const { catalogue, checkpoints } = this.deps;
+    return this.stop(id, 'pause', { pauseRequested: true }, async () => {
+      const iteration = await checkpoints.newestIteration(id);
+      const moved = await catalogue.transition(id, ['queued'], 'paused', { pauseRequested: false }, { event: { type: 'status', status: 'paused', iteration } });
+      if (moved.ok) await this.queue.remove(id).catch(() => 0);
+      if (moved.ok || moved.current === 'paused') return { outcome: 'paused', record: (await catalogue.get(id))! };
+      if (moved.current === null) return { outcome: 'not-found' };
+      if (moved.current === 'running') return null;
+      return { outcome: 'finished', record: (await catalogue.get(id))! };
+    });
+  }
+
+  /**
+   * A cancel's or pause's steps. `direct` settles a job no worker runs, or answers null while one
+   * does; then the running job is marked (`mark`), its worker is told through the stop flag, and the
+   * status is read again. A worker that landed a pause (or handed the job back) in between saw no
+   * flag, so the job no longer runs and `direct` takes it; the flag is set before that read and a
+   * worker reads it after its move (JobLifecycle), so one of the two always sees the other.
+   * `direct` is told whether the worker has been asked already.
+   */
+  private async stop<R>(id: string, kind: StopKind, mark: JobFields, direct: (asked: boolean) => Promise<R | null>): Promise<R | { outcome: 'requested'; record: JobRecord }> {
+    const { catalogue, stops } = this.deps;
+    let asked = false;
+    for (let tries = 0; tries < 10; tries++) {
+      const answer = await direct(asked);
+      if (answer) return answer;
+      if (!asked) {
+        if (!(await catalogue.transition(id, ['running'], 'running', mark)).ok) continue;
+        await stops.request(id, kind);
+        asked = true;
+      }
+      const now = await catalogue.get(id);
+      if (now?.status === 'running') return { outcome: 'requested', record: now };
+    }
+    throw new Error(`job ${id} kept changing status; try again`);
+  }
+
+  /**
+   * Puts a paused job back in the queue; the worker that takes it resumes from its newest
+   * checkpoint. A queued or running job is left as it is (so a repeated resume is a no-op), except
+   * one still being paused, which must be resumed once paused.
+   */
+  async resume(id: string): Promise<ResumeResult> {
+    const { catalogue, stops } = this.deps;
+    const record = await catalogue.get(id);
+    if (!record) return { outcome: 'not-found' };
+    // Before the move: the worker that takes the resumed job must not find the pause that stopped it.
+    if (record.status === 'paused') await stops.withdrawPause(id);
+    const moved = await catalogue.transition(id, ['paused'], 'queued', {}, { event: { type: 'status', status: 'queued' } });
     if (moved.ok) {
-      await cancels.request(id);
-      await this.queue.remove(id).catch(() => 0);
-      await events.expire(id, this.deps.retentionSeconds);
-      return { outcome: 'cancelled', record: (await catalogue.get(id))! };
+      await this.requeue(id);
+      return { outcome: 'resumed', record: (await catalogue.get(id))! };
     }
     if (moved.current === null) return { outcome: 'not-found' };
-    const record = (await catalogue.get(id))!;
-    if (terminalStatuses.includes(record.status)) return { outcome: 'finished', record };
-    await catalogue.update(id, { cancelRequested: true });
-    await cancels.request(id);
-    return { outcome: 'requested', record: { ...record, cancelRequested: true } };
+    const now = (await catalogue.get(id))!;
+    if (terminalStatuses.includes(now.status)) return { outcome: 'finished', record: now };
+    return { outcome: now.status === 'running' && now.pauseRequested ? 'pausing' : 'not-paused', record: now };
+  }
+
+  /**
+   * Queues a resumed job. The BullMQ job that last carried it (same id) may still be finishing on
+   * the worker that paused it, and adding while it is there is a no-op: wait for it to go (a few
+   * seconds at most; past that, sweepOrphans queues the job).
+   */
+  private async requeue(id: string): Promise<void> {
+    for (let i = 0; i < requeueWaits; i++) {
+      const state = await this.queue.getJobState(id);
+      if (state === 'unknown') break;
+      if (waitingStates.has(state)) return;
+      await new Promise((r) => setTimeout(r, requeueWaitMs));
+    }
+    // A failed add (Redis away) leaves the job queued in the catalogue with nothing in BullMQ: sweepOrphans queues it.
+    await this.enqueue(id).catch(() => {});
   }
 
   async depth(): Promise<{ waiting: number; active: number; delayed: number }> {

@@ -23,7 +23,7 @@ const tensorsFileName = 'tensors.bin';
  * sorts last. Flat rather than a folder per job: an object store keeps a folder's marker after its
  * last set goes, and a job's checkpoints must leave nothing behind. A checkpoint is published whole (fenced by the job's attempt: a stale attempt writes none)
  * and only then are the older ones beyond `keep` removed, so a failed write never costs the
- * previous one. The job's checkpoints are deleted when it ends.
+ * previous one. The job's checkpoints are deleted when it ends; a paused job keeps them.
  */
 export class CheckpointStore {
   constructor(
@@ -59,6 +59,11 @@ export class CheckpointStore {
       }
     }
     return { found: null, skipped };
+  }
+
+  /** The iteration of the job's newest checkpoint (whole or not: it is not read), 0 when it has none. */
+  async newestIteration(jobId: string): Promise<number> {
+    return (await this.iterationsOf(jobId)).at(-1) ?? 0;
   }
 
   /** Removes every checkpoint of the job (when it has ended). */

@@ -67,11 +67,18 @@ describe('tenants', () => {
     expect(bobs.status).toBe(202);
     expect(bobs.body.tenant).toBe('bob');
     const id = bobs.body.id;
-    for (const [method, url] of [['GET', `/v1/jobs/${id}`], ['GET', `/v1/jobs/${id}/network`], ['DELETE', `/v1/jobs/${id}`]] as const) {
+    for (const [method, url] of [
+      ['GET', `/v1/jobs/${id}`],
+      ['GET', `/v1/jobs/${id}/network`],
+      ['DELETE', `/v1/jobs/${id}`],
+      ['POST', `/v1/jobs/${id}/pause`],
+      ['POST', `/v1/jobs/${id}/resume`],
+    ] as const) {
       const res = await api.json(method, url, undefined, as(aliceKey));
       expect(res.status).toBe(404);
       expect(JSON.stringify(res.body)).not.toContain('bob');
     }
+    expect((await api.json('GET', `/v1/jobs/${id}`, undefined, as(bobKey))).body).toMatchObject({ status: 'queued', cancelRequested: false, pauseRequested: false });
     const alices = await api.json<{ jobs: { id: string }[] }>('GET', '/v1/jobs', undefined, as(aliceKey));
     expect(alices.body.jobs.map((j) => j.id)).not.toContain(id);
     const admin = await api.json<{ jobs: { id: string }[] }>('GET', '/v1/jobs?limit=100', undefined, as(adminKey));

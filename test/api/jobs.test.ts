@@ -152,6 +152,38 @@ describe('DELETE /v1/jobs/:id on a queued job', () => {
   });
 });
 
+describe('POST /v1/jobs/:id/pause and /resume on a queued job', () => {
+  it('pauses it at once (listed as paused), resumes it to the queue, answers repeats as they are, and refuses a finished job with 409', async () => {
+    const { body } = await api.submit(request({ name: 'to-pause' }));
+    const paused = await api.json('POST', `/v1/jobs/${body.id}/pause`);
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ status: 'paused', pauseRequested: false });
+    expect((await api.json('POST', `/v1/jobs/${body.id}/pause`)).body).toMatchObject({ status: 'paused' });
+    const listed = await api.json<{ jobs: { id: string }[] }>('GET', '/v1/jobs?status=paused');
+    expect(listed.body.jobs.map((j) => j.id)).toContain(body.id);
+
+    const resumed = await api.json('POST', `/v1/jobs/${body.id}/resume`);
+    expect(resumed.status).toBe(202);
+    expect(resumed.body).toMatchObject({ status: 'queued' });
+    const again = await api.json('POST', `/v1/jobs/${body.id}/resume`);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'queued' });
+
+    expect((await api.json('POST', `/v1/jobs/${body.id}/pause`)).status).toBe(200);
+    expect((await api.json('DELETE', `/v1/jobs/${body.id}`)).body).toMatchObject({ status: 'cancelled' });
+    for (const action of ['pause', 'resume']) {
+      const refused = await api.json('POST', `/v1/jobs/${body.id}/${action}`);
+      expectProblem(refused, 409);
+      expect(refused.body).toMatchObject({ jobStatus: 'cancelled', detail: expect.stringContaining(`cannot be ${action}d`) });
+    }
+    const watcher = api.watch(body.id);
+    expect(await watcher.closed).toMatchObject({ code: 1000 });
+    expect(watcher.events.map((e) => (e.type === 'status' ? e.status : e.type))).toEqual(['queued', 'paused', 'queued', 'paused', 'cancelled']);
+    expectProblem(await api.json('POST', '/v1/jobs/01M8EARDPPXFHX04V8JXSJXWXS/pause'), 404);
+    expectProblem(await api.json('POST', '/v1/jobs/not-a-job/resume'), 404);
+  });
+});
+
 describe('health and the OpenAPI document', () => {
   it('is healthy and ready, counting the live workers', async () => {
     expect((await api.json('GET', '/healthz')).body).toEqual({ status: 'ok' });

@@ -8,8 +8,9 @@ import { seedNetwork, WorkerProcess } from '../helpers/service.js';
 import { Stack } from '../helpers/stack.js';
 
 /**
- * Checkpoints on real worker processes: a worker killed mid-run, a second one resuming the job
- * from its latest checkpoint, and the finished model compared with an uninterrupted run's.
+ * Checkpoints on real worker processes: a worker killed mid-run (or stopped, or a job paused), a
+ * worker resuming the job from its latest checkpoint, and the finished model compared with an
+ * uninterrupted run's.
  */
 let redis: PrivateRedis;
 let stack: Stack;
@@ -118,5 +119,42 @@ describe('checkpoints end to end', () => {
     expect(from).toBe(Math.max(...watcher.events.slice(0, handedBack).flatMap((e) => (e.type === 'progress' ? [e.iteration] : []))));
     expect(from).toBeGreaterThanOrEqual(7);
     await expectUninterruptedModel(stopped.body.id);
+  });
+
+  it('pauses a running job at an iteration boundary, keeping its checkpoint and freeing its worker for the next job; resumed, it ends with the model of an uninterrupted run', async () => {
+    const { api } = stack;
+    const paused = await api.submit(job('paused'));
+    const id = paused.body.id;
+    const watcher = api.watch(id);
+    await watcher.until((e) => e.type === 'progress' && e.iteration >= 7);
+    // Waits behind the running job: the only worker is busy.
+    const next = await api.submit({ ...job('next'), dataset: { id: 'digits', trainImages: 128 }, options: { ...job('next').options, maxEpochs: 1 } });
+    const asked = await api.json('POST', `/v1/jobs/${id}/pause`);
+    expect(asked.status).toBe(202);
+    expect(asked.body).toMatchObject({ status: 'running', pauseRequested: true });
+    const pausedEvent = (await watcher.until((e) => e.type === 'status' && e.status === 'paused')) as StoredEvent & { iteration: number };
+    expect(await api.job(id)).toMatchObject({ status: 'paused', workerId: null, pauseRequested: false, attempts: 1 });
+    expect(await new FileBlobStore(stack.env.dataDir).list('checkpoints')).toContain(`${id}.${String(pausedEvent.iteration).padStart(12, '0')}`);
+    expect(await api.waitFor(next.body.id, (j) => j.status === 'completed' || j.status === 'failed')).toMatchObject({ status: 'completed' });
+    expect((await api.job(id)).status).toBe('paused');
+
+    // A watcher that joins after the pause follows the resumed run from there.
+    const later = api.watch(id, pausedEvent.id);
+    const resumed = await api.json('POST', `/v1/jobs/${id}/resume`);
+    expect(resumed.status).toBe(202);
+    expect(resumed.body).toMatchObject({ status: 'queued' });
+    // The socket opened before the pause stayed open through it, to the end.
+    expect(await watcher.closed).toMatchObject({ code: 1000 });
+    expect(watcher.events.at(-1)!.type).toBe('completed');
+    expect(await api.job(id)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await later.closed).toMatchObject({ code: 1000 });
+    expect(later.events.slice(0, 3).map((e) => (e.type === 'status' ? e.status : e.type))).toEqual(['queued', 'running', 'resumed']);
+
+    // Resumed where it paused: the last iteration it reported before the pause.
+    const from = expectOneReportPerIteration(watcher.events);
+    const before = watcher.events.slice(0, watcher.events.indexOf(pausedEvent));
+    expect(from).toBe(pausedEvent.iteration);
+    expect(from).toBe(Math.max(...before.flatMap((e) => (e.type === 'progress' ? [e.iteration] : []))));
+    await expectUninterruptedModel(id);
   });
 });

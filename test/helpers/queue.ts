@@ -2,12 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { CancelFlags } from '../../src/queue/cancel.js';
 import { JobCatalogue } from '../../src/queue/catalogue.js';
 import { JobEvents } from '../../src/queue/events.js';
 import type { JobRequest } from '../../src/queue/jobs.js';
 import { connect, Keys } from '../../src/queue/redis.js';
+import { StopRequests } from '../../src/queue/stop-requests.js';
 import { TrainingQueue } from '../../src/queue/training-queue.js';
+import { CheckpointStore } from '../../src/store/checkpoints.js';
 import type { JobContext, JobOutcome } from '../../src/lifecycle/job-lifecycle.js';
 import { QueueWorker, type QueueWorkerOptions } from '../../src/queue/queue-worker.js';
 import { FileBlobStore } from '../../src/store/file-blob-store.js';
@@ -39,6 +40,8 @@ export class QueueHarness {
     readonly events: JobEvents,
     readonly queue: TrainingQueue,
     readonly modelsDir: string,
+    /** The jobs' checkpoints, beside the stand-in models (the API's and the workers' alike). */
+    readonly checkpoints: CheckpointStore,
   ) {}
 
   static async start(name: string, url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'): Promise<QueueHarness> {
@@ -47,8 +50,10 @@ export class QueueHarness {
     connection.on('error', () => {});
     const catalogue = new JobCatalogue(connection, keys);
     const events = new JobEvents(connection, keys);
-    const queue = new TrainingQueue({ connection, keys, catalogue, events, cancels: new CancelFlags(connection, keys, 60), retentionSeconds: 60, orphanSweepMs: 0 });
-    const harness = new QueueHarness(url, keys, connection, catalogue, events, queue, await mkdtemp(path.join(tmpdir(), `trainyard-${name}-`)));
+    const modelsDir = await mkdtemp(path.join(tmpdir(), `trainyard-${name}-`));
+    const checkpoints = new CheckpointStore(new FileBlobStore(modelsDir));
+    const queue = new TrainingQueue({ connection, keys, catalogue, events, stops: new StopRequests(connection, keys, 60), checkpoints, retentionSeconds: 60, orphanSweepMs: 0 });
+    const harness = new QueueHarness(url, keys, connection, catalogue, events, queue, modelsDir, checkpoints);
     harness.connections.push(connection);
     return harness;
   }
@@ -77,7 +82,8 @@ export class QueueHarness {
       keys: this.keys,
       catalogue: new JobCatalogue(connection, this.keys),
       events: new JobEvents(connection, this.keys),
-      cancels: new CancelFlags(connection, this.keys, 60),
+      stops: new StopRequests(connection, this.keys, 60),
+      checkpoints: this.checkpoints,
       workerId,
       concurrency: 1,
       lockMs: 1000,
@@ -134,4 +140,9 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 /** Resolves when the signal aborts. */
 export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/** Blocks this thread, event loop included, as a heavy synchronous step or a long GC pause would: a job's BullMQ lock lapses. */
+export function blockFor(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

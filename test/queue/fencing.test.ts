@@ -2,17 +2,12 @@ import { stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressRecord } from '../../src/nn/train.js';
 import { PublicationRefused } from '../../src/store/models.js';
-import { QueueHarness, stubMetrics, until } from '../helpers/queue.js';
+import { blockFor, QueueHarness, stubMetrics, until } from '../helpers/queue.js';
 
 let harness: QueueHarness;
 afterEach(() => harness.close());
 
 const progress: ProgressRecord = { epoch: 1, iteration: 1, timeElapsed: 0, miniBatchLoss: 1, miniBatchAccuracy: 0.5, baseLearnRate: 0.01, totalIterations: 1, verbose: false };
-
-/** Blocks this thread, event loop included, as a heavy synchronous step or a long GC pause would. */
-function blockFor(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 describe('fencing a job by its attempt', () => {
   it.each([

@@ -33,7 +33,7 @@ describe('TrainingQueue.submit', () => {
     vi.spyOn(bullQueue(harness), 'add').mockRejectedValueOnce(new Error('READONLY You can\'t write against a read only replica.'));
     const result = await harness.queue.submit({ network: { layers: [] }, dataset: 'digits' }, { tenant: 'alice', maxQueued: 5, idempotencyKey: 'k-1' });
     expect(result).toEqual({ unavailable: expect.stringContaining('READONLY') });
-    expect(await harness.catalogue.counts('alice')).toEqual({ queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(await harness.catalogue.counts('alice')).toEqual({ queued: 0, running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 });
     expect(await harness.connection.keys(`${harness.keys.prefix}:job:*`)).toEqual([]);
     expect(await harness.connection.keys(`${harness.keys.prefix}:events:*`)).toEqual([]);
     // the idempotency key was freed: the retry creates the job, and it runs

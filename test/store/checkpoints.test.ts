@@ -2,30 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TrainingCheckpoint } from '../../src/nn/checkpoint.js';
 import { PublicationRefused, readBlob, type BlobStore } from '../../src/store/blob-store.js';
 import { CheckpointStore } from '../../src/store/checkpoints.js';
 import { FileBlobStore } from '../../src/store/file-blob-store.js';
+import { checkpointAt } from '../helpers/checkpoints.js';
 import { localS3ForFile } from '../helpers/s3rver.js';
 
 const localS3 = localS3ForFile();
-
-function checkpointAt(iteration: number): TrainingCheckpoint {
-  return {
-    seed: 7,
-    iteration,
-    epoch: 1 + Math.floor(iteration / 4),
-    iterationInEpoch: iteration % 4,
-    trainingSeconds: iteration / 10,
-    order: Int32Array.from([3, 1, 2, 0]),
-    random: { shuffler: 11 * iteration, dropout: 12, augmenter: null },
-    bestValidationLoss: iteration === 1 ? null : 0.5,
-    validationsWithoutImprovement: 1,
-    last: null,
-    weights: [Float32Array.from([iteration, 2, 3]), Float32Array.from([4])],
-    solver: { steps: iteration, first: [Float32Array.from([0.1, 0.2, 0.3]), null], second: [null, null] },
-  };
-}
 
 const backends: [string, () => Promise<{ blobs: BlobStore; cleanup: () => Promise<void> }>][] = [
   [

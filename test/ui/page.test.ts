@@ -174,6 +174,25 @@ describe('the web page', () => {
     expect(proxy.outside).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
+
+  it('pauses a running job from its page, which says so, and resumes it from there', async () => {
+    const job = await api.submit({ name: 'paused run', network: seedNetwork, dataset: 'digits', options: { maxEpochs: 30 } });
+    await page.locator('table.jobs tbody tr', { hasText: 'paused run' }).getByRole('link', { name: 'paused run' }).click();
+    const status = page.locator('.job-status');
+    await status.getByText('Running.').waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('button', { name: 'Resume' }).isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await status.getByText(/^Paused/).waitFor({ timeout: 30_000 });
+    expect(await api.job(job.body.id)).toMatchObject({ status: 'paused', attempts: 1 });
+    expect(await page.getByRole('button', { name: 'Pause', exact: true }).isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await status.getByText('Running.').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await status.getByText('Cancelled.').waitFor({ timeout: 30_000 });
+    // Resumed on a second attempt (from its checkpoint when it had one), then cancelled.
+    expect(await api.job(job.body.id)).toMatchObject({ status: 'cancelled', attempts: 2 });
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /** The first of the canvases `selector` finds has some ink on it (drawn from a sprite, not blank). */

@@ -42,6 +42,12 @@ function trainingRequestProblems(body: JobRequest, shape: DataShape | null, conf
   return Promise.resolve(validated.ok ? [] : validated.problems);
 }
 
+/** The 409 for an action on a job that has ended, saying how it ended. */
+function finished(id: string, record: JobRecord, action: 'cancelled' | 'paused' | 'resumed'): HttpProblem {
+  const ended = record.status === 'cancelled' ? 'been cancelled' : record.status;
+  return new HttpProblem(409, 'job-finished', 'Conflict', `job '${id}' has already ${ended}; a finished job cannot be ${action}`, { jobStatus: record.status });
+}
+
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
 export async function visibleJob(services: Services, principal: Principal, id: string): Promise<JobRecord> {
   const record = isJobId(id) ? await services.catalogue.get(id) : null;
@@ -175,7 +181,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         operationId: 'cancelJob',
         summary: 'Cancel a job.',
         description:
-          'A queued job is cancelled at once and never starts (200). A running job is asked to stop, on whichever worker runs it; ' +
+          'A queued or paused job is cancelled at once and never starts (200; a paused job loses its checkpoints). A running job is asked to stop, on whichever worker runs it; ' +
           'it stops within one iteration and ends `cancelled` (202, with `cancelRequested: true`). A finished job cannot be cancelled (409).',
         params: JobParams,
         response: {
@@ -193,12 +199,85 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         case 'not-found':
           throw notFound('job', id);
         case 'finished':
-          throw new HttpProblem(409, 'job-finished', 'Conflict', `job '${id}' has already ${result.record.status === 'cancelled' ? 'been cancelled' : result.record.status}`, {
-            jobStatus: result.record.status,
-          });
+          throw finished(id, result.record, 'cancelled');
         case 'cancelled':
           return jobView(result.record, linksFor(request));
         case 'requested':
+          return reply.code(202).send(jobView(result.record, linksFor(request)));
+      }
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/pause',
+    {
+      schema: {
+        operationId: 'pauseJob',
+        summary: 'Pause a job: it leaves its worker, keeping its checkpoint, until resumed.',
+        description:
+          'A queued job is paused at once (200). A running job checkpoints at the next iteration boundary and leaves its worker, which takes the next job ' +
+          '(202, still `running` with `pauseRequested: true`; its events then say `{type: "status", status: "paused", iteration}`). ' +
+          'Pausing a paused job answers it as it is (200). A finished job cannot be paused (409). ' +
+          'A paused job keeps its checkpoints and counts towards TENANT_MAX_QUEUED_JOBS, not towards the running limit.',
+        params: JobParams,
+        response: {
+          200: jsonResponse(Job, 'Paused (now, or already).'),
+          202: jsonResponse(Job, 'Pause requested; the job checkpoints and becomes paused within one iteration.'),
+          ...problemResponses(404, 409, ...authenticatedProblems),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await visibleJob(services, request.principal!, id);
+      const result = await services.queue.pause(id);
+      switch (result.outcome) {
+        case 'not-found':
+          throw notFound('job', id);
+        case 'finished':
+          throw finished(id, result.record, 'paused');
+        case 'paused':
+          return jobView(result.record, linksFor(request));
+        case 'requested':
+          return reply.code(202).send(jobView(result.record, linksFor(request)));
+      }
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/resume',
+    {
+      schema: {
+        operationId: 'resumeJob',
+        summary: 'Put a paused job back in the queue; it resumes from its checkpoint.',
+        description:
+          'A paused job goes back to the queue (`queued`, 202); the worker that takes it goes on from its newest checkpoint (its events say `resumed`). ' +
+          'A queued or running job is answered as it is (200): a repeated resume changes nothing. A job still being paused (`pauseRequested: true`) ' +
+          'and a finished one cannot be resumed (409).',
+        params: JobParams,
+        response: {
+          200: jsonResponse(Job, 'Not paused: queued or running already.'),
+          202: jsonResponse(Job, 'Back in the queue.'),
+          ...problemResponses(404, 409, ...authenticatedProblems),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await visibleJob(services, request.principal!, id);
+      const result = await services.queue.resume(id);
+      switch (result.outcome) {
+        case 'not-found':
+          throw notFound('job', id);
+        case 'finished':
+          throw finished(id, result.record, 'resumed');
+        case 'pausing':
+          throw new HttpProblem(409, 'job-pausing', 'Conflict', `job '${id}' is being paused (it checkpoints within one iteration); resume it once its status is paused`, {
+            jobStatus: result.record.status,
+          });
+        case 'not-paused':
+          return jobView(result.record, linksFor(request));
+        case 'resumed':
           return reply.code(202).send(jobView(result.record, linksFor(request)));
       }
     },

@@ -8,7 +8,9 @@ import { FieldProblem } from './problem.js';
  * which know every layer and option. The queue's own types (src/queue/jobs.ts) must stay
  * assignable to these both ways: the routes' typed replies and queries make the compiler check it.
  */
-export const JobStatus = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]);
+export const JobStatus = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')], {
+  description: 'queued → running → completed | failed | cancelled; a pause takes a queued or running job to paused, a resume back to queued',
+});
 
 export const JobId = Type.String({ description: 'a job id (26-character ULID)' });
 
@@ -157,6 +159,7 @@ export const Job = Type.Object({
   error: Type.Union([JobError, Type.Null()]),
   attempts: Type.Integer({ description: 'times a worker started it (more than 1 after a worker died or shut down)' }),
   cancelRequested: Type.Boolean(),
+  pauseRequested: Type.Boolean({ description: 'a pause was asked while it ran: it checkpoints at the next iteration boundary and becomes paused' }),
   links: Type.Object({
     self: Type.String(),
     events: Type.String(),
@@ -182,7 +185,16 @@ export const JobEvent = Type.Union(
         status: Type.Literal('resumed'),
         iteration: Type.Integer({ minimum: 0, description: 'the checkpoint it resumed from: progress goes on with the next iteration; iterations up to the last reported before are not reported again' }),
       },
-      { description: 'a job picked up again after its worker died (or was stopped) resumes from its latest checkpoint' },
+      { description: 'a job picked up again after its worker died (or was stopped), or resumed after a pause, resumes from its latest checkpoint' },
+    ),
+    Type.Object(
+      {
+        ...eventId,
+        type: Type.Literal('status'),
+        status: Type.Literal('paused'),
+        iteration: Type.Integer({ minimum: 0, description: 'its newest checkpoint: a resume goes on after this iteration (0: from the start)' }),
+      },
+      { description: 'paused by its user: it left its worker (the socket stays open; a resume goes on with `queued`, `running` and `resumed`)' },
     ),
     Type.Composite([Type.Object({ ...eventId, type: Type.Literal('progress') }), Progress]),
     Type.Object({ ...eventId, type: Type.Literal('completed'), modelId: Type.String(), metrics: Metrics }),

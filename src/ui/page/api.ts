@@ -134,6 +134,8 @@ export const api = {
   jobNetwork: async (id: string) => (await send<{ network: unknown }>('GET', `v1/jobs/${segment(id)}/network`)).network,
   /** Each layer's inputs, output size and learnables (MATLAB's analyzeNetwork). */
   analyzeNetwork: (network: unknown) => send<NetworkAnalysis>('POST', 'v1/networks/analyze', { json: { network } }),
+  pauseJob: (id: string) => send<Job>('POST', `v1/jobs/${segment(id)}/pause`),
+  resumeJob: (id: string) => send<Job>('POST', `v1/jobs/${segment(id)}/resume`),
   model: (id: string) => send<Model>('GET', `v1/models/${segment(id)}`),
   /** One image as h*w*c numbers (row-major, channels last). */
   predict: async (id: string, pixels: number[]) =>

@@ -6,10 +6,11 @@ import type { JobEvent, Progress, TerminalEvent } from './api-types.js';
  * A worker that dies or hands the job back starts it again: from iteration 1, where the next
  * `running` status starts a fresh history, as a new training run would in MATLAB; or from its latest
  * checkpoint, where the `resumed` status that follows keeps the history (marked where it resumed).
+ * A paused job resumed later goes the same way: its `paused` status, then `queued`, `running`, `resumed`.
  */
 export class TrainingHistory {
   readonly points: Progress[] = [];
-  status: 'queued' | 'running' | TerminalEvent['type'] | null = null;
+  status: 'queued' | 'running' | 'paused' | TerminalEvent['type'] | null = null;
   terminal: TerminalEvent | null = null;
   /** Times the job was started again from iteration 1 after it had made progress. */
   restarts = 0;
@@ -72,7 +73,7 @@ export class TrainingHistory {
   secondsLeft(): number | null {
     const last = this.last;
     const rate = this.iterationsPerSecond();
-    if (!last || rate === null || this.terminal) return null;
+    if (!last || rate === null || this.terminal || this.status === 'paused') return null;
     return (last.totalIterations - last.iteration) / rate;
   }
 

@@ -6,6 +6,8 @@ import { PolledTable } from '../polled-table.js';
 import { href } from '../router.js';
 
 const activeStatuses = new Set(['queued', 'running']);
+/** Statuses a job can be cancelled in. */
+const cancellableStatuses = new Set(['queued', 'running', 'paused']);
 const columns = ['Name', 'Status', 'Progress', 'Backend', 'Started', 'Duration', 'Result', ''];
 
 export function jobName(job: Job): string {
@@ -82,7 +84,7 @@ export class JobList {
   private fill(row: HTMLTableRowElement, job: Job): void {
     const cells = [
       h('a', { href: href({ view: 'job', id: job.id }) }, jobName(job)),
-      h('span', { class: `status status-${job.status}` }, job.cancelRequested && job.status === 'running' ? 'cancelling' : job.status),
+      h('span', { class: `status status-${job.status}` }, statusLabel(job)),
       progressText(job),
       job.backend ?? '',
       format.dateTime(job.startedAt),
@@ -92,7 +94,7 @@ export class JobList {
     while (row.cells.length < columns.length) row.append(h('td'));
     cells.forEach((content, i) => row.cells[i]!.replaceChildren(content));
     const actions = row.cells[columns.length - 1]!;
-    const cancellable = activeStatuses.has(job.status) && !job.cancelRequested;
+    const cancellable = cancellableStatuses.has(job.status) && !job.cancelRequested;
     if (!cancellable) actions.replaceChildren();
     else if (!actions.querySelector('button')) actions.replaceChildren(this.cancelButton(job));
   }
@@ -112,6 +114,12 @@ export class JobList {
     });
     return button;
   }
+}
+
+/** The status, or what a running job is being asked to do. */
+export function statusLabel(job: Job): string {
+  if (job.status !== 'running') return job.status;
+  return job.cancelRequested ? 'cancelling' : job.pauseRequested ? 'pausing' : 'running';
 }
 
 function resultOf(job: Job): Node | string {

@@ -9,7 +9,7 @@ import { TrainingChart } from '../training-chart.js';
 import { TrainingHistory } from '../training-history.js';
 import { VerboseTable } from '../verbose-table.js';
 import { setTitle, type View } from '../view.js';
-import { jobName } from './job-list.js';
+import { jobName, statusLabel } from './job-list.js';
 
 const accuracy = (v: number | null | undefined) => (v === undefined || v === null ? v : 100 * v);
 
@@ -25,6 +25,8 @@ export function jobView(id: string): View {
   const heading = h('h1', { tabindex: '-1' }, 'Job');
   const about = h('div', { class: 'about' });
   const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel job');
+  const pause = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Pause');
+  const resume = h('button', { type: 'button', hidden: true }, 'Resume');
   const statusLine = h('p', { class: 'job-status', role: 'status' });
   const banner = new ConnectionBanner();
   const figures = h('dl', { class: 'facts figures' });
@@ -59,7 +61,7 @@ export function jobView(id: string): View {
     'div',
     { class: 'job-view' },
     h('p', { class: 'breadcrumb' }, h('a', { href: href({ view: 'jobs' }) }, '← All jobs')),
-    h('div', { class: 'title-row' }, heading, cancel),
+    h('div', { class: 'title-row' }, heading, h('div', { class: 'job-actions' }, pause, resume, cancel)),
     about,
     statusLine,
     banner.element,
@@ -84,23 +86,31 @@ export function jobView(id: string): View {
         ['Attempts', record.attempts > 1 ? String(record.attempts) : ''],
       ]),
     );
-    cancel.hidden = !(record.status === 'queued' || record.status === 'running') || record.cancelRequested;
+    const asked = record.cancelRequested || record.pauseRequested;
+    cancel.hidden = !(record.status === 'queued' || record.status === 'running' || record.status === 'paused') || record.cancelRequested;
+    pause.hidden = !(record.status === 'queued' || record.status === 'running') || asked;
+    resume.hidden = record.status !== 'paused';
+    if (record.status === 'running' && asked) statusLine.textContent = `${statusLabel(record) === 'pausing' ? 'Pausing: the job checkpoints and leaves its worker' : 'Cancelling: the job stops'} within one iteration.`;
   };
   const refreshJob = () =>
     api.job(id).then(showJob, (err: unknown) => {
       if (err instanceof ApiError && err.status === 404) statusLine.textContent = `There is no job ${id}.`;
     });
 
-  cancel.addEventListener('click', async () => {
-    cancel.disabled = true;
-    try {
-      showJob(await api.cancelJob(id));
-      statusLine.textContent = 'Cancelling: the job stops within one iteration.';
-    } catch (err) {
-      statusLine.textContent = `The job could not be cancelled: ${(err as Error).message}`;
-    }
-    cancel.disabled = false;
-  });
+  /** A button that asks the API for something and shows the job it answers with; the events say the rest. */
+  const action = (button: HTMLButtonElement, request: (id: string) => Promise<Job>, failed: string) =>
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        showJob(await request(id));
+      } catch (err) {
+        statusLine.textContent = `The job could not be ${failed}: ${(err as Error).message}`;
+      }
+      button.disabled = false;
+    });
+  action(cancel, api.cancelJob, 'cancelled');
+  action(pause, api.pauseJob, 'paused');
+  action(resume, api.resumeJob, 'resumed');
 
   // Events change the history at once; the page is redrawn at most once a frame.
   let frame = 0;
@@ -144,6 +154,8 @@ function statusText(status: TrainingHistory['status']): string {
       return 'Queued: waiting for a worker.';
     case 'running':
       return 'Running.';
+    case 'paused':
+      return 'Paused: it keeps its checkpoint and goes on from there when resumed.';
     case 'completed':
       return 'Completed.';
     case 'failed':
