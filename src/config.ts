@@ -224,7 +224,7 @@ export const configVariables = [
   { key: 'workerWarmUpMs', name: 'WORKER_WARM_UP_MS', default: '1800000', parse: positiveInt, doc: "how long a worker stays listed as warming-up without renewing: compiling its first kernels blocks its heartbeat (CUDA's PTX JIT on an H100 takes minutes)" },
   { key: 'lockMs', name: 'JOB_LOCK_MS', default: '60000', parse: positiveInt, doc: 'BullMQ lock on a running job; renewed while it trains, it lapses this long after a worker dies' },
   { key: 'stalledIntervalMs', name: 'JOB_STALLED_INTERVAL_MS', default: '30000', parse: positiveInt, doc: 'how often workers look for jobs whose worker died' },
-  { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails (a job that kills every worker it meets must not loop for ever)' },
+  { key: 'maxStalledCount', name: 'JOB_MAX_STALLS', default: '2', parse: positiveInt, doc: 'times a job whose worker died goes back to the queue before it fails with `Worker lost` (a job that kills every worker it meets must not loop for ever)' },
   { key: 'retentionSeconds', name: 'EVENT_RETENTION_SECONDS', default: '604800', parse: positiveInt, doc: "how long a finished job's event history is kept" },
   { key: 'progressIntervalMs', name: 'PROGRESS_INTERVAL_MS', default: '100', parse: positiveInt, doc: 'least time between two progress events of one job (verbose and validation records always go out)' },
   { key: 'checkpointMaxMinutes', name: 'CHECKPOINT_MAX_MINUTES', default: '10', parse: positiveInt, doc: "longest stretch of a job's training without a checkpoint, whatever its checkpointFrequency says (a job whose worker died loses at most this much)" },

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { JobCatalogue, JobFields } from './catalogue.js';
 import type { JobEvents } from './events.js';
 import { jobIdTime, newJobId } from './ids.js';
-import { terminalStatuses, type JobRecord, type JobRequest } from './jobs.js';
+import { terminalStatuses, type JobError, type JobRecord, type JobRequest } from './jobs.js';
 import type { Keys } from './redis.js';
 import type { StopKind, StopRequests } from './stop-requests.js';
 import type { CheckpointStore } from '../store/checkpoints.js';
@@ -66,7 +66,7 @@ export interface TrainingQueueDeps {
   /** A job cancelled while queued or paused loses its checkpoints here (no worker runs it to delete them). */
   checkpoints: Pick<CheckpointStore, 'newestIteration' | 'deleteAll'>;
   retentionSeconds: number;
-  /** How often this process queues jobs recorded but never queued (see submit); 0: never. */
+  /** How often this process queues jobs recorded but never queued (see submit) and fails the running ones BullMQ gave up on (failLost); 0: never. */
   orphanSweepMs?: number;
 }
 
@@ -79,7 +79,7 @@ export class TrainingQueue {
     this.queue = new Queue<QueuedJobData>(trainingQueueName, { connection: deps.connection, prefix: deps.keys.prefix });
     const every = deps.orphanSweepMs ?? 30_000;
     // A failed sweep (Redis away) is retried at the next tick; the orphans wait in the catalogue.
-    this.sweeper = every > 0 ? setInterval(() => void this.sweepOrphans(every).catch(() => {}), every).unref() : null;
+    this.sweeper = every > 0 ? setInterval(() => void this.sweepOrphans(every).then(() => this.failLost()).catch(() => {}), every).unref() : null;
   }
 
   /**
@@ -146,6 +146,32 @@ export class TrainingQueue {
       requeued.push(id);
     }
     return requeued;
+  }
+
+  /**
+   * Fails every job the catalogue holds as running that has no job in BullMQ. A job is recorded
+   * running only while BullMQ holds it (a worker records the end, a hand-back or a pause before
+   * BullMQ lets it go), so such a job is one BullMQ gave up on: its workers died under it more
+   * than JOB_MAX_STALLS times and BullMQ failed it (and removed it, removeOnFail). Without this it
+   * would read `running` for ever. The move is fenced on the status: a worker that ended the job
+   * in the meantime wins. Returns the ids failed.
+   */
+  async failLost(): Promise<string[]> {
+    const { catalogue, connection, keys, events, checkpoints } = this.deps;
+    const failed: string[] = [];
+    for (const id of await connection.zrange(keys.jobs('running'), 0, -1)) {
+      if (await this.queue.getJob(id)) continue;
+      const error: JobError = {
+        title: 'Worker lost',
+        detail: `the workers running this job stopped during it more times than allowed (JOB_MAX_STALLS), so it was not started again: it may make a worker crash (for example by running out of memory); try a smaller miniBatchSize or network`,
+      };
+      const moved = await catalogue.transition(id, ['running'], 'failed', { error, workerId: null, finishedAt: new Date().toISOString() }, { event: { type: 'failed', error } });
+      if (!moved.ok) continue;
+      await checkpoints.deleteAll(id).catch(() => {});
+      await events.expire(id, this.deps.retentionSeconds);
+      failed.push(id);
+    }
+    return failed;
   }
 
   private async enqueue(id: string): Promise<void> {

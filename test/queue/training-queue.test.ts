@@ -62,6 +62,21 @@ describe('TrainingQueue.submit', () => {
     expect(await harness.eventTypes(id)).toEqual(['status:queued', 'status:running', 'completed']);
   });
 
+  it('a job recorded running that BullMQ no longer holds (failed after too many stalls) is failed with a sentence; one BullMQ holds is left alone', async () => {
+    harness = await QueueHarness.start('lost');
+    const [lost, held] = await Promise.all([harness.submit(), harness.submit()]);
+    if (!('record' in lost) || !('record' in held)) throw new Error('expected both jobs to be queued');
+    for (const { record } of [lost, held]) expect(await harness.catalogue.transition(record.id, ['queued'], 'running', { workerId: 'w1' })).toMatchObject({ ok: true });
+    // What BullMQ does to a job whose workers died under it more than maxStalledCount times: fail it, and with removeOnFail remove it.
+    await bullQueue(harness).remove(lost.record.id);
+    expect(await harness.queue.failLost()).toEqual([lost.record.id]);
+    expect(await harness.catalogue.get(lost.record.id)).toMatchObject({ status: 'failed', workerId: null, error: { title: 'Worker lost', detail: expect.stringContaining('JOB_MAX_STALLS') } });
+    expect((await harness.eventTypes(lost.record.id)).at(-1)).toBe('failed');
+    expect((await harness.catalogue.get(held.record.id))?.status).toBe('running');
+    // Once failed, it is not failed again.
+    expect(await harness.queue.failLost()).toEqual([]);
+  });
+
   it('Redis stopped between recording and queueing: the enqueue waits for it, and the job is queued and runs', async () => {
     redis = await PrivateRedis.start();
     harness = await QueueHarness.start('redis-stops', redis.url);
