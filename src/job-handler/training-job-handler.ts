@@ -93,7 +93,7 @@ async function resumePoint(ctx: JobContext, checkpoints: CheckpointStore, log: {
   for (const s of skipped) log.warn({ jobId: ctx.id, iteration: s.iteration, reason: s.reason, fallback: found ? found.checkpoint.iteration : 'restart' }, 'checkpoint skipped');
   if (!found) return { from: null, reported: 0 };
   const reported = await ctx.lastReportedIteration(found.lastEventId);
-  await ctx.resumed(found.checkpoint.iteration);
+  await ctx.resumed(found.checkpoint.iteration, found.checkpoint.trainingSeconds);
   return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration) };
 }
 

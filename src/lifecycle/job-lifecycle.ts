@@ -37,8 +37,11 @@ export interface JobContext {
   lastEventId(): Promise<string | null>;
   /** The last iteration reported in a progress event after the event `since` (from the start when null); 0 when none. */
   lastReportedIteration(since: string | null): Promise<number>;
-  /** Says in the job's events that this attempt resumed from its checkpoint after `iteration`. */
-  resumed(iteration: number): Promise<void>;
+  /**
+   * Says in the job's events that this attempt resumed from its checkpoint after `iteration`, with
+   * `trainedSeconds` of training behind it: they count against the job's MAX_TRAINING_SECONDS.
+   */
+  resumed(iteration: number, trainedSeconds: number): Promise<void>;
 }
 
 export interface JobOutcome {
@@ -161,7 +164,8 @@ export class JobLifecycle {
     log.info({ jobId: id, workerId, attempt }, 'job started');
     this.o.observer?.jobStarted(id);
 
-    const timeLimit = setTimeout(() => this.stop(id, 'time-limit'), this.o.trainingSeconds * 1000);
+    const limitAfter = (seconds: number) => setTimeout(() => this.stop(id, 'time-limit'), Math.max(0, seconds) * 1000);
+    let timeLimit = limitAfter(this.o.trainingSeconds);
     /** How a run the signal stopped ends; `outcome` is the handler's when it returned. */
     const stopped = (outcome: JobOutcome | null): Promise<Verdict> | null => {
       const reason = controller.signal.reason as AbortReason | undefined;
@@ -194,7 +198,12 @@ export class JobLifecycle {
         lastEventId: () => this.o.events.lastId(id),
         lastReportedIteration: async (since) =>
           (await this.o.events.range(id, since ?? undefined)).reduce((most, e) => (e.type === 'progress' ? Math.max(most, e.iteration) : most), 0),
-        resumed: (iteration) => record({}, { type: 'status', status: 'resumed', iteration }),
+        resumed: (iteration, trainedSeconds) => {
+          // The limit is the job's, not each attempt's: a resumed run (after a pause, a hand-back, a lost worker) has spent part of it.
+          clearTimeout(timeLimit);
+          timeLimit = limitAfter(this.o.trainingSeconds - trainedSeconds);
+          return record({}, { type: 'status', status: 'resumed', iteration });
+        },
       });
       const early = stopped(outcome);
       if (early) return await early;

@@ -50,6 +50,28 @@ describe('QueueWorker branches', () => {
     expect(await harness.eventTypes(id)).toEqual(['status:queued', 'status:running', 'failed']);
   });
 
+  it("time limit: a resumed attempt has only what earlier attempts left of it (a pause and resume cannot reset it)", async () => {
+    harness = await QueueHarness.start('worker-time-limit-resumed');
+    const stoppedAfterMs: number[] = [];
+    await harness.worker(
+      'worker',
+      async (ctx) => {
+        // A checkpoint with 59.9 of the 60 s behind it: the limit falls about 0.1 s into this attempt, not 60 s.
+        await ctx.resumed(5, 59.9);
+        const start = performance.now();
+        await aborted(ctx.signal);
+        stoppedAfterMs.push(performance.now() - start);
+        return { modelId: ctx.id, metrics: stubMetrics };
+      },
+      { trainingSeconds: 60 },
+    );
+    const id = await harness.submitted();
+    await until(async () => (await statusOf(id)) === 'failed', 20_000, 'the job stopped at its limit');
+    expect((await harness.catalogue.get(id))!.error).toMatchObject({ title: 'Training time limit reached' });
+    expect(stoppedAfterMs[0]).toBeLessThan(20_000);
+    expect(await harness.eventTypes(id)).toEqual(['status:queued', 'status:running', 'status:resumed', 'failed']);
+  });
+
   it('requeue: a worker shut down mid-job hands it back; another worker runs it as attempt 2 and completes it', async () => {
     harness = await QueueHarness.start('worker-requeue');
     const attempts: number[] = [];
