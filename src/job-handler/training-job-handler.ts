@@ -11,10 +11,8 @@ import { trainAndSave } from '../run/train-and-save.js';
 import { requireValidTrainingRequest } from '../run/training-request.js';
 import type { TrainingCheckpoint } from '../nn/checkpoint.js';
 import type { CheckpointStore } from '../store/checkpoints.js';
-import { ModelStoreError, ModelUnreadable, PublicationRefused, type ModelStore, type PublicationFence } from '../store/models.js';
-import type { Classifier } from '../nn/classifier.js';
-import type { Network } from '../nn/spec.js';
-import { checkInitialModel, type InitialModelUse } from '../run/initial-model.js';
+import { ModelStoreError, PublicationRefused, type ModelStore, type PublicationFence } from '../store/models.js';
+import { startingModel, type StartingModel } from '../run/initial-model.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
 /**
@@ -129,26 +127,3 @@ async function saveCheckpoint(
   }
 }
 
-/** The model a job starts from: which layers take its weights, and (unless resumed) the model itself, to dispose after training. */
-interface StartingModel {
-  use: InitialModelUse;
-  model: Classifier | null;
-}
-
-/**
- * The job's initial model, checked again as the API did before queueing: it may have been deleted
- * since, or become unreadable; the job then fails with a sentence saying so.
- */
-async function startingModel(models: ModelStore, id: string, tenant: string, network: Network, withWeights: boolean): Promise<StartingModel> {
-  const check = await checkInitialModel(models, id, tenant, network);
-  if (!check.ok) throw new UserProblem({ title: 'Initial model not usable', detail: `${check.problem.message}; it was there when the job was queued, and may have been deleted since`, problems: [check.problem] });
-  if (!withWeights) return { use: check.use, model: null };
-  try {
-    const loaded = await models.load(id);
-    if (!loaded) throw new ModelUnreadable(id, 'it was deleted after the job was queued', 'train from another model');
-    return { use: check.use, model: loaded.classifier };
-  } catch (err) {
-    if (err instanceof ModelUnreadable) throw new UserProblem({ title: 'Initial model not usable', detail: `initialModel: ${err.message}`, problems: [{ path: 'initialModel', message: err.message }] }, { cause: err });
-    throw err;
-  }
-}
