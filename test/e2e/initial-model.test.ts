@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/queue/jobs.js';
 import { datasetEvents, digitsZip, uploadRaw } from '../helpers/datasets.js';
@@ -67,17 +68,8 @@ describe('starting from a trained model', () => {
     expect(upload.status).toBe(202);
     const { events } = await datasetEvents(stack.api, upload.body.id);
     expect(events.at(-1)).toMatchObject({ type: 'ready' });
-    const network = {
-      layers: [
-        { type: 'imageInput', inputSize: [28, 28, 1] },
-        { type: 'convolution2d', filterSize: 5, numFilters: 20, weightLearnRateFactor: 0.1, biasLearnRateFactor: 0.1 },
-        { type: 'batchNormalization' },
-        { type: 'elu', numChannels: 20 },
-        { type: 'fullyConnected', name: 'fc_five', outputSize: 5 },
-        { type: 'softmax' },
-        { type: 'classification' },
-      ],
-    };
+    // The README's worked example: conv_1 at a tenth of the learn rate, a new fc_five.
+    const network = JSON.parse(await readFile(new URL('../../examples/transfer-five-classes.json', import.meta.url), 'utf8')) as unknown;
     const body = { network, dataset: upload.body.id, options: { ...settings, maxEpochs: 2 } };
     const scratch = await run(body);
     const tuned = await run({ ...body, initialModel: parentId });

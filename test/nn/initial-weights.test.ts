@@ -7,17 +7,11 @@ import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
 
 beforeAll(useTestBackend);
 
-/** The seed network with its fully connected layer replaced, and the learnables before it given a smaller learn rate. */
+/** The seed network with its fully connected layer replaced (a new name) and its convolution frozen. */
 const transferJson = {
-  layers: [
-    { type: 'imageInput', inputSize: [28, 28, 1] },
-    { type: 'convolution2d', filterSize: 5, numFilters: 20, weightLearnRateFactor: 0, biasLearnRateFactor: 0 },
-    { type: 'batchNormalization' },
-    { type: 'elu', numChannels: 20 },
-    { type: 'fullyConnected', name: 'fc_digits', outputSize: 10 },
-    { type: 'softmax' },
-    { type: 'classification' },
-  ],
+  layers: seedNetworkJson.layers.map((layer) =>
+    layer['type'] === 'fullyConnected' ? { ...layer, name: 'fc_digits' } : layer['type'] === 'convolution2d' ? { ...layer, weightLearnRateFactor: 0, biasLearnRateFactor: 0 } : layer,
+  ),
 };
 
 describe('starting from a model', () => {
