@@ -170,7 +170,7 @@ function lineage(l: NonNullable<Model['lineage']>): HTMLElement {
   const from = parent
     ? [
         'Trained from model ',
-        h('a', { href: href({ view: 'model', id: parent.id }) }, parent.name ? `${parent.name} (${parent.id})` : parent.id),
+        h('a', { href: href({ view: 'model', id: parent.id }), title: parent.id }, parent.name ?? parent.id),
         ` (layers ${l.layersFromModel.join(', ')}${l.layersNotFromModel.length ? `; new: ${l.layersNotFromModel.map((n) => n.layer).join(', ')}` : ''}), `,
       ]
     : ['Trained from scratch, '];
