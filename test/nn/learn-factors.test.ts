@@ -5,7 +5,7 @@ import { Solver } from '../../src/nn/optimizers.js';
 import { validateNetwork } from '../../src/nn/spec.js';
 import { train } from '../../src/nn/train.js';
 import { useTestBackend } from '../helpers/backend.js';
-import { digits, network, options, seedNetworkJson } from '../helpers/data.js';
+import { digits, graphNetworkJson, network, options, seedNetworkJson } from '../helpers/data.js';
 
 beforeAll(useTestBackend);
 
@@ -26,6 +26,8 @@ describe('learn-rate and L2 factors', () => {
       { learnable: 'offset', l2: 0 },
     ]);
     expect(network(seedWith(3, { alphaLearnRateFactor: 0.1 })).layers[3]!.factors).toEqual([{ learnable: 'alpha', learnRate: 0.1 }]);
+    const custom = { ...graphNetworkJson, layers: graphNetworkJson.layers.map((l) => (l.type === 'custom' ? { ...l, alphaLearnRateFactor: 0.5, alphaL2Factor: 0 } : l)) };
+    expect(network(custom).layers.find((l) => l.type === 'custom')!.factors).toEqual([{ learnable: 'alpha', learnRate: 0.5, l2: 0 }]);
     expect(network().layers[1]!.factors).toBeUndefined();
   });
 
