@@ -88,7 +88,7 @@ export const Lineage = Type.Object(
     layersFromModel: Type.Array(Type.String(), { description: "its layers that started from that model's weights" }),
     layersNotFromModel: Type.Array(Type.Object({ layer: Type.String(), reason: Type.String() }), { description: 'its other layers with learnables, and why they did not' }),
     dataset: Type.Object({ id: Type.String(), name: Type.String() }, { description: 'the dataset it was trained on' }),
-    resumedCount: Type.Integer({ minimum: 0, description: 'times its run resumed from a checkpoint (a worker died or was stopped)' }),
+    resumedCount: Type.Integer({ minimum: 0, description: 'times its run resumed from a checkpoint (a worker died or was stopped, or the job was paused)' }),
   },
   { [component]: 'Lineage', description: 'Where its weights came from; absent for models saved before it was recorded.' },
 );
