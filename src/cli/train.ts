@@ -8,13 +8,15 @@ import { IngestError } from '../data/ingest/skips.js';
 import { localDataset, localTenant, type LocalIngestOptions } from '../data/local-dataset.js';
 import { UserProblem } from '../nn/problems.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
+import type { Network } from '../nn/spec.js';
+import { startingModel, type StartingModel } from '../run/initial-model.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { requireValidTrainingRequest } from '../run/training-request.js';
 import { ModelStore } from '../store/models.js';
 import { fail, intFlag, jsonFlag, parseFlags, problemText } from './args.js';
 
 const usage = `Usage: npm run train -- --network FILE [--dataset digits|ID|PATH] [--options JSON|@FILE] [--train-size N] [--out DIR]
-       [--image-size HxW] [--channels 1|3] [--size-mode resize|centercrop] [--test-fraction F]
+       [--initial-model DIR] [--image-size HxW] [--channels 1|3] [--size-mode resize|centercrop] [--test-fraction F]
 
 Trains a network on a dataset, printing MATLAB's verbose table, then the test accuracy, and saves
 the model folder to DIR (default: DATA_DIR/models/cli-<time>).
@@ -24,7 +26,11 @@ on this machine in any layout an upload may have (class folders, train/ and test
 labels.csv, IDX files). It is ingested as the service ingests uploads, into DATA_DIR/datasets under
 an id made from its files' names, sizes and times and the conversion options (--image-size,
 --channels, --size-mode, --test-fraction, as for uploads); a later run on the same unchanged source
-reuses it.`;
+reuses it.
+
+--initial-model DIR starts from the model folder DIR (an --out of an earlier run, or
+DATA_DIR/models/<id>): the network's layers of the same name, type and learnable sizes take its
+weights, the others start as usual.`;
 
 const flags = parseFlags(usage, {
   network: { type: 'string' },
@@ -32,6 +38,7 @@ const flags = parseFlags(usage, {
   options: { type: 'string' },
   'train-size': { type: 'string' },
   out: { type: 'string' },
+  'initial-model': { type: 'string' },
   'image-size': { type: 'string' },
   channels: { type: 'string' },
   'size-mode': { type: 'string' },
@@ -100,6 +107,15 @@ async function datasetToResolve(config: Config): Promise<{ catalogue: DatasetCat
   return { catalogue: datasetCatalogue(config, store), id: local.id, tenant: localTenant };
 }
 
+/** The model folder --initial-model names, checked against the network; says which layers take its weights. */
+async function startingFolder(dir: string, network: Network): Promise<StartingModel> {
+  const { store, id } = ModelStore.atFolder(dir);
+  const initial = await startingModel(store, id, null, network, true);
+  const { layersFromModel, layersNotFromModel } = initial.use;
+  console.log(`initial model: ${path.resolve(dir)}; from it: ${layersFromModel.join(', ')}${layersNotFromModel.map((n) => `; ${n.layer}: ${n.reason}`).join('')}`);
+  return initial;
+}
+
 try {
   const config = loadConfig();
   if (!flags.network) fail(`--network is required\n\n${usage}`);
@@ -117,20 +133,24 @@ try {
   const withValidation = request.options.validationData !== null;
   const trainCount = (await dataset.source.describe()).counts.train;
 
+  const initial = flags['initial-model'] ? await startingFolder(flags['initial-model'], request.network) : null;
+
   console.log(`Training on ${trainCount} ${dataset.name} images.`);
   console.log(verboseHeader(withValidation));
+  const origin = { initialModel: initial?.use ?? null, resumedCount: 0 };
   const { result, manifest } = await trainAndSave(
     config,
     backend,
     dataset,
     request,
-    { ...ModelStore.atFolder(out), keepAborted: true },
+    { ...ModelStore.atFolder(out), keepAborted: true, origin },
     {
       onProgress: (r) => {
         if (r.verbose) console.log(verboseRow(r, withValidation));
       },
+      ...(initial?.model ? { initialWeights: { model: initial.model.model, layers: initial.use.layersFromModel } } : {}),
     },
-  );
+  ).finally(() => initial?.model?.dispose());
   console.log(verboseFooter(withValidation));
   console.log(`Training ${result.stopReason === 'max-epochs' ? 'finished: max epochs completed' : `stopped: ${result.stopReason}`}.`);
   console.log(

@@ -12,6 +12,7 @@ import { requireValidTrainingRequest } from '../run/training-request.js';
 import type { TrainingCheckpoint } from '../nn/checkpoint.js';
 import type { CheckpointStore } from '../store/checkpoints.js';
 import { ModelStoreError, PublicationRefused, type ModelStore, type PublicationFence } from '../store/models.js';
+import { startingModel, type StartingModel } from '../run/initial-model.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
 /**
@@ -40,11 +41,15 @@ export function trainingJobHandler(
     const publisher = new ProgressPublisher(ctx.publishProgress, config.events.progressIntervalMs);
     const fence = { attempt: ctx.attempt, holds: ctx.holds };
     let memoryFault = false;
+    let initial: StartingModel | null = null;
     try {
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
       const request = await requireValidTrainingRequest({ network, options }, dataset, config);
       const resume = await resumePoint(ctx, checkpoints, log);
-      const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, keepAborted: ctx.keepStoppedModel, fence };
+      // A resumed run takes every weight from its checkpoint, so it reads only the initial model's manifest (its lineage), not its weights.
+      initial = ctx.request.initialModel ? await startingModel(models, ctx.request.initialModel, ctx.tenant, request.network, resume.from === null) : null;
+      const origin = { initialModel: initial?.use ?? null, resumedCount: resume.resumes };
+      const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, ...(ctx.request.name ? { name: ctx.request.name } : {}), keepAborted: ctx.keepStoppedModel, fence, origin };
       const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
         // An iteration an earlier attempt reported is run again (the same numbers) but not reported twice.
         onProgress: (record) => void (record.iteration > resume.reported && publisher.offer(record)),
@@ -52,7 +57,8 @@ export function trainingJobHandler(
         // Progress goes out at most this often, so the device is read no more often either.
         readbackIntervalMs: config.events.progressIntervalMs,
         ...(resume.from ? { resumeFrom: resume.from } : {}),
-        onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, checkpoint, fence),
+        ...(initial?.model ? { initialWeights: { model: initial.model.model, layers: initial.use.layersFromModel } } : {}),
+        onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, { checkpoint, resumes: resume.resumes }, fence),
         checkpointIntervalMs: config.checkpoints.maxMinutes * 60_000,
         // A worker shutting down checkpoints the job before handing it back; a paused job, before it leaves its worker.
         checkpointWhenStopped: () => ctx.signal.reason === 'shutdown' || ctx.signal.reason === 'pause',
@@ -69,6 +75,7 @@ export function trainingJobHandler(
       if (err instanceof ModelStoreError) throw new UserProblem({ title: 'Model not saved', detail: err.message }, { cause: err });
       throw err;
     } finally {
+      if (!memoryFault) initial?.model?.dispose();
       // Ended here for good (done, failed, cancelled, out of time): its checkpoints are of no more use.
       if (!isHandedOn(ctx.signal)) await checkpoints.deleteAll(ctx.id).catch((err: unknown) => log.warn({ jobId: ctx.id, err: String(err) }, 'checkpoints not deleted'));
       // Last, with nothing awaited after it: the recycle it starts (on a later turn) hands running jobs
@@ -88,19 +95,28 @@ function isHandedOn(signal: AbortSignal): boolean {
  * Where this attempt starts: the job's latest readable checkpoint (announced in its events), or the
  * start; and the last iteration already reported, not to be reported again.
  */
-async function resumePoint(ctx: JobContext, checkpoints: CheckpointStore, log: { warn(obj: object, msg: string): void }): Promise<{ from: TrainingCheckpoint | null; reported: number }> {
+async function resumePoint(
+  ctx: JobContext,
+  checkpoints: CheckpointStore,
+  log: { warn(obj: object, msg: string): void },
+): Promise<{ from: TrainingCheckpoint | null; reported: number; resumes: number }> {
   const { found, skipped } = await checkpoints.latest(ctx.id);
   for (const s of skipped) log.warn({ jobId: ctx.id, iteration: s.iteration, reason: s.reason, fallback: found ? found.checkpoint.iteration : 'restart' }, 'checkpoint skipped');
-  if (!found) return { from: null, reported: 0 };
+  if (!found) return { from: null, reported: 0, resumes: 0 };
   const reported = await ctx.lastReportedIteration(found.lastEventId);
   await ctx.resumed(found.checkpoint.iteration, found.checkpoint.trainingSeconds);
-  return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration) };
+  return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration), resumes: (found.resumes ?? 0) + 1 };
 }
 
 /** A checkpoint that cannot be written fails the job, saying why (the one before stays whole); a stale attempt's is refused quietly. */
-async function saveCheckpoint(ctx: JobContext, checkpoints: CheckpointStore, checkpoint: TrainingCheckpoint, fence: PublicationFence): Promise<void> {
+async function saveCheckpoint(
+  ctx: JobContext,
+  checkpoints: CheckpointStore,
+  { checkpoint, resumes }: { checkpoint: TrainingCheckpoint; resumes: number },
+  fence: PublicationFence,
+): Promise<void> {
   try {
-    await checkpoints.save(ctx.id, { checkpoint, lastEventId: await ctx.lastEventId() }, fence);
+    await checkpoints.save(ctx.id, { checkpoint, lastEventId: await ctx.lastEventId(), resumes }, fence);
   } catch (err) {
     if (err instanceof PublicationRefused) throw err;
     const code = (err as NodeJS.ErrnoException).code;

@@ -19,6 +19,11 @@ export class Fields {
     return this.ownField(key) !== undefined;
   }
 
+  /** The object's own field names, in order. */
+  keys(): string[] {
+    return Object.keys(this.obj);
+  }
+
   raw(key: string): unknown {
     this.seen.add(key);
     return this.ownField(key);

@@ -3,10 +3,14 @@ import { hasKernel } from './kernels/index.js';
 import { SgdmUpdate, type SgdmUpdateAttrs } from './kernels/names.js';
 import type { TrainingOptions } from './options.js';
 
-/** A learnable tensor and how much L2 regularisation applies to it (MATLAB: 0 for biases, 1 otherwise). */
+/**
+ * A learnable tensor, with its layer's factors: how much L2 regularisation applies to it (MATLAB:
+ * 0 for biases, 1 otherwise) and what its learn rate is multiplied by (1; 0 freezes it).
+ */
 export interface Learnable {
   variable: tf.Variable;
   l2Factor: number;
+  learnRateFactor: number;
 }
 
 /** A solver's state between two steps: per learnable, in order, its first and second moments (null: none yet). */
@@ -30,14 +34,16 @@ export class Solver {
 
   constructor(private readonly options: TrainingOptions) {}
 
-  /** One update of every learnable from its gradient, at learning rate `lr`. Call it inside tf.tidy. */
-  step(learnables: Learnable[], gradients: Map<tf.Variable, tf.Tensor>, lr: number): void {
+  /** One update of every learnable from its gradient, at learning rate `baseLr` times its factor. Call it inside tf.tidy. */
+  step(learnables: Learnable[], gradients: Map<tf.Variable, tf.Tensor>, baseLr: number): void {
     this.steps++;
     const o = this.options;
     const clipped = clipGradients(learnables, gradients, o);
-    for (const { variable, l2Factor } of learnables) {
+    for (const { variable, l2Factor, learnRateFactor } of learnables) {
       const raw = clipped.get(variable);
-      if (!raw) continue;
+      // A frozen learnable is not touched at all: its bits stay what they were, whatever the solver.
+      if (!raw || learnRateFactor === 0) continue;
+      const lr = baseLr * learnRateFactor;
       tf.tidy(() => {
         if (o.solver === 'sgdm' && hasKernel(SgdmUpdate)) {
           // One kernel for the three steps below; a zero velocity before the first step gives the

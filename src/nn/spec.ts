@@ -1,6 +1,7 @@
 import { Fields } from './fields.js';
 import { wireLayers } from './graph.js';
 import type { LayerKind } from './layers/kind.js';
+import { checkFactors, readFactors, type LearnableFactors } from './learn-factors.js';
 import { layerKinds, layerTypes, type LayerParams } from './layers/registry.js';
 import { describe, isPlainObject, type Problem, type Validated } from './problems.js';
 import type { Size3 } from './shapes.js';
@@ -34,6 +35,8 @@ interface Common {
   outputSize: Size3;
   /** Learnable values this layer holds. */
   learnables: number;
+  /** The learn-rate and L2 factors it gives its learnables (learn-factors.ts); absent when it gives none. */
+  factors?: LearnableFactors[];
 }
 
 /** One validated layer: what every layer has, and its type's own parameters (see layers/kinds/). */
@@ -111,6 +114,7 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
     const inputs = Array.from(wiring.sources[i]!, (s) => (s === undefined ? null : (read.get(s)?.outputSize ?? null)));
     const input = head.type === 'imageInput' ? null : (inputs[0] ?? null);
     const reading = kind.read({ f, input, inputs, limits });
+    const factors = readFactors(f);
     f.rejectUnknown();
     if (!reading) {
       complete = false;
@@ -132,7 +136,7 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
       complete = false;
       continue;
     }
-    read.set(i, {
+    const layer = {
       type: head.type,
       name,
       inputs: wiring.sources[i]!.slice(0, arity).map((s) => heads[s!]!.name),
@@ -140,7 +144,9 @@ export function validateNetwork(input: unknown, limits: NetworkLimits = defaultN
       outputSize: output,
       learnables: reading.learnables,
       ...reading.params,
-    } as Layer);
+    } as Layer;
+    const checked = checkFactors(f, layer, factors);
+    read.set(i, checked ? { ...layer, factors: checked } : layer);
   }
 
   const outputIndex = heads.findIndex((h) => h?.type === 'classification');

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { Augmenter } from './augmenter.js';
 import type { TrainingCheckpoint } from './checkpoint.js';
 import { buildLayers, buildModel, evaluate, type BuiltLayer } from './build.js';
 import { Classifier, type Evaluation } from './classifier.js';
 import type { DatasetDescription, DatasetSource } from './dataset-source.js';
 import { TrainingDivergedError } from './diverged.js';
+import { copyLayerWeights } from './initial-weights.js';
 import { ImageInput } from './layers/image-input.js';
+import { factorsFor, learnablesOf } from './learn-factors.js';
 import { wholeDatasetBatchSize } from './memory.js';
 import { normalizationStatistics } from './normalization.js';
 import { isMemoryFault } from './out-of-memory.js';
@@ -52,6 +55,11 @@ export interface TrainHooks {
    * together, in order. Validation and the last iteration read at once.
    */
   readbackIntervalMs?: number;
+  /**
+   * Starts the named layers from this model's weights (initial-weights.ts matched them); the caller
+   * keeps and disposes the model. A resume (resumeFrom) sets every weight after it.
+   */
+  initialWeights?: { model: tfl.LayersModel; layers: string[] };
   /** Goes on from this checkpoint (taken by a run of the same network, data and options) instead of from the start. */
   resumeFrom?: TrainingCheckpoint;
   /**
@@ -106,6 +114,7 @@ export async function train(network: Network, data: TrainData, options: Training
   let faulted = false;
   try {
     await setNormalization(built, source);
+    if (hooks.initialWeights) copyLayerWeights(model, hooks.initialWeights.model, hooks.initialWeights.layers);
     if (hooks.resumeFrom) restoreWeights(model, hooks.resumeFrom.weights);
     const loop = await runIterations(built, classifier, solver, source, description, options, seed, hooks);
     const finalizeStart = performance.now();
@@ -164,7 +173,7 @@ async function runIterations(
   const dropoutRng = new Random(deriveSeed(seed, 1_000_002));
   // Training batches only: statistics, validation and test passes read the images as stored.
   const augmenter = options.augmentation ? new Augmenter(options.augmentation, description.size, deriveSeed(seed, 1_000_003)) : null;
-  const learnables = learnablesOf(built);
+  const learnables = trainableLearnables(built);
   const varList = learnables.map((l) => l.variable);
   // 'never' reads the split in stored order (no order given); otherwise the same permutations, from the same seed, as always.
   const shuffled = () => source.shuffledOrder?.(shuffler, count) ?? shuffler.permutation(count);
@@ -346,13 +355,18 @@ function trainingLogits(built: BuiltLayer[], x: tf.Tensor, rng: Random): tf.Tens
   return evaluate<tf.Tensor, BuiltLayer>(built, x, (layer, inputs) => layer.trainForward(inputs, rng), softmax.spec.inputs[0]!);
 }
 
-/** Every trainable variable, with MATLAB's default L2 factor: 0 for biases, 1 for everything else. */
-function learnablesOf(built: BuiltLayer[]): Learnable[] {
-  return built.flatMap((b) =>
-    b.tfLayers.flatMap((layer) =>
-      layer.trainableWeights.map((w) => ({ variable: w.read() as tf.Variable, l2Factor: w.originalName.endsWith('/bias') ? 0 : 1 })),
-    ),
-  );
+/** Every trainable variable, with the factors its layer gives it (learn-factors.ts: MATLAB's defaults where none). */
+function trainableLearnables(built: BuiltLayer[]): Learnable[] {
+  return built.flatMap((b) => {
+    const slots = learnablesOf(b.spec);
+    return b.tfLayers.flatMap((layer) =>
+      layer.trainableWeights.map((w) => {
+        const slot = slots.find((s) => w.originalName.endsWith(`/${s.weight}`));
+        const { learnRate, l2 } = slot ? factorsFor(b.spec, slot.name) : { learnRate: 1, l2: 1 };
+        return { variable: w.read() as tf.Variable, l2Factor: l2, learnRateFactor: learnRate };
+      }),
+    );
+  });
 }
 
 async function setNormalization(built: BuiltLayer[], source: DatasetSource): Promise<void> {

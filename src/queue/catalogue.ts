@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ProgressRecord } from '../nn/train.js';
 import { jobStatuses, type JobError, type JobEvent, type JobMetrics, type JobRecord, type JobRequest, type JobStatus } from './jobs.js';
 import type { Keys } from './redis.js';
+import type { InitialModelUse } from '../run/initial-model.js';
 import { statusGuard } from './status-guard.js';
 
 /**
@@ -104,9 +105,17 @@ export class JobCatalogue {
   /**
    * Records a new queued job and its first event, unless the tenant already has `maxQueued` waiting.
    * `modelId` is the id its model will be saved under, kept beside the request (the record's public
-   * `modelId` is set only once the model exists).
+   * `modelId` is set only once the model exists). `initialModel` is what the API found of the model it starts from.
    */
-  async create(id: string, request: JobRequest, createdAt: Date, tenant: string, maxQueued: number, modelId: string): Promise<CreateResult> {
+  async create(
+    id: string,
+    request: JobRequest,
+    createdAt: Date,
+    tenant: string,
+    maxQueued: number,
+    modelId: string,
+    initialModel: InitialModelUse | null = null,
+  ): Promise<CreateResult> {
     const record: JobRecord = {
       id,
       tenant,
@@ -124,6 +133,7 @@ export class JobCatalogue {
       attempts: 0,
       cancelRequested: false,
       pauseRequested: false,
+      initialModel,
     };
     const event: JobEvent = { type: 'status', status: 'queued' };
     const fields = Object.entries({ ...encode(record), request: JSON.stringify(request), plannedModelId: modelId }).flat();
@@ -256,5 +266,6 @@ function decode(hash: Record<string, string>): JobRecord {
     attempts: field('attempts', 0),
     cancelRequested: field('cancelRequested', false),
     pauseRequested: field('pauseRequested', false),
+    initialModel: field('initialModel', null),
   };
 }

@@ -12,6 +12,7 @@ export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'c
 
 import type { DatasetRef } from '../data/dataset-catalogue.js';
 import type { ModelMetrics } from '../store/models.js';
+import type { InitialModelUse } from '../run/initial-model.js';
 
 /** What a user submits: validated by the API before queueing and again by the worker. */
 export interface JobRequest {
@@ -19,6 +20,8 @@ export interface JobRequest {
   dataset: DatasetRef;
   options?: unknown;
   name?: string;
+  /** The id of one of the tenant's models its network starts from (src/run/initial-model.ts). */
+  initialModel?: string;
 }
 
 /** Why a job failed, in the words a user needs; never a stack trace. */
@@ -54,6 +57,8 @@ export interface JobRecord {
   cancelRequested: boolean;
   /** A pause was asked while it ran: it checkpoints at the next iteration boundary and becomes paused. */
   pauseRequested: boolean;
+  /** The model it starts from and which layers take its weights, as the API found when it was submitted; null: from scratch. */
+  initialModel: InitialModelUse | null;
 }
 
 /** Events of a job, as stored in its stream and sent over the WebSocket (with the stream id). */

@@ -8,6 +8,7 @@ import { terminalStatuses, type JobError, type JobRecord, type JobRequest } from
 import type { Keys } from './redis.js';
 import type { StopKind, StopRequests } from './stop-requests.js';
 import type { CheckpointStore } from '../store/checkpoints.js';
+import type { InitialModelUse } from '../run/initial-model.js';
 
 export const trainingQueueName = 'training';
 
@@ -33,6 +34,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   /** The most jobs the tenant may have waiting. */
   maxQueued: number;
+  /** What the API found of the request's initialModel, for the job's record. */
+  initialModel?: InitialModelUse;
 }
 export type CancelResult =
   | { outcome: 'cancelled' | 'requested'; record: JobRecord }
@@ -86,7 +89,7 @@ export class TrainingQueue {
    * Records and queues a job for a tenant. With an idempotency key, a repeat of the same request
    * returns the first job; the same key with a different request is a conflict.
    */
-  async submit(request: JobRequest, { tenant, idempotencyKey, maxQueued }: SubmitOptions): Promise<SubmitResult> {
+  async submit(request: JobRequest, { tenant, idempotencyKey, maxQueued, initialModel }: SubmitOptions): Promise<SubmitResult> {
     const id = newJobId();
     const key = idempotencyKey ? this.deps.keys.idempotency(tenant, idempotencyKey) : null;
     if (key) {
@@ -100,7 +103,7 @@ export class TrainingQueue {
       }
     }
     // The model is saved under the job's id: one id to follow from a job to its model.
-    const created = await this.deps.catalogue.create(id, request, new Date(), tenant, maxQueued, id);
+    const created = await this.deps.catalogue.create(id, request, new Date(), tenant, maxQueued, id, initialModel ?? null);
     // A request that left no job frees its idempotency key, so a retry with the key can succeed.
     const release = async () => {
       if (key) await this.deps.connection.del(key).catch(() => 0);

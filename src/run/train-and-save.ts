@@ -6,7 +6,8 @@ import { ensureCustomLayersPass } from '../nn/custom/check-runner.js';
 import { isMemoryFault, OutOfMemoryError } from '../nn/out-of-memory.js';
 import type { Layer, Size3 } from '../nn/spec.js';
 import { train, type TrainHooks, type TrainResult } from '../nn/train.js';
-import type { ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
+import type { ModelLineage, ModelManifest, ModelStore, PublicationFence } from '../store/models.js';
+import type { InitialModelUse } from './initial-model.js';
 import { evaluationReport, misclassifiedSpriteName, testEvaluationOptions } from './evaluation-report.js';
 import type { ValidTrainingRequest } from './training-request.js';
 
@@ -27,7 +28,18 @@ export async function trainAndSave(
   backend: BackendInfo,
   dataset: ResolvedDataset,
   request: ValidTrainingRequest,
-  target: { id: string; store: ModelStore; jobId?: string; tenant?: string; keepAborted?: boolean | (() => boolean); fence?: PublicationFence },
+  target: {
+    id: string;
+    store: ModelStore;
+    jobId?: string;
+    tenant?: string;
+    /** The job's name, kept as the model's. */
+    name?: string;
+    keepAborted?: boolean | (() => boolean);
+    fence?: PublicationFence;
+    /** The model it started from (none: from scratch), and how many times the run resumed from a checkpoint (none: 0). */
+    origin?: { initialModel: InitialModelUse | null; resumedCount: number };
+  },
   hooks: TrainHooks = {},
 ): Promise<TrainedAndSaved> {
   const { network, options } = request;
@@ -54,6 +66,7 @@ export async function trainAndSave(
     const manifest: Omit<ModelManifest, 'files'> = {
       formatVersion: 1,
       id: target.id,
+      ...(target.name ? { name: target.name } : {}),
       createdAt: new Date().toISOString(),
       network: request.source,
       classes: result.classifier.classes,
@@ -68,6 +81,7 @@ export async function trainAndSave(
         ...(result.validation ? { validationLoss: result.validation.loss, validationAccuracy: result.validation.accuracy } : {}),
         ...(test ? { testAccuracy: test.accuracy, testLoss: test.loss } : {}),
       },
+      lineage: lineageOf(target.origin ?? { initialModel: null, resumedCount: 0 }, dataset),
       ...(report ? { evaluation: report.evaluation } : {}),
       ...(target.jobId ? { jobId: target.jobId } : {}),
       ...(target.tenant ? { tenant: target.tenant } : {}),
@@ -108,6 +122,17 @@ export function trainingRecord(
     trainingSeconds: result.trainingSeconds,
     finalizeSeconds: result.finalizeSeconds,
     seed: result.seed,
+  };
+}
+
+function lineageOf(origin: { initialModel: InitialModelUse | null; resumedCount: number }, dataset: ResolvedDataset): ModelLineage {
+  const parent = origin.initialModel;
+  return {
+    initialModel: parent ? { id: parent.id, ...(parent.name ? { name: parent.name } : {}) } : null,
+    layersFromModel: parent?.layersFromModel ?? [],
+    layersNotFromModel: parent?.layersNotFromModel ?? [],
+    dataset: { id: dataset.id, name: dataset.name },
+    resumedCount: origin.resumedCount,
   };
 }
 

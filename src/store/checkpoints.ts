@@ -6,6 +6,8 @@ export interface JobCheckpoint {
   checkpoint: TrainingCheckpoint;
   /** The job's last event when the checkpoint was taken: a resumed job reads what it reported after it. */
   lastEventId: string | null;
+  /** How many times the job had resumed from a checkpoint when this one was taken (0 when absent). */
+  resumes?: number;
 }
 
 /** What `latest` found: the newest checkpoint that decodes, and the newer ones that did not (and why). */
@@ -32,14 +34,14 @@ export class CheckpointStore {
     private readonly prefix = 'checkpoints',
   ) {}
 
-  async save(jobId: string, { checkpoint, lastEventId }: JobCheckpoint, fence?: PublicationFence): Promise<void> {
+  async save(jobId: string, { checkpoint, lastEventId, resumes = 0 }: JobCheckpoint, fence?: PublicationFence): Promise<void> {
     const { state, tensors } = encodeCheckpoint(checkpoint);
     await this.blobs.putSet(
       this.setOf(jobId, checkpoint.iteration),
       [
         { name: tensorsFileName, body: tensors },
         // The state names the tensors' checksum and comes last: a set missing it is never taken for whole.
-        { name: stateFileName, body: JSON.stringify({ lastEventId, engine: state }) },
+        { name: stateFileName, body: JSON.stringify({ lastEventId, resumes, engine: state }) },
       ],
       fence ? { fence } : {},
     );
@@ -82,13 +84,13 @@ export class CheckpointStore {
   private async read(set: string): Promise<JobCheckpoint> {
     const [state, tensors] = await Promise.all([this.blobs.get(joinKey(set, stateFileName)), this.blobs.get(joinKey(set, tensorsFileName))]);
     if (!state || !tensors) throw new CorruptCheckpoint(`its ${state ? tensorsFileName : stateFileName} is missing`);
-    let stored: { lastEventId: string | null; engine: string };
+    let stored: { lastEventId: string | null; resumes?: number; engine: string };
     try {
       stored = JSON.parse((await readBlob(state)).toString('utf8')) as typeof stored;
     } catch {
       throw new CorruptCheckpoint(`its ${stateFileName} is not JSON`);
     }
-    return { lastEventId: stored.lastEventId, checkpoint: decodeCheckpoint({ state: stored.engine, tensors: await readBlob(tensors) }) };
+    return { lastEventId: stored.lastEventId, resumes: stored.resumes ?? 0, checkpoint: decodeCheckpoint({ state: stored.engine, tensors: await readBlob(tensors) }) };
   }
 
   /** Zero-padded, so a job's names sort as its iterations do. */

@@ -44,12 +44,28 @@ export interface ModelEvaluation {
 }
 
 /**
+ * Where a model's weights came from: the model it started from (null: from scratch) and which of
+ * its layers took that model's weights, the dataset it was trained on, and how many times its run
+ * resumed from a checkpoint (a worker died or stopped, the job went on).
+ */
+export interface ModelLineage {
+  initialModel: { id: string; name?: string } | null;
+  layersFromModel: string[];
+  /** The network's other layers with learnables, and why each did not take the model's weights. */
+  layersNotFromModel: { layer: string; reason: string }[];
+  dataset: { id: string; name: string };
+  resumedCount: number;
+}
+
+/**
  * What is kept with a trained model beside tfjs's files: the source of truth for prediction
  * (input size, normalisation, class names) and the record of how it was trained.
  */
 export interface ModelManifest {
   formatVersion: 1;
   id: string;
+  /** Its job's name, when it had one. */
+  name?: string;
   createdAt: string;
   /** The network as submitted; validating it again gives every layer's sizes. */
   network: unknown;
@@ -83,6 +99,8 @@ export interface ModelManifest {
     seed: number;
   };
   metrics: ModelMetrics;
+  /** Absent in models trained before it was recorded. */
+  lineage?: ModelLineage;
   /** Absent for models trained before it was recorded, and for runs stopped before the test pass. */
   evaluation?: ModelEvaluation;
   /** The job that trained it, and its tenant, when it came through the service. */

@@ -65,7 +65,7 @@ describe('response schemas', () => {
     }
     const { body } = await api.json<Record<string, unknown>>('GET', `/v1/jobs/${id}`);
     expect(Object.keys(body).sort()).toEqual(
-      ['attempts', 'backend', 'cancelRequested', 'createdAt', 'error', 'finishedAt', 'id', 'links', 'metrics', 'modelId', 'name', 'pauseRequested', 'progress', 'startedAt', 'status', 'tenant', 'workerId'].sort(),
+      ['attempts', 'backend', 'cancelRequested', 'createdAt', 'error', 'finishedAt', 'id', 'initialModel', 'links', 'metrics', 'modelId', 'name', 'pauseRequested', 'progress', 'startedAt', 'status', 'tenant', 'workerId'].sort(),
     );
   });
 });

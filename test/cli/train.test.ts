@@ -39,6 +39,25 @@ describe('npm run train / npm run predict', () => {
       env: { ...process.env, TRAINYARD_BACKEND: 'wasm', DATA_DIR: out },
     });
     expect(predicted.stdout).toContain(`test accuracy: ${accuracy![1]}`);
+
+    // --initial-model: a new head on the model's other layers, the lineage in the new manifest.
+    const head = path.join(out, 'head.json');
+    const json = JSON.parse(await readFile(path.join(root, 'examples/seed-elu.json'), 'utf8')) as { layers: Record<string, unknown>[] };
+    await writeFile(head, JSON.stringify({ layers: json.layers.map((l) => (l['type'] === 'fullyConnected' ? { ...l, name: 'fc_new' } : l)) }));
+    const tuned = path.join(out, 'tuned');
+    const again = await run(tsx, ['src/cli/train.ts', '--network', head, '--options', '{"maxEpochs":1,"miniBatchSize":32}', '--train-size', '64', '--out', tuned, '--initial-model', model], {
+      cwd: root,
+      env: { ...process.env, TRAINYARD_BACKEND: 'wasm', DATA_DIR: out },
+    });
+    expect(again.stdout).toContain(`initial model: ${model}; from it: conv_1, batchnorm_1, elu_1; fc_new: not in the model`);
+    const lineage = (JSON.parse(await readFile(path.join(tuned, 'manifest.json'), 'utf8')) as { lineage: unknown }).lineage;
+    expect(lineage).toEqual({
+      initialModel: { id: 'seed' },
+      layersFromModel: ['conv_1', 'batchnorm_1', 'elu_1'],
+      layersNotFromModel: [{ layer: 'fc_new', reason: 'not in the model' }],
+      dataset: { id: 'digits', name: 'digits' },
+      resumedCount: 0,
+    });
   });
 
   it('explains a bad network and exits with status 2', async () => {

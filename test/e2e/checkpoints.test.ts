@@ -55,14 +55,20 @@ function uninterruptedRun(): Promise<{ weights: Float32Array; metrics: unknown }
     const whole = await stack.api.submit(job('uninterrupted'));
     const done = await stack.api.waitFor(whole.body.id, (j) => j.status === 'completed' || j.status === 'failed');
     expect(done).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await resumedCountOf(whole.body.id)).toBe(0);
     return { weights: await weightsOf(whole.body.id), metrics: done.metrics };
   })();
   return uninterrupted;
 }
 
-/** The finished model equals the uninterrupted run's within float32 rounding, and the job left no checkpoint. */
+async function resumedCountOf(modelId: string): Promise<unknown> {
+  return (await stack.api.json<{ lineage?: { resumedCount: number } }>('GET', `/v1/models/${modelId}`)).body.lineage?.resumedCount;
+}
+
+/** The finished model equals the uninterrupted run's within float32 rounding, its lineage counts one resume, and the job left no checkpoint. */
 async function expectUninterruptedModel(modelId: string): Promise<void> {
   const [resumed, whole] = await Promise.all([weightsOf(modelId), uninterruptedRun()]);
+  expect(await resumedCountOf(modelId)).toBe(1);
   expect(resumed.length).toBe(whole.weights.length);
   let worst = 0;
   for (let i = 0; i < resumed.length; i++) worst = Math.max(worst, Math.abs(resumed[i]! - whole.weights[i]!) / (1 + Math.abs(whole.weights[i]!)));

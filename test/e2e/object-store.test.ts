@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('the service on object storage', () => {
-  it('trains a model into the bucket, predicts with it through the read cache, and deletes it from the bucket', async () => {
+  it('trains a model into the bucket, predicts with it through the read cache, trains another from it, and deletes it from the bucket', async () => {
     const { api, env } = stack;
     const submitted = await api.submit({ name: 's3', network: seedNetwork, dataset: { id: 'digits', trainImages: 1280 }, options: { miniBatchSize: 64, maxEpochs: 2, seed: 1 } });
     expect(submitted.status).toBe(202);
@@ -54,6 +54,13 @@ describe('the service on object storage', () => {
     const weights = await fetch(`${api.base}/v1/models/${id}/files/weights.bin`);
     expect(weights.status).toBe(200);
     expect((await weights.arrayBuffer()).byteLength).toBe((await bucket.head(`models/${id}/weights.bin`))!.size);
+
+    // A job starting from it reads it from the bucket, through the model store, and records where its weights came from.
+    const tuned = await api.submit({ network: seedNetwork, dataset: { id: 'digits', trainImages: 128 }, options: { miniBatchSize: 64, maxEpochs: 1, seed: 2 }, initialModel: id });
+    expect(tuned.body.initialModel).toMatchObject({ id, name: 's3', layersFromModel: ['conv_1', 'batchnorm_1', 'elu_1', 'fc_1'] });
+    expect(await api.waitFor(tuned.body.id, (j) => ['completed', 'failed'].includes(j.status))).toMatchObject({ status: 'completed' });
+    expect((await api.json<{ lineage: unknown }>('GET', `/v1/models/${tuned.body.id}`)).body.lineage).toMatchObject({ initialModel: { id, name: 's3' }, resumedCount: 0 });
+    expect((await api.json('DELETE', `/v1/models/${tuned.body.id}`)).status).toBe(204);
 
     expect((await api.json('DELETE', `/v1/models/${id}`)).status).toBe(204);
     expect(await bucket.list('models')).toEqual([]);

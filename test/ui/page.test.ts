@@ -144,6 +144,7 @@ describe('the web page', () => {
     expect(await rows.first().locator('td.summary').innerText()).toMatch(/^\d+(\.\d)?%$/);
     expect(await chart.locator('tfoot td.summary').count()).toBe(10);
 
+    expect(await page.locator('.lineage').innerText()).toBe('Trained from scratch, on dataset digits, never resumed');
     const images = page.locator('ul.misclassified canvas');
     await expect.poll(() => images.count()).toBe(model.evaluation.misclassified.examples.length);
     expect(await images.count()).toBeGreaterThan(0);
@@ -154,6 +155,19 @@ describe('the web page', () => {
     );
     expect(inked).toBe(true);
     await page.locator('section.evaluation').screenshot({ path: `${screenshots}/evaluation.png` });
+  });
+
+  it('shows where a model trained from another came from, the parent a link', async () => {
+    const parent = page.url().split('/').pop()!;
+    const job = await api.submit({ network: seedNetwork, dataset: { id: 'digits', trainImages: 64 }, options: { maxEpochs: 1, miniBatchSize: 32 }, initialModel: parent });
+    expect(job.status).toBe(202);
+    expect(await api.waitFor(job.body.id, (j) => j.status !== 'queued' && j.status !== 'running')).toMatchObject({ status: 'completed' });
+    await page.goto(`${proxy.base}#/models/${job.body.id}`);
+    const lineage = page.locator('.lineage');
+    await lineage.waitFor();
+    expect(await lineage.innerText()).toBe('Trained from model browser e2e (layers conv_1, batchnorm_1, elu_1, fc_1), on dataset digits, never resumed');
+    await lineage.getByRole('link', { name: 'browser e2e' }).click();
+    await page.getByRole('heading', { name: `Model ${parent}` }).waitFor();
   });
 
   it('lists the jobs live, and cancels a running one from the list', async () => {

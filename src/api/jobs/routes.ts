@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Problem } from '../../nn/problems.js';
 import { dataShape, trainingRequestProblemsInThread, validateTrainingRequest, type DataShape, type ValidationConfig } from '../../run/training-request.js';
+import { admitInitialModel } from '../../run/initial-model.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
@@ -85,6 +86,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       const principal = request.principal!;
       const body = request.body as JobRequest;
       const problems = await requestProblems(services, body, principal.tenant);
+      const initial = body.initialModel === undefined ? null : await admitInitialModel(services.models, { ...body, initialModel: body.initialModel }, principal.tenant, services.config.networkLimits);
+      if (initial && !initial.ok) problems.push(initial.problem);
       if (problems.length > 0) throw invalid(`the job request has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
       const models = await services.models.countFor(principal.tenant);
       if (models >= limits.modelsPerTenant) {
@@ -93,6 +96,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
       const result = await services.queue.submit(body, {
         tenant: principal.tenant,
         maxQueued: limits.queuedJobsPerTenant,
+        ...(initial?.ok && initial.use ? { initialModel: initial.use } : {}),
         ...(request.headers['idempotency-key'] ? { idempotencyKey: request.headers['idempotency-key'] } : {}),
       });
       if ('conflict' in result) {

@@ -22,6 +22,7 @@ function modelView(manifest: ModelManifest, link: LinkTo) {
       files: Object.fromEntries(manifest.files.map((f) => [f, `${self}/files/${f}`])),
       ...(manifest.jobId ? { job: link(`/v1/jobs/${manifest.jobId}`) } : {}),
       ...(manifest.evaluation?.misclassified.sprite ? { misclassified: `${self}/misclassified.png` } : {}),
+      ...(manifest.lineage?.initialModel ? { initialModel: link(`/v1/models/${manifest.lineage.initialModel.id}`) } : {}),
     },
   };
 }

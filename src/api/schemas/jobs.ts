@@ -85,6 +85,15 @@ export const JobRequest = Type.Object(
       ),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    initialModel: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "the id of one of your models to start from: the network's layers of the same name, type and learnable sizes take its weights, the others start as usual " +
+          '(transfer learning: rename the layers to replace); at least one must match',
+      }),
+    ),
   },
   { additionalProperties: false, examples: [seedJobExample] },
 );
@@ -143,6 +152,18 @@ export const JobError = Type.Object({
   report: Type.Optional(Type.Unknown({ description: "a custom layer's check report, when that check failed" })),
 }, { [component]: 'JobError' });
 
+export const InitialModelUse = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()], { description: "the model's name (its job's), null when it has none" }),
+    layersFromModel: Type.Array(Type.String(), { description: "the network's layers that start from the model's weights" }),
+    layersNotFromModel: Type.Array(Type.Object({ layer: Type.String(), reason: Type.String({ description: "'not in the model', or how the sizes or types differ" }) }), {
+      description: 'its other layers with learnables, initialised as usual',
+    }),
+  },
+  { [component]: 'InitialModelUse', description: 'The model a job starts from (`initialModel`), as found when it was submitted.' },
+);
+
 export const Job = Type.Object({
   id: JobId,
   tenant: Type.String({ description: 'the tenant of the key that submitted it ("local" without keys)' }),
@@ -160,6 +181,7 @@ export const Job = Type.Object({
   attempts: Type.Integer({ description: 'times a worker started it (more than 1 after a worker died or shut down)' }),
   cancelRequested: Type.Boolean(),
   pauseRequested: Type.Boolean({ description: 'a pause was asked while it ran: it checkpoints at the next iteration boundary and becomes paused' }),
+  initialModel: Type.Union([InitialModelUse, Type.Null()], { description: 'the model it starts from; null: from scratch' }),
   links: Type.Object({
     self: Type.String(),
     events: Type.String(),

@@ -80,9 +80,23 @@ export const ModelEvaluation = Type.Object(
   { [component]: 'ModelEvaluation', description: "The test split at the end of training, as MATLAB's confusionchart shows it." },
 );
 
+export const Lineage = Type.Object(
+  {
+    initialModel: Type.Union([Type.Object({ id: Type.String(), name: Type.Optional(Type.String()) }), Type.Null()], {
+      description: 'the model it started from (`initialModel` of its job); null: from scratch',
+    }),
+    layersFromModel: Type.Array(Type.String(), { description: "its layers that started from that model's weights" }),
+    layersNotFromModel: Type.Array(Type.Object({ layer: Type.String(), reason: Type.String() }), { description: 'its other layers with learnables, and why they did not' }),
+    dataset: Type.Object({ id: Type.String(), name: Type.String() }, { description: 'the dataset it was trained on' }),
+    resumedCount: Type.Integer({ minimum: 0, description: 'times its run resumed from a checkpoint (a worker died or was stopped, or the job was paused)' }),
+  },
+  { [component]: 'Lineage', description: 'Where its weights came from; absent for models saved before it was recorded.' },
+);
+
 /** What a model and its summary share. */
 const modelFields = {
   id: ModelId,
+  name: Type.Optional(Type.String({ description: "its job's name" })),
   createdAt: Type.String({ format: 'date-time' }),
   classes: Type.Array(Type.String()),
   inputSize: Size3,
@@ -99,6 +113,7 @@ const modelFields = {
     ),
   ),
   metrics: Metrics,
+  lineage: Type.Optional(Lineage),
   jobId: Type.Optional(Type.String({ description: 'the job that trained it' })),
   tenant: Type.Optional(Type.String()),
   files: Type.Array(Type.String()),
@@ -115,6 +130,7 @@ export const Model = Type.Object({
     files: Type.Record(Type.String(), Type.String(), { description: 'each file by name' }),
     job: Type.Optional(Type.String()),
     misclassified: Type.Optional(Type.String({ description: 'the PNG sprite of misclassified test images, when there is one' })),
+    initialModel: Type.Optional(Type.String({ description: 'the model it started from (it may have been deleted since)' })),
   }),
 }, { [component]: 'Model' });
 

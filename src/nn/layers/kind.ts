@@ -37,6 +37,17 @@ export interface LayerParts {
   trainForward?: TrainForward;
 }
 
+/**
+ * One learnable of a layer: `name` as MATLAB names it in its factors (weight for
+ * weightLearnRateFactor, bias, scale, offset, ...), the tfjs weight holding it (kernel, gamma, ...)
+ * and that weight's shape.
+ */
+export interface LearnableSlot {
+  name: string;
+  weight: string;
+  shape: number[];
+}
+
 export interface LayerKind<T extends LayerType = LayerType> {
   type: T;
   /** MATLAB's short default name prefix: conv for conv_1, ... */
@@ -51,6 +62,8 @@ export interface LayerKind<T extends LayerType = LayerType> {
   afterLogits?: boolean;
   /** Reads and checks its fields, fills their defaults, infers its output size and counts its learnables. */
   read(ctx: LayerContext): LayerReading;
+  /** Its learnables, in the order of its tfjs weights; absent or empty for a layer with none. */
+  learnables?(spec: LayerOf<T>): LearnableSlot[];
   /** Its tfjs layers; seed(k) is the k-th seed of this layer (initializers). */
   build(spec: LayerOf<T>, seed: (k: number) => number): LayerParts;
 }

@@ -117,7 +117,7 @@ describe('fused wasm kernels', () => {
   it('sgdm update gives the same bits as the tfjs ops, with and without L2, over three steps', async () => {
     const steps = () => {
       const solver = new Solver(options({ momentum: 0.9, l2Regularization: 1e-4 }));
-      const learnables = [7, 20].map((n, i) => ({ variable: tf.variable(tf.tensor1d(randomArray(n, 90 + i))), l2Factor: i }));
+      const learnables = [7, 20].map((n, i) => ({ variable: tf.variable(tf.tensor1d(randomArray(n, 90 + i))), l2Factor: i, learnRateFactor: 1 }));
       for (let step = 0; step < 3; step++) {
         tf.tidy(() => {
           const grads = new Map(learnables.map(({ variable }, i) => [variable, tf.tensor1d(randomArray(variable.size, 100 + 10 * step + i))]));

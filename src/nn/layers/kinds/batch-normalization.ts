@@ -19,6 +19,11 @@ export const batchNormalization: LayerKind<'batchNormalization'> = {
     if (epsilon === undefined) return null;
     return { params: { epsilon }, output: ctx.input, learnables: ctx.input ? 2 * ctx.input[2] : 0 };
   },
+  // Its moving mean and variance are weights too (not learnables): they travel with these.
+  learnables: (spec) => [
+    { name: 'scale', weight: 'gamma', shape: [spec.inputSize[2]] },
+    { name: 'offset', weight: 'beta', shape: [spec.inputSize[2]] },
+  ],
   build(spec) {
     const bn = tfl.layers.batchNormalization({ name: spec.name, epsilon: spec.epsilon, axis: -1, momentum });
     return { tfLayers: [bn], trainForward: batchNormalizationTraining(bn, spec.epsilon, momentum) };

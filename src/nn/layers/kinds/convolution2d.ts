@@ -50,6 +50,10 @@ export const convolution2d: LayerKind<'convolution2d'> = {
     const output = slide(ctx, 'filterSize', effective, stride, padding, numFilters);
     return { params, output, learnables: filterSize[0] * filterSize[1] * ctx.input[2] * numFilters + numFilters };
   },
+  learnables: (spec) => [
+    { name: 'weight', weight: 'kernel', shape: [...spec.filterSize, spec.inputSize[2], spec.numFilters] },
+    { name: 'bias', weight: 'bias', shape: [spec.numFilters] },
+  ],
   build(spec, seed) {
     const tfLayers: tfl.layers.Layer[] = [];
     let mode = tfPaddingMode(spec.padding, spec.inputSize, dilatedFilterSize(spec.filterSize, spec.dilationFactor), spec.stride);

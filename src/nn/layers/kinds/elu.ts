@@ -31,6 +31,7 @@ export const elu: LayerKind<'elu'> = {
     const learnables = learnable && ctx.input ? (perChannel ? ctx.input[2] : 1) : 0;
     return { params: { alpha, learnable, perChannel, alphaInitializer }, output: ctx.input, learnables };
   },
+  learnables: (spec) => (spec.learnable ? [{ name: 'alpha', weight: 'alpha', shape: spec.perChannel ? [spec.inputSize[2]] : [1] }] : []),
   build: (spec, seed) => ({
     tfLayers: [
       new Elu({

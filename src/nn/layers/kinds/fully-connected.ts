@@ -22,6 +22,10 @@ export const fullyConnected: LayerKind<'fullyConnected'> = {
     const learnables = input ? input[0] * input[1] * input[2] * outputSize + outputSize : 0;
     return { params: { weightsInitializer, biasInitializer }, output: [1, 1, outputSize], learnables };
   },
+  learnables: (spec) => [
+    { name: 'weight', weight: 'kernel', shape: [spec.inputSize[0] * spec.inputSize[1] * spec.inputSize[2], spec.outputSize[2]] },
+    { name: 'bias', weight: 'bias', shape: [spec.outputSize[2]] },
+  ],
   build(spec, seed) {
     const dense = tfl.layers.dense({
       name: spec.name,

@@ -141,6 +141,7 @@ function manifest(model: Model): HTMLElement {
     facts([
       ['Created', format.dateTime(model.createdAt)],
       ['Job', model.jobId ? h('a', { href: href({ view: 'job', id: model.jobId }) }, model.jobId) : ''],
+      ['Lineage', model.lineage ? lineage(model.lineage) : ''],
       ['Classes', model.classes.join(', ')],
       ['Input size', model.inputSize.join(' × ')],
       ['Normalization', model.normalization.type],
@@ -161,6 +162,20 @@ function manifest(model: Model): HTMLElement {
       { class: 'facts options' },
     ),
   );
+}
+
+/** "Trained from model X (layers ...), on dataset Y, resumed N times", the parent model a link. */
+function lineage(l: NonNullable<Model['lineage']>): HTMLElement {
+  const parent = l.initialModel;
+  const from = parent
+    ? [
+        'Trained from model ',
+        h('a', { href: href({ view: 'model', id: parent.id }), title: parent.id }, parent.name ?? parent.id),
+        ` (layers ${l.layersFromModel.join(', ')}${l.layersNotFromModel.length ? `; new: ${l.layersNotFromModel.map((n) => n.layer).join(', ')}` : ''}), `,
+      ]
+    : ['Trained from scratch, '];
+  const resumed = l.resumedCount === 0 ? 'never resumed' : `resumed ${l.resumedCount} time${l.resumedCount === 1 ? '' : 's'} from a checkpoint`;
+  return h('span', { class: 'lineage' }, ...from, `on dataset ${l.dataset.name}, ${resumed}`);
 }
 
 /** Downloads a model file through the API client, so the key goes with it. */
