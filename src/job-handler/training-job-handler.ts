@@ -10,9 +10,9 @@ import { UserProblem } from '../nn/problems.js';
 import { trainAndSave } from '../run/train-and-save.js';
 import { requireValidTrainingRequest } from '../run/training-request.js';
 import type { TrainingCheckpoint } from '../nn/checkpoint.js';
-import type { CheckpointStore } from '../store/checkpoints.js';
+import type { CheckpointStore, JobCheckpoint } from '../store/checkpoints.js';
 import { ModelStoreError, PublicationRefused, type ModelStore, type PublicationFence } from '../store/models.js';
-import { startingModel, type StartingModel } from '../run/initial-model.js';
+import { startingModel, type InitialModelUse, type StartingModel } from '../run/initial-model.js';
 import { ProgressPublisher } from './progress-publisher.js';
 
 /**
@@ -46,8 +46,9 @@ export function trainingJobHandler(
       // The API validated the request before queueing; this process validates it once more, against the data it trains on.
       const request = await requireValidTrainingRequest({ network, options }, dataset, config);
       const resume = await resumePoint(ctx, checkpoints, log);
-      // A resumed run takes every weight from its checkpoint, so it reads only the initial model's manifest (its lineage), not its weights.
-      initial = ctx.request.initialModel ? await startingModel(models, ctx.request.initialModel, ctx.tenant, request.network, resume.from === null) : null;
+      // A resumed run takes every weight from its checkpoint, and its lineage too where the checkpoint kept it: the initial model may be deleted by then.
+      const kept = resume.initialModel;
+      initial = !ctx.request.initialModel ? null : kept ? { use: kept, model: null } : await startingModel(models, ctx.request.initialModel, ctx.tenant, request.network, resume.from === null);
       const origin = { initialModel: initial?.use ?? null, resumedCount: resume.resumes };
       const target = { id: ctx.modelId, store: models, jobId: ctx.id, tenant: ctx.tenant, ...(ctx.request.name ? { name: ctx.request.name } : {}), keepAborted: ctx.keepStoppedModel, fence, origin };
       const { manifest } = await trainAndSave(config, backend, dataset, request, target, {
@@ -58,7 +59,7 @@ export function trainingJobHandler(
         readbackIntervalMs: config.events.progressIntervalMs,
         ...(resume.from ? { resumeFrom: resume.from } : {}),
         ...(initial?.model ? { initialWeights: { model: initial.model.model, layers: initial.use.layersFromModel } } : {}),
-        onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, { checkpoint, resumes: resume.resumes }, fence),
+        onCheckpoint: (checkpoint) => saveCheckpoint(ctx, checkpoints, { checkpoint, resumes: resume.resumes, initialModel: initial?.use ?? null }, fence),
         checkpointIntervalMs: config.checkpoints.maxMinutes * 60_000,
         // A worker shutting down checkpoints the job before handing it back; a paused job, before it leaves its worker.
         checkpointWhenStopped: () => ctx.signal.reason === 'shutdown' || ctx.signal.reason === 'pause',
@@ -99,24 +100,25 @@ async function resumePoint(
   ctx: JobContext,
   checkpoints: CheckpointStore,
   log: { warn(obj: object, msg: string): void },
-): Promise<{ from: TrainingCheckpoint | null; reported: number; resumes: number }> {
+): Promise<{ from: TrainingCheckpoint | null; reported: number; resumes: number; initialModel: InitialModelUse | null }> {
   const { found, skipped } = await checkpoints.latest(ctx.id);
   for (const s of skipped) log.warn({ jobId: ctx.id, iteration: s.iteration, reason: s.reason, fallback: found ? found.checkpoint.iteration : 'restart' }, 'checkpoint skipped');
-  if (!found) return { from: null, reported: 0, resumes: 0 };
+  if (!found) return { from: null, reported: 0, resumes: 0, initialModel: null };
   const reported = await ctx.lastReportedIteration(found.lastEventId);
   await ctx.resumed(found.checkpoint.iteration, found.checkpoint.trainingSeconds);
-  return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration), resumes: (found.resumes ?? 0) + 1 };
+  return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration), resumes: (found.resumes ?? 0) + 1, initialModel: found.initialModel ?? null };
 }
 
 /** A checkpoint that cannot be written fails the job, saying why (the one before stays whole); a stale attempt's is refused quietly. */
 async function saveCheckpoint(
   ctx: JobContext,
   checkpoints: CheckpointStore,
-  { checkpoint, resumes }: { checkpoint: TrainingCheckpoint; resumes: number },
+  kept: Omit<JobCheckpoint, 'lastEventId'>,
   fence: PublicationFence,
 ): Promise<void> {
+  const { checkpoint } = kept;
   try {
-    await checkpoints.save(ctx.id, { checkpoint, lastEventId: await ctx.lastEventId(), resumes }, fence);
+    await checkpoints.save(ctx.id, { ...kept, lastEventId: await ctx.lastEventId() }, fence);
   } catch (err) {
     if (err instanceof PublicationRefused) throw err;
     const code = (err as NodeJS.ErrnoException).code;

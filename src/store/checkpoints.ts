@@ -1,4 +1,5 @@
 import { CorruptCheckpoint, decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from '../nn/checkpoint.js';
+import type { InitialModelUse } from '../run/initial-model.js';
 import { InvalidKey, isKeySegment, joinKey, readBlob, type BlobStore, type PublicationFence } from './blob-store.js';
 
 /** A checkpoint as a job keeps it: the engine's state, and the job's last event when it was taken. */
@@ -8,6 +9,8 @@ export interface JobCheckpoint {
   lastEventId: string | null;
   /** How many times the job had resumed from a checkpoint when this one was taken (0 when absent). */
   resumes?: number;
+  /** The model the run started from (absent: not recorded), kept so a resumed run needs no more than its checkpoint: that model may be gone by then. */
+  initialModel?: InitialModelUse | null;
 }
 
 /** What `latest` found: the newest checkpoint that decodes, and the newer ones that did not (and why). */
@@ -34,14 +37,14 @@ export class CheckpointStore {
     private readonly prefix = 'checkpoints',
   ) {}
 
-  async save(jobId: string, { checkpoint, lastEventId, resumes = 0 }: JobCheckpoint, fence?: PublicationFence): Promise<void> {
+  async save(jobId: string, { checkpoint, lastEventId, resumes = 0, initialModel = null }: JobCheckpoint, fence?: PublicationFence): Promise<void> {
     const { state, tensors } = encodeCheckpoint(checkpoint);
     await this.blobs.putSet(
       this.setOf(jobId, checkpoint.iteration),
       [
         { name: tensorsFileName, body: tensors },
         // The state names the tensors' checksum and comes last: a set missing it is never taken for whole.
-        { name: stateFileName, body: JSON.stringify({ lastEventId, resumes, engine: state }) },
+        { name: stateFileName, body: JSON.stringify({ lastEventId, resumes, initialModel, engine: state }) },
       ],
       fence ? { fence } : {},
     );
@@ -84,13 +87,13 @@ export class CheckpointStore {
   private async read(set: string): Promise<JobCheckpoint> {
     const [state, tensors] = await Promise.all([this.blobs.get(joinKey(set, stateFileName)), this.blobs.get(joinKey(set, tensorsFileName))]);
     if (!state || !tensors) throw new CorruptCheckpoint(`its ${state ? tensorsFileName : stateFileName} is missing`);
-    let stored: { lastEventId: string | null; resumes?: number; engine: string };
+    let stored: { lastEventId: string | null; resumes?: number; initialModel?: InitialModelUse | null; engine: string };
     try {
       stored = JSON.parse((await readBlob(state)).toString('utf8')) as typeof stored;
     } catch {
       throw new CorruptCheckpoint(`its ${stateFileName} is not JSON`);
     }
-    return { lastEventId: stored.lastEventId, resumes: stored.resumes ?? 0, checkpoint: decodeCheckpoint({ state: stored.engine, tensors: await readBlob(tensors) }) };
+    return { lastEventId: stored.lastEventId, resumes: stored.resumes ?? 0, ...(stored.initialModel !== undefined ? { initialModel: stored.initialModel } : {}), checkpoint: decodeCheckpoint({ state: stored.engine, tensors: await readBlob(tensors) }) };
   }
 
   /** Zero-padded, so a job's names sort as its iterations do. */

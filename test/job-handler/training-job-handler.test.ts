@@ -14,6 +14,7 @@ import { CheckpointStore } from '../../src/store/checkpoints.js';
 import { FileBlobStore } from '../../src/store/file-blob-store.js';
 import { ModelStore } from '../../src/store/models.js';
 import { digits, seedNetworkJson } from '../helpers/data.js';
+import { saveTestModel } from '../helpers/models.js';
 
 let backend: BackendInfo;
 let dir: string;
@@ -32,7 +33,7 @@ async function handlerIn(name: string, checkpointBlobs?: BlobStore) {
   const datasets = { resolve: async () => data } as unknown as DatasetCatalogue;
   const checkpoints = new CheckpointStore(checkpointBlobs ?? blobs);
   const handler = trainingJobHandler(loadConfig({ PROGRESS_INTERVAL_MS: '1' }), { backend, models: new ModelStore(blobs), datasets, checkpoints }, () => {}, quiet);
-  return { handler, checkpoints };
+  return { handler, checkpoints, models: new ModelStore(blobs) };
 }
 
 /** A job's context as the lifecycle gives it, recording what the handler publishes. */
@@ -91,5 +92,26 @@ describe('the training job handler with checkpoints', () => {
     expect(second.published[0]?.iteration).toBe(stoppedAt + 1);
     expect(second.published.at(-1)?.iteration).toBe(12);
     expect((await checkpoints.latest('j-1')).found).toBeNull();
+  });
+
+  it('resumes a job started from a model with the lineage its checkpoint kept, even once that model is deleted', async () => {
+    const { handler, checkpoints, models } = await handlerIn('resume-initial');
+    await saveTestModel(path.join(dir, 'resume-initial'), 'parent', { tenant: 't' });
+    const controller = new AbortController();
+    const request = { ...context(1).ctx.request, initialModel: 'parent' };
+    const first = context(1, { signal: controller.signal, request });
+    first.ctx.publishProgress = async (r) => {
+      first.published.push(r);
+      if (r.iteration >= 3) controller.abort('shutdown');
+    };
+    await handler(first.ctx);
+    expect((await checkpoints.latest('j-1')).found?.initialModel).toMatchObject({ id: 'parent', layersFromModel: expect.arrayContaining(['conv_1']) });
+    expect(await models.delete('parent')).toBe(true);
+
+    const second = context(2, { request });
+    const outcome = await handler(second.ctx);
+    expect(second.resumed).toHaveLength(1);
+    const manifest = await models.manifest(outcome.modelId);
+    expect(manifest.lineage).toMatchObject({ initialModel: { id: 'parent' }, resumedCount: 1 });
   });
 });
