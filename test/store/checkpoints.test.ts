@@ -41,11 +41,13 @@ describe.each(backends)('CheckpointStore (%s)', (_name, open) => {
   it('gives back the latest of the job, keeps the latest two, and deletes them all when the job ends', () =>
     withStore(async (store, blobs) => {
       expect((await store.latest('j-1')).found).toBeNull();
-      for (const iteration of [4, 8, 12]) await store.save('j-1', { checkpoint: checkpointAt(iteration), lastEventId: `${iteration}-0`, resumes: 2 }, { attempt: 1, ...holds(true) });
+      const initialModel = { id: 'parent', name: null, layersFromModel: ['conv_1'], layersNotFromModel: [{ layer: 'fc_1', reason: 'not in the model' }] };
+      for (const iteration of [4, 8, 12]) await store.save('j-1', { checkpoint: checkpointAt(iteration), lastEventId: `${iteration}-0`, resumes: 2, initialModel }, { attempt: 1, ...holds(true) });
       await store.save('j-10', { checkpoint: checkpointAt(100), lastEventId: null });
       const { found, skipped } = await store.latest('j-1');
       expect(skipped).toEqual([]);
-      expect(found).toEqual({ checkpoint: checkpointAt(12), lastEventId: '12-0', resumes: 2 });
+      expect(found).toEqual({ checkpoint: checkpointAt(12), lastEventId: '12-0', resumes: 2, initialModel });
+      expect((await store.latest('j-10')).found?.initialModel).toBeNull();
       expect(await blobs.list('checkpoints')).toEqual(['j-1.000000000008', 'j-1.000000000012', 'j-10.000000000100']);
       await store.deleteAll('j-1');
       expect(await blobs.list('checkpoints')).toEqual(['j-10.000000000100']);
