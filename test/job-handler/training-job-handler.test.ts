@@ -112,6 +112,6 @@ describe('the training job handler with checkpoints', () => {
     const outcome = await handler(second.ctx);
     expect(second.resumed).toHaveLength(1);
     const manifest = await models.manifest(outcome.modelId);
-    expect(manifest.lineage).toMatchObject({ initialModel: { id: 'parent' }, resumedCount: 1 });
+    expect(manifest?.lineage).toMatchObject({ initialModel: { id: 'parent' }, resumedCount: 1 });
   });
 });
