@@ -1,6 +1,7 @@
 import { explicitPadding } from './padding.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { Heap } from '../wasm/heap.js';
+import { splitRange } from '../wasm/kernel-pool.js';
 
 /**
  * Conv2DBackpropFilter for the wasm backend, which lacks it: conv2d_backprop_filter.c reads the
@@ -10,6 +11,8 @@ import { Heap } from '../wasm/heap.js';
  * passed by the Conv2DWithBias gradient) spaces the taps, so a dilated filter's gradient needs no
  * zero-spread filter. The input is zero-padded into scratch
  * memory first when the convolution pads; co is padded to whole SIMD vectors when it is not one.
+ * On tfjs's threaded build the taps are split over the kernel pool's threads (each writes its
+ * own rows of dW and reads all of x and dy), when there is enough work to pay for the hand-off.
  */
 export const conv2dBackpropFilterWasm: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
@@ -50,12 +53,19 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
         dyAt = scratch + bytes.x;
         dwAt = scratch + bytes.x + bytes.dy;
       }
-      k.conv2d_backprop_filter(xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kh, kw, s[0], s[1], d[0], d[1]);
+      const products = n * oh * ow * taps * coStride;
+      const threads = products >= MIN_PRODUCTS_PER_THREAD * 2 ? heap.threads : 1;
+      // Ranges of whole tap pairs: the kernel sums two taps at a time.
+      heap.runParts('conv2d_backprop_filter', splitRange(taps, threads, 2).map(([begin, end]) =>
+        [xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kw, s[0], s[1], d[0], d[1], begin, end]));
       if (coStride !== co) k.copy_rows(dwAt, coStride, heap.offset(dw), co, taps, co);
     });
     return dw;
   },
 };
+
+/** Below this many multiply-adds a thread (about 0.2 ms), handing parts to the pool costs more than it saves. */
+const MIN_PRODUCTS_PER_THREAD = 1_000_000;
 
 /** trainyard's attribute for a dilated convolution's gradient kernels (tfjs's attributes have none). */
 export interface DilationsAttr {
