@@ -1,7 +1,6 @@
 import { explicitPadding } from './padding.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { Heap } from '../wasm/heap.js';
-import { splitRange } from '../wasm/kernel-pool.js';
 
 /**
  * Conv2DBackpropFilter for the wasm backend, which lacks it: conv2d_backprop_filter.c reads the
@@ -41,11 +40,11 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
     };
     heap.withScratch(bytes.x + bytes.dy + bytes.dw, (scratch) => {
       const k = heap.kernels;
-      let xAt = heap.offset(x);
       if (padded) {
-        k.pad_nhwc(xAt, scratch, n, h, w, ci, top, bottom, left, right);
-        xAt = scratch;
+        const [xOffset, image, paddedImage] = [heap.offset(x), 4 * h * w * ci, 4 * ph * pw * ci];
+        heap.runSplit('pad_nhwc', n, n * ph * pw * ci, (b, e) => [xOffset + b * image, scratch + b * paddedImage, e - b, h, w, ci, top, bottom, left, right]);
       }
+      const xAt = padded ? scratch : heap.offset(x);
       let dyAt = heap.offset(dy);
       let dwAt = heap.offset(dw);
       if (coStride !== co) {
@@ -53,19 +52,14 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
         dyAt = scratch + bytes.x;
         dwAt = scratch + bytes.x + bytes.dy;
       }
-      const products = n * oh * ow * taps * coStride;
-      const threads = products >= MIN_PRODUCTS_PER_THREAD * 2 ? heap.threads : 1;
       // Ranges of whole tap pairs: the kernel sums two taps at a time.
-      heap.runParts('conv2d_backprop_filter', splitRange(taps, threads, 2).map(([begin, end]) =>
-        [xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kw, s[0], s[1], d[0], d[1], begin, end]));
+      heap.runSplit('conv2d_backprop_filter', taps, n * oh * ow * taps * coStride, (begin, end) =>
+        [xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kw, s[0], s[1], d[0], d[1], begin, end], 2);
       if (coStride !== co) k.copy_rows(dwAt, coStride, heap.offset(dw), co, taps, co);
     });
     return dw;
   },
 };
-
-/** Below this many multiply-adds a thread (about 0.2 ms), handing parts to the pool costs more than it saves. */
-const MIN_PRODUCTS_PER_THREAD = 1_000_000;
 
 /** trainyard's attribute for a dilated convolution's gradient kernels (tfjs's attributes have none). */
 export interface DilationsAttr {

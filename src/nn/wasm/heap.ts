@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs-core';
 import { hasDataSection, withSharedMemoryImport } from './binary.js';
-import { KernelPool } from './kernel-pool.js';
+import { KernelPool, splitRange } from './kernel-pool.js';
 
 /**
  * trainyard's C kernels (c/*.c, compiled to trainyard-kernels.wasm by build.sh) instantiated on the
@@ -58,6 +58,12 @@ const instances = new WeakMap<object, Heap>();
 
 /** The kernels and the backend's memory, for one wasm backend instance. */
 export class Heap {
+  /**
+   * Below this much work a thread (about 0.2-0.5 ms), handing a part to the pool costs more than
+   * it saves (runSplit). Tests lower it to split small shapes.
+   */
+  static minWorkPerThread = 500_000;
+
   private pool: KernelPool | null = null;
 
   private constructor(
@@ -92,6 +98,16 @@ export class Heap {
   /** Threads a kernel's call may be split over (runParts). */
   get threads(): number {
     return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * Runs kernel `name` over the indices [0, total) (images, taps, values) in ranges of whole
+   * `granule`s, one range a thread where `work` (values touched or products, about a nanosecond
+   * each) gives every thread at least minWorkPerThread; `argsFor` gives a range's arguments.
+   */
+  runSplit<K extends keyof KernelExports>(name: K, total: number, work: number, argsFor: (begin: number, end: number) => Parameters<KernelExports[K]>, granule = 1): void {
+    const threads = Math.max(1, Math.min(this.threads, Math.floor(work / Heap.minWorkPerThread)));
+    this.runParts(name, splitRange(total, threads, granule).map(([begin, end]) => argsFor(begin, end)));
   }
 
   /**
