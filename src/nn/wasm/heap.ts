@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs-core';
 import { hasDataSection, withSharedMemoryImport } from './binary.js';
-import { KernelPool, splitRange } from './kernel-pool.js';
+import { KernelPool, MAX_PARTS, splitRange } from './kernel-pool.js';
 
 /**
  * trainyard's C kernels (c/*.c, compiled to trainyard-kernels.wasm by build.sh) instantiated on the
@@ -53,16 +53,19 @@ export function backendMemory(backend: WasmBackendInternals): WebAssembly.Memory
   return memory;
 }
 
+/** Parts a thread of the pool: enough for the others to take over a thread the scheduler parked. */
+const PARTS_PER_THREAD = 4;
+
 const compiled = new Map<boolean, WebAssembly.Module>();
 const instances = new WeakMap<object, Heap>();
 
 /** The kernels and the backend's memory, for one wasm backend instance. */
 export class Heap {
   /**
-   * Below this much work a thread (about 0.2-0.5 ms), handing a part to the pool costs more than
-   * it saves (runSplit). Tests lower it to split small shapes.
+   * Below this much work a part (about 0.1-0.2 ms), handing it to the pool costs more than it
+   * saves (runSplit). Tests lower it to split small shapes.
    */
-  static minWorkPerThread = 500_000;
+  static minWorkPerPart = 250_000;
 
   private pool: KernelPool | null = null;
 
@@ -102,16 +105,17 @@ export class Heap {
 
   /**
    * Runs kernel `name` over the indices [0, total) (images, taps, values) in ranges of whole
-   * `granule`s, one range a thread where `work` (values touched or products, about a nanosecond
-   * each) gives every thread at least minWorkPerThread; `argsFor` gives a range's arguments.
+   * `granule`s; `argsFor` gives a range's arguments. With a pool, in up to PARTS_PER_THREAD parts
+   * a thread (the threads take them as they come free), each at least minWorkPerPart of `work`
+   * (values touched or products, about a nanosecond each).
    */
   runSplit<K extends keyof KernelExports>(name: K, total: number, work: number, argsFor: (begin: number, end: number) => Parameters<KernelExports[K]>, granule = 1): void {
-    const threads = Math.max(1, Math.min(this.threads, Math.floor(work / Heap.minWorkPerThread)));
-    this.runParts(name, splitRange(total, threads, granule).map(([begin, end]) => argsFor(begin, end)));
+    const parts = this.pool ? Math.max(1, Math.min(MAX_PARTS, PARTS_PER_THREAD * this.threads, Math.floor(work / Heap.minWorkPerPart))) : 1;
+    this.runParts(name, splitRange(total, parts, granule).map(([begin, end]) => argsFor(begin, end)));
   }
 
   /**
-   * Runs kernel `name` once per argument list in `parts` (at most `threads`; they must write
+   * Runs kernel `name` once per argument list in `parts` (at most MAX_PARTS; they must write
    * disjoint memory), at once on the pool's threads where there is a pool, else one after another.
    */
   runParts<K extends keyof KernelExports>(name: K, parts: Parameters<KernelExports[K]>[]): void {

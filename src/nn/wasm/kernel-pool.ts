@@ -7,21 +7,48 @@ import type { KernelExports } from './heap.js';
  * shared memory, so a kernel's call can be split into parts that write disjoint memory (ranges of
  * a filter gradient's taps, of a batch's images) and run at once. tfjs's pthreadpool cannot be
  * reached from a second module (its C entry points are not exported), hence a pool of our own;
- * the two never run together: the calling thread hands parts to the helpers, runs its own, and
- * waits for theirs, while XNNPACK's threads sleep (its calls return only when done). So a backend
- * of `threads` threads keeps at most `threads` cores busy.
+ * the two never run together: a call returns only when its parts are done, and XNNPACK's threads
+ * sleep meanwhile (its calls, too, return only when done). So a backend of `threads` threads keeps
+ * at most `threads` cores busy.
  *
- * Hand-off over a small SharedArrayBuffer per helper (Atomics.wait/notify): a part's kernel index
- * and arguments, a sequence number the helper waits on, and the sequence it finished with a status.
+ * Parts are handed out dynamically: the calling thread and every helper take the next part from
+ * a shared counter until none is left, so a helper the scheduler has parked (a busy machine) is
+ * never waited for: the others take its parts, and only a part already started is waited on. On an
+ * oversubscribed machine a static split lost up to 40% against one thread; this one at worst
+ * costs the hand-off. One SharedArrayBuffer holds the control words (Atomics.wait/notify on a
+ * call's sequence number and on the count of finished parts) and another every part's arguments.
  * The helpers are unref'd and block in Atomics.wait between calls, so they cost no CPU when idle
  * and never keep a finished process alive.
  */
 const SEQUENCE = 0;
-const FINISHED = 1;
-const KERNEL = 2;
-const ARG_COUNT = 3;
-const STATUS = 4;
+const NEXT = 1;
+const FINISHED = 2;
+const TOTAL = 3;
+const KERNEL = 4;
+const ARG_COUNT = 5;
+const FAILED = 6;
+const CONTROL_WORDS = 7;
 const MAX_ARGS = 24;
+/** The most parts one call may have. */
+export const MAX_PARTS = 64;
+/** NEXT between calls: a helper that wakes late takes no part (its increment stays past any TOTAL). */
+const CLOSED = 1 << 30;
+
+/** Takes parts until none is left (the helpers' loop and the calling thread's share, the same code). */
+const takeParts = `(c, a, call) => {
+  for (;;) {
+    const i = Atomics.add(c, ${NEXT}, 1);
+    const total = Atomics.load(c, ${TOTAL});
+    if (i >= total) return;
+    try {
+      call(c[${KERNEL}], a.subarray(i * ${MAX_ARGS}, i * ${MAX_ARGS} + c[${ARG_COUNT}]));
+    } catch (err) {
+      Atomics.store(c, ${FAILED}, 1);
+    }
+    if (Atomics.add(c, ${FINISHED}, 1) + 1 === total) Atomics.notify(c, ${FINISHED});
+  }
+}`;
+const takeOn = new Function(`return ${takeParts};`)() as (c: Int32Array, a: Float64Array, call: (kernel: number, args: Float64Array) => void) => void;
 
 /** The helper's code, evaluated as a CommonJS worker (no loader needed, in tests and in dist alike). */
 const helperSource = `
@@ -30,33 +57,23 @@ const { module, memory, control, args, names } = workerData;
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(control);
 const a = new Float64Array(args);
+const take = ${takeParts};
+const call = (kernel, part) => kernels[names[kernel]](...part);
 let seen = 0;
 for (;;) {
   Atomics.wait(c, ${SEQUENCE}, seen);
   seen = Atomics.load(c, ${SEQUENCE});
-  try {
-    kernels[names[c[${KERNEL}]]](...a.subarray(0, c[${ARG_COUNT}]));
-    c[${STATUS}] = 0;
-  } catch (err) {
-    c[${STATUS}] = 1;
-  }
-  Atomics.store(c, ${FINISHED}, seen);
-  Atomics.notify(c, ${FINISHED});
+  take(c, a, call);
 }
 `;
 
 type KernelName = keyof KernelExports;
 
-interface Helper {
-  worker: Worker;
-  control: Int32Array;
-  args: Float64Array;
-  sequence: number;
-}
-
 export class KernelPool {
   private constructor(
-    private readonly helpers: Helper[],
+    private readonly workers: Worker[],
+    private readonly control: Int32Array,
+    private readonly args: Float64Array,
     /** The module's exports in the order the helpers index them. */
     private readonly names: KernelName[],
   ) {}
@@ -64,52 +81,46 @@ export class KernelPool {
   /** A pool of `helpers` threads running `module` (the kernels compiled for a shared memory) on `memory`. */
   static start(module: WebAssembly.Module, memory: WebAssembly.Memory, helpers: number): KernelPool {
     const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name as KernelName);
-    const started = Array.from({ length: helpers }, (): Helper => {
-      const control = new SharedArrayBuffer(4 * 8);
-      const args = new SharedArrayBuffer(8 * MAX_ARGS);
-      const worker = new Worker(helperSource, { eval: true, workerData: { module, memory, control, args, names } });
+    const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
+    control[NEXT] = CLOSED;
+    const args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * MAX_PARTS));
+    const workers = Array.from({ length: helpers }, () => {
+      const worker = new Worker(helperSource, { eval: true, workerData: { module, memory, control: control.buffer, args: args.buffer, names } });
       worker.unref();
-      return { worker, control: new Int32Array(control), args: new Float64Array(args), sequence: 0 };
+      return worker;
     });
-    return new KernelPool(started, names);
+    return new KernelPool(workers, control, args, names);
   }
 
   /** Threads a call can be split over: the calling thread and the helpers. */
   get threads(): number {
-    return this.helpers.length + 1;
+    return this.workers.length + 1;
   }
 
   /**
-   * Runs kernel `name` once per argument list in `parts` (at most `threads` of them; they must
-   * write disjoint memory): the first on `own` (the calling thread's instance), the others on the
-   * helpers, and returns when all are done.
+   * Runs kernel `name` once per argument list in `parts` (at most MAX_PARTS; they must write
+   * disjoint memory) on the calling thread (`own`, its instance) and the helpers, and returns when
+   * all are done.
    */
   run(name: KernelName, parts: number[][], own: KernelExports): void {
-    if (parts.length > this.threads) throw new Error(`${parts.length} parts for a pool of ${this.threads} threads`);
-    const kernel = this.names.indexOf(name);
-    const handed = this.helpers.slice(0, parts.length - 1);
-    for (const [i, helper] of handed.entries()) {
-      const part = parts[i + 1]!;
-      if (part.length > MAX_ARGS) throw new Error(`${name} has more than ${MAX_ARGS} arguments`);
-      helper.args.set(part);
-      helper.control[KERNEL] = kernel;
-      helper.control[ARG_COUNT] = part.length;
-      helper.sequence += 1;
-      Atomics.store(helper.control, SEQUENCE, helper.sequence);
-      Atomics.notify(helper.control, SEQUENCE);
-    }
-    let failure: unknown = null;
-    try {
-      (own[name] as (...args: number[]) => void)(...parts[0]!);
-    } catch (err) {
-      failure = err;
-    }
-    // Every helper is waited for even after a failure here: none may still write when this returns.
-    for (const helper of handed) {
-      while (Atomics.load(helper.control, FINISHED) !== helper.sequence) Atomics.wait(helper.control, FINISHED, Atomics.load(helper.control, FINISHED));
-      if (helper.control[STATUS] !== 0) failure ??= new Error(`trainyard's kernel ${name} failed on a pool thread`);
-    }
-    if (failure) throw failure;
+    if (parts.length > MAX_PARTS) throw new Error(`${parts.length} parts, more than ${MAX_PARTS}`);
+    const c = this.control;
+    const argCount = parts[0]?.length ?? 0;
+    if (argCount > MAX_ARGS || parts.some((p) => p.length !== argCount)) throw new Error(`${name}'s parts must have the same arguments, at most ${MAX_ARGS}`);
+    for (const [i, part] of parts.entries()) this.args.set(part, i * MAX_ARGS);
+    c[TOTAL] = parts.length;
+    c[KERNEL] = this.names.indexOf(name);
+    c[ARG_COUNT] = argCount;
+    c[FAILED] = 0;
+    c[FINISHED] = 0;
+    Atomics.store(c, NEXT, 0);
+    Atomics.add(c, SEQUENCE, 1);
+    Atomics.notify(c, SEQUENCE);
+    takeOn(c, this.args, (_, part) => (own[name] as (...args: number[]) => void)(...part));
+    // Only parts a helper has started are left: wait for them, so that none still writes when this returns.
+    for (let finished = Atomics.load(c, FINISHED); finished < parts.length; finished = Atomics.load(c, FINISHED)) Atomics.wait(c, FINISHED, finished);
+    Atomics.store(c, NEXT, CLOSED);
+    if (c[FAILED] !== 0) throw new Error(`trainyard's kernel ${name} failed on one of its parts`);
   }
 }
 

@@ -5,6 +5,7 @@ import { Heap } from '../../../src/nn/wasm/heap.js';
 import { KernelPool, splitRange } from '../../../src/nn/wasm/kernel-pool.js';
 import { onCpu, randomArray, worstMismatch } from '../../helpers/backend.js';
 import { convGradientsBothWays, type ConvCase } from '../../helpers/conv-gradients.js';
+import { everyWasmKernelNetworkJson, expectFlatMemoryOverTenJobs } from '../../helpers/flat-memory.js';
 import { compileWasmWithOptimizingTierOnly } from '../../helpers/wasm-tier.js';
 
 // Each test file runs in its own process (vitest's forks pool), so this one can start the threaded build.
@@ -12,7 +13,7 @@ beforeAll(async () => {
   compileWasmWithOptimizingTierOnly();
   await initBackend('wasm', { threads: 2 });
   // Every split below happens on small shapes (the cpu backend computes the references).
-  Heap.minWorkPerThread = 1;
+  Heap.minWorkPerPart = 1;
 });
 
 type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
@@ -35,6 +36,7 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
   });
 
   it('splits ranges into whole granules, covering every index once', () => {
+    expect(splitRange(7, 8)).toHaveLength(7);
     expect(splitRange(27, 2, 2)).toEqual([[0, 14], [14, 27]]);
     expect(splitRange(9, 2, 2)).toEqual([[0, 4], [4, 9]]);
     expect(splitRange(1, 2, 2)).toEqual([[0, 1]]);
@@ -138,19 +140,24 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
     });
   }
 
-  it('gives the same filter gradient, bit for bit, as the kernel on one thread (each tap is summed in the same order)', () => {
-    const heap = Heap.of(tf.backend());
-    const split = convGradients([3, 14, 13, 8], [3, 3, 8, 16], [1, 1], 'same', 260).dw;
-    const threads = vi.spyOn(heap, 'threads', 'get').mockReturnValue(1);
-    const single = convGradients([3, 14, 13, 8], [3, 3, 8, 16], [1, 1], 'same', 260).dw;
-    threads.mockRestore();
-    expect(split).toEqual(single);
+  it('gives the same filter gradient, bit for bit, as the kernel in one part (each tap is summed in the same order)', () => {
+    const run = () => convGradients([3, 14, 13, 8], [3, 3, 8, 16], [1, 1], 'same', 260).dw;
+    const split = pooled(run);
+    expect(split.names).toContain('conv2d_backprop_filter');
+    Heap.minWorkPerPart = Infinity;
+    const whole = pooled(run);
+    Heap.minWorkPerPart = 1;
+    expect(whole.names).toEqual([]);
+    expect(split.value).toEqual(whole.value);
   });
 
   it('reports a kernel that traps on a pool thread as an error, and keeps working afterwards', () => {
     const heap = Heap.of(tf.backend());
-    // copy_rows reading past the end of the memory traps (out of bounds) on the helper's part.
-    expect(() => heap.runParts('copy_rows', [[0, 0, 0, 0, 0, 0], [2 ** 31 - 16, 4, 0, 4, 1, 4]])).toThrow(/pool thread/);
+    // copy_rows reading past the end of the memory traps (out of bounds) on one part, whichever thread takes it.
+    expect(() => heap.runParts('copy_rows', [[0, 0, 0, 0, 0, 0], [2 ** 31 - 16, 4, 0, 4, 1, 4]])).toThrow(/failed on one of its parts/);
     expect(convGradients([3, 9, 7, 3], [3, 3, 3, 10], [1, 1], 'same', 270).dw.every(Number.isFinite)).toBe(true);
   });
+
+  it('keeps a worker\'s memory flat over 10 jobs with every kernel split: tensors back to baseline, no growth of the wasm heap', () =>
+    expectFlatMemoryOverTenJobs(everyWasmKernelNetworkJson));
 });
