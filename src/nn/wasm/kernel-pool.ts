@@ -13,33 +13,44 @@ import type { KernelExports } from './heap.js';
  *
  * Parts are handed out dynamically: the calling thread and every helper take the next part from
  * a shared counter until none is left, so a helper the scheduler has parked (a busy machine) is
- * never waited for: the others take its parts, and only a part already started is waited on. On an
- * oversubscribed machine a static split lost up to 40% against one thread; this one at worst
- * costs the hand-off. One SharedArrayBuffer holds the control words (Atomics.wait/notify on a
+ * never waited for: the others take its parts, and only a part already started is waited on (on
+ * an oversubscribed machine, one fixed part a thread waited for parked threads: README,
+ * "Kernel pool"). One SharedArrayBuffer holds the control words (Atomics.wait/notify on a
  * call's sequence number and on the count of finished parts) and another every part's arguments.
  * The helpers are unref'd and block in Atomics.wait between calls, so they cost no CPU when idle
  * and never keep a finished process alive.
  */
 const SEQUENCE = 0;
+/** The call's number (low 23 bits) times 256 plus its next part: one atomic add takes a part of one known call. */
 const NEXT = 1;
 const FINISHED = 2;
-const TOTAL = 3;
+/** The call's number times 256 plus its count of parts, written before NEXT opens the call. */
+const CALL = 3;
 const KERNEL = 4;
 const ARG_COUNT = 5;
 const FAILED = 6;
 const CONTROL_WORDS = 7;
 const MAX_ARGS = 24;
-/** The most parts one call may have. */
+/**
+ * The most parts one call may have. A call sees at most its parts plus one add a thread on NEXT
+ * (each thread's last, which finds none left), so the part index never reaches 256 and carries
+ * into the call's number.
+ */
 export const MAX_PARTS = 64;
-/** NEXT between calls: a helper that wakes late takes no part (its increment stays past any TOTAL). */
-const CLOSED = 1 << 30;
+const CALL_NUMBERS = 1 << 23;
 
-/** Takes parts until none is left (the helpers' loop and the calling thread's share, the same code). */
+/**
+ * Takes parts until none is left (the helpers' loop and the calling thread's share, the same
+ * code). A thread that took its last add in an earlier call sees another call's number and stops:
+ * it can never run a part of a call it did not take from that call's own counter.
+ */
 const takeParts = `(c, a, call) => {
   for (;;) {
-    const i = Atomics.add(c, ${NEXT}, 1);
-    const total = Atomics.load(c, ${TOTAL});
-    if (i >= total) return;
+    const taken = Atomics.add(c, ${NEXT}, 1);
+    const current = Atomics.load(c, ${CALL});
+    const total = current & 255;
+    const i = taken & 255;
+    if (taken >>> 8 !== current >>> 8 || i >= total) return;
     try {
       call(c[${KERNEL}], a.subarray(i * ${MAX_ARGS}, i * ${MAX_ARGS} + c[${ARG_COUNT}]));
     } catch (err) {
@@ -70,6 +81,8 @@ for (;;) {
 type KernelName = keyof KernelExports;
 
 export class KernelPool {
+  private calls = 0;
+
   private constructor(
     private readonly workers: Worker[],
     private readonly control: Int32Array,
@@ -82,7 +95,6 @@ export class KernelPool {
   static start(module: WebAssembly.Module, memory: WebAssembly.Memory, helpers: number): KernelPool {
     const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name as KernelName);
     const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
-    control[NEXT] = CLOSED;
     const args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS * MAX_PARTS));
     const workers = Array.from({ length: helpers }, () => {
       const worker = new Worker(helperSource, { eval: true, workerData: { module, memory, control: control.buffer, args: args.buffer, names } });
@@ -108,18 +120,18 @@ export class KernelPool {
     const argCount = parts[0]?.length ?? 0;
     if (argCount > MAX_ARGS || parts.some((p) => p.length !== argCount)) throw new Error(`${name}'s parts must have the same arguments, at most ${MAX_ARGS}`);
     for (const [i, part] of parts.entries()) this.args.set(part, i * MAX_ARGS);
-    c[TOTAL] = parts.length;
+    this.calls = (this.calls + 1) % CALL_NUMBERS;
     c[KERNEL] = this.names.indexOf(name);
     c[ARG_COUNT] = argCount;
     c[FAILED] = 0;
     c[FINISHED] = 0;
-    Atomics.store(c, NEXT, 0);
+    Atomics.store(c, CALL, this.calls * 256 + parts.length);
+    Atomics.store(c, NEXT, this.calls * 256);
     Atomics.add(c, SEQUENCE, 1);
     Atomics.notify(c, SEQUENCE);
     takeOn(c, this.args, (_, part) => (own[name] as (...args: number[]) => void)(...part));
     // Only parts a helper has started are left: wait for them, so that none still writes when this returns.
     for (let finished = Atomics.load(c, FINISHED); finished < parts.length; finished = Atomics.load(c, FINISHED)) Atomics.wait(c, FINISHED, finished);
-    Atomics.store(c, NEXT, CLOSED);
     if (c[FAILED] !== 0) throw new Error(`trainyard's kernel ${name} failed on one of its parts`);
   }
 }
