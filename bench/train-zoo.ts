@@ -95,7 +95,8 @@ const files = readdirSync(path.join(root, 'bench/zoo'))
 await mkdir(work, { recursive: true });
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
 console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images; trainyard on TRAINYARD_THREADS=${loadConfig().threads}, PyTorch on ${values.threads} threads\n`);
-const header = `${'network'.padEnd(18)} ${'ours ms/it'.padStart(10)} ${'torch ms/it'.padStart(11)} ${'ratio'.padStart(6)} ${'ours acc'.padStart(8)} ${'torch acc'.padStart(9)}`;
+// The load column is the 1-minute load average once a network's pair has run: on a shared machine it says which rows to trust.
+const header = `${'network'.padEnd(18)} ${'ours ms/it'.padStart(10)} ${'torch ms/it'.padStart(11)} ${'ratio'.padStart(6)} ${'ours acc'.padStart(8)} ${'torch acc'.padStart(9)} ${'load'.padStart(5)}`;
 console.log(header);
 const rows: { network: string; ours: RunResult; reference: RunResult | null }[] = [];
 for (const file of files) {
@@ -111,7 +112,7 @@ for (const file of files) {
   rows.push({ network: name, ours, reference });
   const cell = (v: number | undefined, width: number, digits: number) => (v === undefined ? '-' : v.toFixed(digits)).padStart(width);
   console.log(
-    `${name.padEnd(18)} ${cell(ours.ms_per_iteration, 10, 1)} ${cell(reference?.ms_per_iteration, 11, 1)} ${cell(reference ? ours.ms_per_iteration / reference.ms_per_iteration : undefined, 6, 2)} ${cell(ours.test_accuracy, 8, 4)} ${cell(reference?.test_accuracy, 9, 4)}`,
+    `${name.padEnd(18)} ${cell(ours.ms_per_iteration, 10, 1)} ${cell(reference?.ms_per_iteration, 11, 1)} ${cell(reference ? ours.ms_per_iteration / reference.ms_per_iteration : undefined, 6, 2)} ${cell(ours.test_accuracy, 8, 4)} ${cell(reference?.test_accuracy, 9, 4)} ${cell(os.loadavg()[0], 5, 1)}`,
   );
 }
 console.log(JSON.stringify(rows));

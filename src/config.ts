@@ -13,7 +13,7 @@ import type { S3Settings } from './store/s3-blob-store.js';
  */
 export interface Config {
   backend: BackendPreference;
-  /** Threads the wasm backend's XNNPACK computes on (TRAINYARD_THREADS). */
+  /** Threads the wasm backend's XNNPACK and trainyard's kernels compute on (TRAINYARD_THREADS). */
   threads: number;
   dataDir: string;
   /** Where models and datasets are kept: DATA_DIR's folders (s3 null), or an S3-compatible bucket. */
@@ -189,7 +189,7 @@ const text = (raw: string, name: string) => {
 
 export const configVariables = [
   { key: 'backend', name: 'TRAINYARD_BACKEND', default: 'auto', parse: oneOf(...backendPreferences), doc: backendDoc() },
-  { key: 'threads', name: 'TRAINYARD_THREADS', default: '1', parse: threadCount, doc: 'threads (1 to 8) the wasm backend computes convolutions and matrix products on: above 1, tfjs\'s threaded build runs XNNPACK on that many worker threads (trainyard\'s own kernels stay on one); one training worker per machine may take every core' },
+  { key: 'threads', name: 'TRAINYARD_THREADS', default: '1', parse: threadCount, doc: 'threads (1 to 8) a worker process\'s wasm backend computes on: above 1, tfjs\'s threaded build runs XNNPACK on that many threads and trainyard\'s kernels split their work over a pool of as many. A process\'s jobs take turns on them (WORKER_CONCURRENCY adds none); keep WORKERS x TRAINYARD_THREADS at or under the cores (npm start warns otherwise). Worth it only where a worker has those cores to itself (see Benchmarks)' },
   { key: 'dataDir', name: 'DATA_DIR', default: './data', parse: text, doc: "folder for models and datasets (with STORE_URL set: only the read cache's and the embedded Redis's)" },
   { key: 'storeUrl', name: 'STORE_URL', default: '', parse: storeUrl, doc: 'where models and datasets are kept: empty for DATA_DIR, or `s3://bucket/prefix` for S3-compatible object storage (every API and worker host then needs no shared disk)' },
   { key: 's3Endpoint', name: 'S3_ENDPOINT', default: '', parse: optionalUrl, doc: "an S3-compatible server's URL (MinIO, Ceph, R2...); empty for AWS S3" },

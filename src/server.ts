@@ -4,6 +4,7 @@
  * accepting requests, workers hand their running jobs back to the queue.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -53,6 +54,10 @@ function startWorker(index: number): void {
   });
 }
 for (let i = 0; i < config.workers.count; i++) startWorker(i);
+// Each worker process computes on TRAINYARD_THREADS threads (its jobs take turns on them); more than the cores and they wait on each other.
+if (config.workers.count * config.threads > availableParallelism()) {
+  log.warn({ workers: config.workers.count, threads: config.threads, cores: availableParallelism() }, 'WORKERS x TRAINYARD_THREADS is more than the cores: training threads will wait on each other; lower TRAINYARD_THREADS');
+}
 
 // The API process predicts with the models itself, on the same kind of backend as the workers.
 const backend = await trainingBackend(config);

@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainingDivergedError } from '../../src/nn/diverged.js';
 import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
-import { backendMemory, type WasmBackendInternals } from '../../src/nn/wasm/heap.js';
 import { useTestBackend } from '../helpers/backend.js';
+import { everyWasmKernelNetworkJson, expectFlatMemoryOverTenJobs } from '../helpers/flat-memory.js';
 import { digits, everyLayerNetworkJson, network, options } from '../helpers/data.js';
 
 beforeAll(useTestBackend);
@@ -129,35 +129,8 @@ describe('train', () => {
     }
   });
 
-  /** Every wasm training kernel: pooling gradients, strided, padded and dilated convolution gradients. */
-  const everyKernel = {
-    layers: [
-      { type: 'imageInput', inputSize: [28, 28, 1] },
-      { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same' },
-      { type: 'maxPooling2d', poolSize: 2 },
-      { type: 'convolution2d', filterSize: 3, numFilters: 6, dilationFactor: 2, padding: 'same' },
-      { type: 'averagePooling2d', poolSize: 3, stride: 2, padding: 1 },
-      { type: 'convolution2d', filterSize: 3, numFilters: 8, stride: 2, padding: 'same' },
-      { type: 'fullyConnected', outputSize: 10 },
-      { type: 'softmax' },
-      { type: 'classification' },
-    ],
-  };
-  for (const [name, json] of [['the seed network', undefined], ['a network using every wasm training kernel', everyKernel]] as const) {
-    it(`keeps a worker's memory flat over 10 jobs of ${name}: tensors back to baseline, no growth in bytes or the wasm heap`, async () => {
-      const data = await digits(256);
-      const job = async () => (await train(network(json), { source: data.source }, options({ ...small, maxEpochs: 1 }))).classifier.dispose();
-      await job(); // tfjs caches a few constants on first use, and the wasm heap grows to its working size
-      const baseline = tf.memory();
-      const heap = () => backendMemory(tf.backend() as unknown as WasmBackendInternals).buffer.byteLength;
-      const heapAfterFirst = heap();
-      for (let i = 0; i < 10; i++) {
-        await job();
-        expect(tf.memory().numTensors).toBe(baseline.numTensors);
-        expect(tf.memory().numBytes).toBeLessThanOrEqual(baseline.numBytes);
-      }
-      expect(heap()).toBe(heapAfterFirst);
-    });
+  for (const [name, json] of [['the seed network', undefined], ['a network using every wasm training kernel', everyWasmKernelNetworkJson]] as const) {
+    it(`keeps a worker's memory flat over 10 jobs of ${name}: tensors back to baseline, no growth in bytes or the wasm heap`, () => expectFlatMemoryOverTenJobs(json));
   }
 
   it('validates on held-out data and stops when validation loss stops improving', async () => {

@@ -7,7 +7,8 @@ import { MAX_WASM_THREADS, withWasmThreads } from './wasm-threads.js';
  * without native TensorFlow. Its tensors live in one WebAssembly heap, which emscripten grows up
  * to getHeapMax() of tfjs-backend-wasm 4.22's build (4 GiB less one 64 KiB page). With more than
  * one thread it runs tfjs's threaded build: XNNPACK's convolutions and matrix products split
- * across worker threads on a shared memory (trainyard's own kernels stay on the calling thread).
+ * across worker threads on a shared memory, and trainyard's heaviest kernels split their work over
+ * a pool of as many threads (src/nn/wasm/kernel-pool.ts).
  */
 export const wasmBackend = {
   name: 'wasm',
@@ -17,8 +18,14 @@ export const wasmBackend = {
   async start(options) {
     await import('@tensorflow/tfjs-backend-wasm');
     const threads = Math.min(options?.threads ?? 1, MAX_WASM_THREADS);
-    if (threads > 1) await withWasmThreads(threads, () => useTfjsBackend('wasm'));
-    else await useTfjsBackend('wasm');
+    if (threads > 1) {
+      await withWasmThreads(threads, () => useTfjsBackend('wasm'));
+      const tf = await import('@tensorflow/tfjs-core');
+      const { Heap } = await import('../wasm/heap.js');
+      Heap.useThreads(tf.backend(), threads);
+    } else {
+      await useTfjsBackend('wasm');
+    }
     const outcome = threads > 1 ? `wasm (XNNPACK, SIMD, ${threads} threads)` : 'wasm (XNNPACK, SIMD)';
     return { package: '@tensorflow/tfjs-backend-wasm', device: 'cpu', outcome };
   },

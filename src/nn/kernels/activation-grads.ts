@@ -16,7 +16,9 @@ export const activationGradWasm: tf.KernelConfig = {
     const { kind, a, b } = attrs as unknown as ActivationGradAttrs;
     const heap = Heap.of(backend);
     const dx = heap.output(dy.shape);
-    heap.kernels.activation_grad(kind, heap.offset(x), heap.offset(dy), heap.offset(dx), tf.util.sizeFromShape(dy.shape), a, b);
+    const [x0, dy0, dx0, size] = [heap.offset(x), heap.offset(dy), heap.offset(dx), tf.util.sizeFromShape(dy.shape)];
+    // Ranges of whole vectors (16 bytes), split over the kernel pool's threads.
+    heap.runSplit('activation_grad', size, 3 * size, (begin, end) => [kind, x0 + 4 * begin, dy0 + 4 * begin, dx0 + 4 * begin, end - begin, a, b], 4);
     return dx;
   },
 };

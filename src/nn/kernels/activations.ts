@@ -18,7 +18,9 @@ function activationKernel(kernelName: string, kind: number, alpha: (attrs: tf.Na
       if (x.dtype !== 'float32') throw new Error(`${kernelName} on wasm takes float32, not ${x.dtype}`);
       const heap = Heap.of(backend);
       const y = heap.output(x.shape);
-      heap.kernels.activation_forward(kind, heap.offset(x), heap.offset(y), tf.util.sizeFromShape(x.shape), alpha(attrs));
+      const [x0, y0, size, a] = [heap.offset(x), heap.offset(y), tf.util.sizeFromShape(x.shape), alpha(attrs)];
+      // Ranges of whole vectors (16 bytes), split over the kernel pool's threads.
+      heap.runSplit('activation_forward', size, 2 * size, (b, e) => [kind, x0 + 4 * b, y0 + 4 * b, e - b, a], 4);
       return y;
     },
   };

@@ -10,6 +10,8 @@ import { Heap } from '../wasm/heap.js';
  * passed by the Conv2DWithBias gradient) spaces the taps, so a dilated filter's gradient needs no
  * zero-spread filter. The input is zero-padded into scratch
  * memory first when the convolution pads; co is padded to whole SIMD vectors when it is not one.
+ * On tfjs's threaded build the taps are split over the kernel pool's threads (each writes its
+ * own rows of dW and reads all of x and dy), when there is enough work to pay for the hand-off.
  */
 export const conv2dBackpropFilterWasm: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
@@ -38,11 +40,11 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
     };
     heap.withScratch(bytes.x + bytes.dy + bytes.dw, (scratch) => {
       const k = heap.kernels;
-      let xAt = heap.offset(x);
       if (padded) {
-        k.pad_nhwc(xAt, scratch, n, h, w, ci, top, bottom, left, right);
-        xAt = scratch;
+        const [xOffset, image, paddedImage] = [heap.offset(x), 4 * h * w * ci, 4 * ph * pw * ci];
+        heap.runSplit('pad_nhwc', n, n * ph * pw * ci, (b, e) => [xOffset + b * image, scratch + b * paddedImage, e - b, h, w, ci, top, bottom, left, right]);
       }
+      const xAt = padded ? scratch : heap.offset(x);
       let dyAt = heap.offset(dy);
       let dwAt = heap.offset(dw);
       if (coStride !== co) {
@@ -50,7 +52,9 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
         dyAt = scratch + bytes.x;
         dwAt = scratch + bytes.x + bytes.dy;
       }
-      k.conv2d_backprop_filter(xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kh, kw, s[0], s[1], d[0], d[1]);
+      // Ranges of whole tap pairs: the kernel sums two taps at a time.
+      heap.runSplit('conv2d_backprop_filter', taps, n * oh * ow * taps * coStride, (begin, end) =>
+        [xAt, dyAt, dwAt, n, ph, pw, ci, oh, ow, coStride, kw, s[0], s[1], d[0], d[1], begin, end], 2);
       if (coStride !== co) k.copy_rows(dwAt, coStride, heap.offset(dw), co, taps, co);
     });
     return dw;

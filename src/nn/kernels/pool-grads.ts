@@ -4,7 +4,7 @@ import { Heap } from '../wasm/heap.js';
 /**
  * MaxPoolGrad and AvgPoolGrad for the wasm backend in one pass each over the output positions,
  * channels in SIMD vectors (pool_grad.c). The stock kernels are per-element scalar loops, and
- * MaxPoolGrad computes an argmax tensor first.
+ * MaxPoolGrad computes an argmax tensor first. Images are split over the kernel pool's threads.
  */
 /** The C kernels' size arguments: n, h, w, c, oh, ow, kh, kw, sh, sw, top, left. */
 function poolInfo(x: tf.TensorInfo, attrs: tf.NamedAttrMap | undefined) {
@@ -21,7 +21,10 @@ export const maxPoolGradWasm: tf.KernelConfig = {
     const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const heap = Heap.of(backend);
     const dx = heap.output(input.shape);
-    heap.kernels.max_pool_grad(heap.offset(input), heap.offset(dy), heap.offset(dx), ...poolInfo(input, attrs));
+    const [n, h, w, c, oh, ow, ...window] = poolInfo(input, attrs);
+    const [x0, dy0, dx0] = [heap.offset(input), heap.offset(dy), heap.offset(dx)];
+    const [image, pooled] = [4 * h * w * c, 4 * oh * ow * c];
+    heap.runSplit('max_pool_grad', n, n * (2 * h * w + oh * ow) * c, (b, e) => [x0 + b * image, dy0 + b * pooled, dx0 + b * image, e - b, h, w, c, oh, ow, ...window]);
     return dx;
   },
 };
@@ -33,7 +36,10 @@ export const avgPoolGradWasm: tf.KernelConfig = {
     const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
     const heap = Heap.of(backend);
     const dx = heap.output(input.shape);
-    heap.kernels.avg_pool_grad(heap.offset(dy), heap.offset(dx), ...poolInfo(input, attrs));
+    const [n, h, w, c, oh, ow, ...window] = poolInfo(input, attrs);
+    const [dy0, dx0] = [heap.offset(dy), heap.offset(dx)];
+    const [image, pooled] = [4 * h * w * c, 4 * oh * ow * c];
+    heap.runSplit('avg_pool_grad', n, n * (h * w + oh * ow) * c, (b, e) => [dy0 + b * pooled, dx0 + b * image, e - b, h, w, c, oh, ow, ...window]);
     return dx;
   },
 };

@@ -17,7 +17,8 @@ export const spreadPadWasm: tf.KernelConfig = {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     const heap = Heap.of(backend);
     const out = heap.output([n, outHeight, outWidth, c]);
-    heap.kernels.spread_pad_nhwc(heap.offset(x), heap.offset(out), n, h, w, c, strides[0], strides[1], top, left, outHeight, outWidth);
+    const [x0, out0, image, spread] = [heap.offset(x), heap.offset(out), 4 * h * w * c, 4 * outHeight * outWidth * c];
+    heap.runSplit('spread_pad_nhwc', n, n * outHeight * outWidth * c, (b, e) => [x0 + b * image, out0 + b * spread, e - b, h, w, c, strides[0], strides[1], top, left, outHeight, outWidth]);
     return out;
   },
 };

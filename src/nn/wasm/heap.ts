@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs-core';
 import { hasDataSection, withSharedMemoryImport } from './binary.js';
+import { KernelPool, MAX_PARTS, splitRange } from './kernel-pool.js';
 
 /**
  * trainyard's C kernels (c/*.c, compiled to trainyard-kernels.wasm by build.sh) instantiated on the
@@ -15,7 +16,7 @@ export interface KernelExports {
   elu_backward(x: number, z: number, alpha: number, dz: number, dx: number, dalpha: number, rows: number, channels: number, alphaPerChannel: number, scratch: number): void;
   batch_norm_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number, scratch: number, scaleScratch: number): void;
   batch_norm_backward(x: number, dy: number, gamma: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number, scratch: number, coefScratch: number): void;
-  conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number): void;
+  conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number, tapBegin: number, tapEnd: number): void;
   spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
   scatter_phase(part: number, dx: number, n: number, ph: number, pw: number, c: number, h: number, w: number, a: number, b: number, sh: number, sw: number): void;
   flip_filter(w: number, out: number, kw: number, ci: number, co: number, r0: number, c0: number, sh: number, sw: number, mh: number, mw: number): void;
@@ -52,11 +53,22 @@ export function backendMemory(backend: WasmBackendInternals): WebAssembly.Memory
   return memory;
 }
 
+/** Parts a thread of the pool: enough for the others to take over a thread the scheduler parked. */
+const PARTS_PER_THREAD = 4;
+
 const compiled = new Map<boolean, WebAssembly.Module>();
 const instances = new WeakMap<object, Heap>();
 
 /** The kernels and the backend's memory, for one wasm backend instance. */
 export class Heap {
+  /**
+   * Below this much work a part (about 0.1-0.2 ms), handing it to the pool costs more than it
+   * saves (runSplit). Tests lower it to split small shapes.
+   */
+  static minWorkPerPart = 250_000;
+
+  private pool: KernelPool | null = null;
+
   private constructor(
     private readonly backend: WasmBackendInternals,
     readonly kernels: KernelExports,
@@ -72,6 +84,43 @@ export class Heap {
       instances.set(backend, heap);
     }
     return heap;
+  }
+
+  /**
+   * Lets the kernels of `backend` (tfjs's threaded build, on a shared memory) split their work
+   * over `threads` threads: the calling one and a pool of helpers (src/nn/wasm/kernel-pool.ts).
+   */
+  static useThreads(backend: object, threads: number): void {
+    const heap = Heap.of(backend);
+    if (heap.pool || threads < 2) return;
+    const memory = backendMemory(heap.backend);
+    if (!(memory.buffer instanceof SharedArrayBuffer)) throw new Error('trainyard\'s kernels run on several threads only on a shared memory');
+    heap.pool = KernelPool.start(kernelsModule(true), memory, threads - 1);
+  }
+
+  /** Threads a kernel's call may be split over (runParts). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * Runs kernel `name` over the indices [0, total) (images, taps, values) in ranges of whole
+   * `granule`s; `argsFor` gives a range's arguments. With a pool, in up to PARTS_PER_THREAD parts
+   * a thread (the threads take them as they come free), each at least minWorkPerPart of `work`
+   * (values touched or products, about a nanosecond each).
+   */
+  runSplit<K extends keyof KernelExports>(name: K, total: number, work: number, argsFor: (begin: number, end: number) => Parameters<KernelExports[K]>, granule = 1): void {
+    const parts = this.pool ? Math.max(1, Math.min(MAX_PARTS, PARTS_PER_THREAD * this.threads, Math.floor(work / Heap.minWorkPerPart))) : 1;
+    this.runParts(name, splitRange(total, parts, granule).map(([begin, end]) => argsFor(begin, end)));
+  }
+
+  /**
+   * Runs kernel `name` once per argument list in `parts` (at most MAX_PARTS; they must write
+   * disjoint memory), at once on the pool's threads where there is a pool, else one after another.
+   */
+  runParts<K extends keyof KernelExports>(name: K, parts: Parameters<KernelExports[K]>[]): void {
+    if (this.pool && parts.length > 1) return this.pool.run(name, parts, this.kernels);
+    for (const part of parts) (this.kernels[name] as (...args: number[]) => void)(...part);
   }
 
   /** Byte offset of a tensor's data in the backend's memory. */

@@ -13,9 +13,14 @@ declare namespace WebAssembly {
     name: string;
     kind: 'function' | 'table' | 'memory' | 'global';
   }
+  interface ModuleExportDescriptor {
+    name: string;
+    kind: 'function' | 'table' | 'memory' | 'global';
+  }
   class Module {
     constructor(bytes: Uint8Array);
     static imports(module: Module): ModuleImportDescriptor[];
+    static exports(module: Module): ModuleExportDescriptor[];
   }
   class Instance {
     constructor(module: Module, imports: Record<string, Record<string, unknown>>);

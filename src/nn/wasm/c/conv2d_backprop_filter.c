@@ -10,6 +10,8 @@
  * row cost as much as the products.
  * co is vectorised: dy's rows and dw's rows have `co_stride` floats, a multiple of 4 (the caller
  * pads co when it is not).
+ * One call computes dw's rows of the taps [tap_begin, tap_end) only and writes nothing else, so
+ * the threads of a kernel pool each take a range of taps (src/nn/wasm/kernel-pool.ts).
  */
 #include "simd.h"
 
@@ -68,10 +70,10 @@ static void row_kernel(int taps, int nv, const float *x0, const float *x1, int x
 /* x: [n, h, w, ci] (padded); dy: [n, oh, ow, co_stride]; dw: [kh, kw, ci, co_stride]. */
 EXPORT(conv2d_backprop_filter)
 void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int n, int h, int w, int ci, int oh, int ow,
-                            int co_stride, int kh, int kw, int sh, int sw, int dil_h, int dil_w) {
-  int taps = kh * kw * ci;
+                            int co_stride, int kw, int sh, int sw, int dil_h, int dil_w, int tap_begin,
+                            int tap_end) {
   int vectors = co_stride / 4;
-  for (long i = 0; i < (long)taps * co_stride; i += 4) store4(dw + i, splat(0.0f));
+  for (long i = (long)tap_begin * co_stride; i < (long)tap_end * co_stride; i += 4) store4(dw + i, splat(0.0f));
   long x_row_step = (long)sh * w * ci;
   int band = BAND_BYTES / (4 * ow * co_stride);
   if (band < 1) band = 1;
@@ -80,8 +82,8 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int n, i
       int rows = oh - r0 < band ? oh - r0 : band;
       const float *dy_band = dy + ((long)b * oh + r0) * ow * co_stride;
       const float *band_x = x + ((long)b * h + (long)r0 * sh) * w * ci;
-      for (int t = 0; t < taps; t += 2) {
-        int count = taps - t < 2 ? 1 : 2;
+      for (int t = tap_begin; t < tap_end; t += 2) {
+        int count = tap_end - t < 2 ? 1 : 2;
         int t1 = count == 2 ? t + 1 : t;
         const float *x0 = band_x + ((long)(t / (ci * kw)) * dil_h * w + (t / ci) % kw * dil_w) * ci + t % ci;
         const float *x1 = band_x + ((long)(t1 / (ci * kw)) * dil_h * w + (t1 / ci) % kw * dil_w) * ci + t1 % ci;
