@@ -6,6 +6,7 @@ import { FileBlobStore } from '../../src/store/file-blob-store.js';
 import { PrivateRedis } from '../helpers/redis.js';
 import { seedNetwork, WorkerProcess } from '../helpers/service.js';
 import { Stack } from '../helpers/stack.js';
+import { watchCli } from '../helpers/watch-cli.js';
 
 /**
  * Checkpoints on real worker processes: a worker killed mid-run (or stopped, or a job paused), a
@@ -204,6 +205,12 @@ describe('checkpoints end to end', () => {
       iteration: previous!.iteration,
       skippedCheckpoints: [{ iteration: newest!.iteration, reason: `its tensors are truncated: ${bytes >> 1} of their ${bytes} bytes` }],
     });
+    // `npm run watch` says it in a sentence (following the finished job's events from the start).
+    const watched = await watchCli(id, { TRAINYARD_URL: stack.api.base });
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toContain(
+      `job ${id}: Resumed from the checkpoint after iteration ${previous!.iteration}; the newer one could not be read (after iteration ${newest!.iteration}: its tensors are truncated: ${bytes >> 1} of their ${bytes} bytes).`,
+    );
     await expectUninterruptedModel(id);
   });
 
