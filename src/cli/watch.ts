@@ -3,6 +3,7 @@ import type { ProgressRecord } from '../nn/train.js';
 import { verboseFooter, verboseHeader, verboseRow } from '../nn/verbose.js';
 import { fail } from './args.js';
 import { FollowError, followJob } from './follow-job.js';
+import { resumeSentence } from '../queue/resume-sentence.js';
 
 const usage = `Usage: npm run watch -- <job id>
 
@@ -73,7 +74,8 @@ const { base, key } = clientSettings(process.env);
 const table = new TableWriter();
 try {
   const terminal = await followJob({ base, jobId, key }, (event) => {
-    if (event.type === 'status') console.log(`job ${jobId}: ${event.status}`);
+    if (event.type === 'status' && (event.status === 'resumed' || event.status === 'restarted')) console.log(`job ${jobId}: ${resumeSentence(event)}`);
+    else if (event.type === 'status') console.log(`job ${jobId}: ${event.status}`);
     else if (event.type === 'progress') table.row(event);
   });
   table.end();

@@ -93,8 +93,8 @@ function isHandedOn(signal: AbortSignal): boolean {
 }
 
 /**
- * Where this attempt starts: the job's latest readable checkpoint (announced in its events), or the
- * start; and the last iteration already reported, not to be reported again.
+ * Where this attempt starts: the job's latest readable checkpoint, or the start; the events say which,
+ * naming the newer checkpoints skipped as unreadable. And the last iteration already reported, not to be reported again.
  */
 async function resumePoint(
   ctx: JobContext,
@@ -103,9 +103,13 @@ async function resumePoint(
 ): Promise<{ from: TrainingCheckpoint | null; reported: number; resumes: number; initialModel: InitialModelUse | null }> {
   const { found, skipped } = await checkpoints.latest(ctx.id);
   for (const s of skipped) log.warn({ jobId: ctx.id, iteration: s.iteration, reason: s.reason, fallback: found ? found.checkpoint.iteration : 'restart' }, 'checkpoint skipped');
-  if (!found) return { from: null, reported: 0, resumes: 0, initialModel: null };
+  if (!found) {
+    // Every checkpoint is unreadable: the user is told the run starts over, and why.
+    if (skipped.length) await ctx.restarted(skipped);
+    return { from: null, reported: 0, resumes: 0, initialModel: null };
+  }
   const reported = await ctx.lastReportedIteration(found.lastEventId);
-  await ctx.resumed(found.checkpoint.iteration, found.checkpoint.trainingSeconds);
+  await ctx.resumed(found.checkpoint.iteration, found.checkpoint.trainingSeconds, skipped);
   return { from: found.checkpoint, reported: Math.max(reported, found.checkpoint.iteration), resumes: (found.resumes ?? 0) + 1, initialModel: found.initialModel ?? null };
 }
 

@@ -8,7 +8,7 @@ import type { ProgressRecord } from '../nn/train.js';
 import type { JobCatalogue, JobFields } from '../queue/catalogue.js';
 import type { JobEvents } from '../queue/events.js';
 import type { StopKind, StopRequests } from '../queue/stop-requests.js';
-import type { CheckpointStore } from '../store/checkpoints.js';
+import type { CheckpointStore, SkippedCheckpoint } from '../store/checkpoints.js';
 import type { JobError, JobEvent, JobMetrics, JobRequest, JobStatus } from '../queue/jobs.js';
 import { UserProblem } from '../nn/problems.js';
 
@@ -40,8 +40,11 @@ export interface JobContext {
   /**
    * Says in the job's events that this attempt resumed from its checkpoint after `iteration`, with
    * `trainedSeconds` of training behind it: they count against the job's MAX_TRAINING_SECONDS.
+   * `skipped`: the newer checkpoints passed over because they did not read whole.
    */
-  resumed(iteration: number, trainedSeconds: number): Promise<void>;
+  resumed(iteration: number, trainedSeconds: number, skipped?: SkippedCheckpoint[]): Promise<void>;
+  /** Says in the job's events that this attempt starts again from iteration 1: none of its checkpoints read whole. */
+  restarted(skipped: SkippedCheckpoint[]): Promise<void>;
 }
 
 export interface JobOutcome {
@@ -198,12 +201,13 @@ export class JobLifecycle {
         lastEventId: () => this.o.events.lastId(id),
         lastReportedIteration: async (since) =>
           (await this.o.events.range(id, since ?? undefined)).reduce((most, e) => (e.type === 'progress' ? Math.max(most, e.iteration) : most), 0),
-        resumed: (iteration, trainedSeconds) => {
+        resumed: (iteration, trainedSeconds, skipped = []) => {
           // The limit is the job's, not each attempt's: a resumed run (after a pause, a hand-back, a lost worker) has spent part of it.
           clearTimeout(timeLimit);
           timeLimit = limitAfter(this.o.trainingSeconds - trainedSeconds);
-          return record({}, { type: 'status', status: 'resumed', iteration });
+          return record({}, { type: 'status', status: 'resumed', iteration, ...(skipped.length ? { skippedCheckpoints: skipped } : {}) });
         },
+        restarted: (skipped) => record({}, { type: 'status', status: 'restarted', skippedCheckpoints: skipped }),
       });
       const early = stopped(outcome);
       if (early) return await early;

@@ -36,9 +36,13 @@ export interface EncodedCheckpoint {
 
 /** A checkpoint that does not decode: truncated, altered, or of another format. */
 export class CorruptCheckpoint extends Error {
+  /** What is wrong with it, as a short sentence a job's events can carry ("its tensors are truncated: ..."). */
+  readonly reason: string;
+
   constructor(reason: string) {
     super(`the checkpoint is corrupt: ${reason}`);
     this.name = 'CorruptCheckpoint';
+    this.reason = reason;
   }
 }
 
@@ -94,7 +98,8 @@ export function decodeCheckpoint(encoded: EncodedCheckpoint): TrainingCheckpoint
   }
   if (state.formatVersion !== formatVersion) throw new CorruptCheckpoint(`format ${String(state.formatVersion)} is not ${formatVersion}`);
   const { tensors } = encoded;
-  if (tensors.byteLength !== state.bytes) throw new CorruptCheckpoint(`its tensors hold ${tensors.byteLength} bytes, not ${state.bytes}`);
+  if (tensors.byteLength < state.bytes) throw new CorruptCheckpoint(`its tensors are truncated: ${tensors.byteLength} of their ${state.bytes} bytes`);
+  if (tensors.byteLength > state.bytes) throw new CorruptCheckpoint(`its tensors hold ${tensors.byteLength} bytes, not ${state.bytes}`);
   if (sha256(tensors) !== state.sha256) throw new CorruptCheckpoint('its tensors do not match their checksum');
   // Copied into a buffer of its own (a Buffer's slice() would share its pool): the arrays must start at offset 0 and be aligned.
   const copy = new Uint8Array(tensors.byteLength);

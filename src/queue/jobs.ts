@@ -13,6 +13,7 @@ export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'c
 import type { DatasetRef } from '../data/dataset-catalogue.js';
 import type { ModelMetrics } from '../store/models.js';
 import type { InitialModelUse } from '../run/initial-model.js';
+import type { SkippedCheckpoint } from '../store/checkpoints.js';
 
 /** What a user submits: validated by the API before queueing and again by the worker. */
 export interface JobRequest {
@@ -64,8 +65,10 @@ export interface JobRecord {
 /** Events of a job, as stored in its stream and sent over the WebSocket (with the stream id). */
 export type JobEvent =
   | { type: 'status'; status: 'queued' | 'running' }
-  /** A job picked up again resumed from its checkpoint after `iteration`. */
-  | { type: 'status'; status: 'resumed'; iteration: number }
+  /** A job picked up again resumed from its checkpoint after `iteration`; newer checkpoints that did not decode, if any, are named. */
+  | { type: 'status'; status: 'resumed'; iteration: number; skippedCheckpoints?: SkippedCheckpoint[] }
+  /** A job picked up again whose every checkpoint did not decode: it starts again from iteration 1. */
+  | { type: 'status'; status: 'restarted'; skippedCheckpoints: SkippedCheckpoint[] }
   /** Paused by its user; a resume goes on after `iteration`, its newest checkpoint (0: from the start). */
   | { type: 'status'; status: 'paused'; iteration: number }
   | ({ type: 'progress' } & ProgressRecord)

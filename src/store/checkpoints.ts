@@ -13,10 +13,16 @@ export interface JobCheckpoint {
   initialModel?: InitialModelUse | null;
 }
 
-/** What `latest` found: the newest checkpoint that decodes, and the newer ones that did not (and why). */
+/** A checkpoint passed over because it did not decode: after which iteration it was taken, and what is wrong with it (a short sentence). */
+export interface SkippedCheckpoint {
+  iteration: number;
+  reason: string;
+}
+
+/** What `latest` found: the newest checkpoint that decodes, and the newer ones that did not (newest first). */
 export interface LatestCheckpoint {
   found: JobCheckpoint | null;
-  skipped: { iteration: number; reason: string }[];
+  skipped: SkippedCheckpoint[];
 }
 
 const stateFileName = 'state.json';
@@ -60,7 +66,7 @@ export class CheckpointStore {
         return { found: await this.read(this.setOf(jobId, iteration)), skipped };
       } catch (err) {
         if (!(err instanceof CorruptCheckpoint)) throw err;
-        skipped.push({ iteration, reason: err.message });
+        skipped.push({ iteration, reason: err.reason });
       }
     }
     return { found: null, skipped };

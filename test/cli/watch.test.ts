@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedNetwork } from '../helpers/service.js';
 import { Stack } from '../helpers/stack.js';
+import { watchCli } from '../helpers/watch-cli.js';
 
 /** `npm run watch` against the real service: the API, a worker process and Redis, with API keys on. */
-const root = path.resolve(import.meta.dirname, '../..');
 const key = 'alice-key-0123456789abcdef';
 let stack: Stack;
 
@@ -14,15 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-/** Runs the CLI as `npm run watch -- <id>` does, collecting its output and exit code. */
-function watch(jobId: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/watch.ts', jobId], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let [stdout, stderr] = ['', ''];
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
-
 describe('npm run watch', () => {
   it('follows a job live: the verbose table as it trains, then the model and metrics; exit 0', async () => {
     const submitted = await stack.api.submit(
@@ -30,7 +19,7 @@ describe('npm run watch', () => {
       { authorization: `Bearer ${key}` },
     );
     expect(submitted.status).toBe(202);
-    const { code, stdout, stderr } = await watch(submitted.body.id, { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
+    const { code, stdout, stderr } = await watchCli(submitted.body.id, { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
     expect(code, stderr).toBe(0);
     const lines = stdout.split('\n');
     expect(lines).toContain(`job ${submitted.body.id}: queued`);
@@ -48,16 +37,16 @@ describe('npm run watch', () => {
     const auth = { authorization: `Bearer ${key}` };
     const submitted = await stack.api.submit({ network: seedNetwork, dataset: 'digits', options: { maxEpochs: 30 } }, auth);
     expect([200, 202]).toContain((await stack.api.json('DELETE', `/v1/jobs/${submitted.body.id}`, undefined, auth)).status);
-    const { code, stdout } = await watch(submitted.body.id, { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
+    const { code, stdout } = await watchCli(submitted.body.id, { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
     expect(stdout.trim().split('\n').at(-1)).toBe('cancelled');
     expect(code).toBe(3);
   });
 
   it('says why it cannot follow a job, and exits 2: an unknown job, a missing key', async () => {
-    const unknown = await watch('01JAAAAAAAAAAAAAAAAAAAAAAA', { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
+    const unknown = await watchCli('01JAAAAAAAAAAAAAAAAAAAAAAA', { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: key });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no such job');
-    const noKey = await watch('01JAAAAAAAAAAAAAAAAAAAAAAA', { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: '' });
+    const noKey = await watchCli('01JAAAAAAAAAAAAAAAAAAAAAAA', { TRAINYARD_URL: stack.api.base, TRAINYARD_API_KEY: '' });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('the API key was refused');
   });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/queue/jobs.js';
@@ -6,6 +6,7 @@ import { FileBlobStore } from '../../src/store/file-blob-store.js';
 import { PrivateRedis } from '../helpers/redis.js';
 import { seedNetwork, WorkerProcess } from '../helpers/service.js';
 import { Stack } from '../helpers/stack.js';
+import { watchCli } from '../helpers/watch-cli.js';
 
 /**
  * Checkpoints on real worker processes: a worker killed mid-run (or stopped, or a job paused), a
@@ -65,10 +66,10 @@ async function resumedCountOf(modelId: string): Promise<unknown> {
   return (await stack.api.json<{ lineage?: { resumedCount: number } }>('GET', `/v1/models/${modelId}`)).body.lineage?.resumedCount;
 }
 
-/** The finished model equals the uninterrupted run's within float32 rounding, its lineage counts one resume, and the job left no checkpoint. */
-async function expectUninterruptedModel(modelId: string): Promise<void> {
+/** The finished model equals the uninterrupted run's within float32 rounding, its lineage counts its resumes, and the job left no checkpoint. */
+async function expectUninterruptedModel(modelId: string, resumes = 1): Promise<void> {
   const [resumed, whole] = await Promise.all([weightsOf(modelId), uninterruptedRun()]);
-  expect(await resumedCountOf(modelId)).toBe(1);
+  expect(await resumedCountOf(modelId)).toBe(resumes);
   expect(resumed.length).toBe(whole.weights.length);
   let worst = 0;
   for (let i = 0; i < resumed.length; i++) worst = Math.max(worst, Math.abs(resumed[i]! - whole.weights[i]!) / (1 + Math.abs(whole.weights[i]!)));
@@ -85,6 +86,38 @@ function expectOneReportPerIteration(events: StoredEvent[]): number {
   expect(iterations).toEqual([...new Set(iterations)].sort((a, b) => a - b));
   expect(iterations.at(-1)).toBe(60);
   return (resumed[0] as { iteration: number }).iteration;
+}
+
+/** The job's checkpoint sets on disk, oldest first (the test knows the file store's layout: DATA_DIR/checkpoints/<job id>.<iteration>/). */
+async function checkpointSetsOf(jobId: string): Promise<{ iteration: number; tensors: string }[]> {
+  const names = (await new FileBlobStore(stack.env.dataDir).list('checkpoints')).filter((n) => n.startsWith(`${jobId}.`)).sort();
+  return names.map((name) => ({ iteration: Number(name.slice(jobId.length + 1)), tensors: path.join(stack.env.dataDir, 'checkpoints', name, 'tensors.bin') }));
+}
+
+/** Submits the job, SIGKILLs the worker once the job has two checkpoints, and has `corrupt` spoil some of them before the next worker starts. */
+async function killWithCheckpoints(name: string, corrupt: (sets: { iteration: number; tensors: string }[]) => Promise<void>) {
+  const { api } = stack;
+  const submitted = await api.submit(job(name));
+  expect(submitted.status).toBe(202);
+  const watcher = api.watch(submitted.body.id);
+  // Checkpoints every 5 iterations, two kept: after iteration 12 was reported, those after 5 and 10 (or later ones) exist
+  // (a third for a moment, when the kill lands between a checkpoint's publication and the oldest one's removal).
+  await watcher.until((e) => e.type === 'progress' && e.iteration >= 12);
+  await Promise.all(stack.workers.splice(0).map((w) => w.kill('SIGKILL')));
+  const sets = await checkpointSetsOf(submitted.body.id);
+  expect(sets.length).toBeGreaterThanOrEqual(2);
+  await corrupt(sets);
+  stack.workers.push(await WorkerProcess.start(stack.env.env));
+  expect(await watcher.closed).toMatchObject({ code: 1000 });
+  expect(watcher.events.at(-1)!.type).toBe('completed');
+  expect(await api.job(submitted.body.id)).toMatchObject({ status: 'completed', attempts: 2 });
+  return { id: submitted.body.id, events: watcher.events, sets };
+}
+
+async function truncateHalf(file: string): Promise<number> {
+  const bytes = (await readFile(file)).length;
+  await truncate(file, bytes >> 1);
+  return bytes;
 }
 
 describe('checkpoints end to end', () => {
@@ -162,5 +195,49 @@ describe('checkpoints end to end', () => {
     expect(from).toBe(pausedEvent.iteration);
     expect(from).toBe(Math.max(...before.flatMap((e) => (e.type === 'progress' ? [e.iteration] : []))));
     await expectUninterruptedModel(id);
+  });
+  it('falls back to the previous checkpoint when the newest is truncated, names the one it skipped in the resumed event, and ends with the model of an uninterrupted run', async () => {
+    let bytes = 0;
+    const { id, events, sets } = await killWithCheckpoints('newest truncated', async (sets) => void (bytes = await truncateHalf(sets.at(-1)!.tensors)));
+    const [previous, newest] = sets.slice(-2);
+    expect(expectOneReportPerIteration(events)).toBe(previous!.iteration);
+    expect(events.find((e) => e.type === 'status' && e.status === 'resumed')).toMatchObject({
+      iteration: previous!.iteration,
+      skippedCheckpoints: [{ iteration: newest!.iteration, reason: `its tensors are truncated: ${bytes >> 1} of their ${bytes} bytes` }],
+    });
+    // `npm run watch` says it in a sentence (following the finished job's events from the start).
+    const watched = await watchCli(id, { TRAINYARD_URL: stack.api.base });
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toContain(
+      `job ${id}: Resumed from the checkpoint after iteration ${previous!.iteration}; the newer one could not be read (after iteration ${newest!.iteration}: its tensors are truncated: ${bytes >> 1} of their ${bytes} bytes).`,
+    );
+    await expectUninterruptedModel(id);
+  });
+
+  it('restarts from iteration 1 when no checkpoint can be read, saying so with each one skipped, and ends with the model of an uninterrupted run', async () => {
+    // The newest truncated, the others altered (their size right, a byte flipped): the checksum finds those.
+    const { id, events, sets } = await killWithCheckpoints('all corrupt', async (sets) => {
+      await truncateHalf(sets.at(-1)!.tensors);
+      for (const { tensors } of sets.slice(0, -1)) {
+        const altered = await readFile(tensors);
+        altered[100] = altered[100]! ^ 1;
+        await writeFile(tensors, altered);
+      }
+    });
+    const restarted = events.findIndex((e) => e.type === 'status' && e.status === 'restarted');
+    const [newest, ...older] = [...sets].reverse();
+    expect(events[restarted]).toMatchObject({
+      skippedCheckpoints: [
+        { iteration: newest!.iteration, reason: expect.stringMatching(/^its tensors are truncated: /) },
+        ...older.map(({ iteration }) => ({ iteration, reason: 'its tensors do not match their checksum' })),
+      ],
+    });
+    expect(events.some((e) => e.type === 'status' && e.status === 'resumed')).toBe(false);
+    // The second attempt reports its iterations anew from the start, before the oldest checkpoint, to the last.
+    const after = events.slice(restarted).flatMap((e) => (e.type === 'progress' ? [e.iteration] : []));
+    expect(after).toEqual([...new Set(after)].sort((a, b) => a - b));
+    expect(after[0]).toBeLessThan(sets[0]!.iteration);
+    expect(after.at(-1)).toBe(60);
+    await expectUninterruptedModel(id, 0);
   });
 });

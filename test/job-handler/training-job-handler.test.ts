@@ -54,6 +54,7 @@ function context(attempt: number, overrides: Partial<JobContext> = {}) {
     lastEventId: async () => null,
     lastReportedIteration: async () => 0,
     resumed: async (iteration) => void resumed.push(iteration),
+    restarted: async () => {},
     ...overrides,
   };
   return { ctx, published, resumed };

@@ -97,6 +97,7 @@ describe('checkpoints', () => {
     expect(decoded.order).toBeInstanceOf(Int32Array);
     expect(decoded.solver.first.filter((m) => m !== null).length).toBeGreaterThan(0);
     expect(() => decodeCheckpoint({ ...encoded, tensors: encoded.tensors.subarray(0, encoded.tensors.length - 8) })).toThrow(CorruptCheckpoint);
+    expect(() => decodeCheckpoint({ ...encoded, tensors: encoded.tensors.subarray(0, encoded.tensors.length - 8) })).toThrow(/tensors are truncated/);
     const altered = encoded.tensors.slice();
     altered[100] = altered[100]! ^ 1;
     expect(() => decodeCheckpoint({ ...encoded, tensors: altered })).toThrow(/checksum/);

@@ -157,17 +157,23 @@ describe('the web page', () => {
     await page.locator('section.evaluation').screenshot({ path: `${screenshots}/evaluation.png` });
   });
 
-  it('shows where a model trained from another came from, the parent a link', async () => {
+  it('shows where a model trained from another came from, on the model page and the job page, the parent a link', async () => {
     const parent = page.url().split('/').pop()!;
     const job = await api.submit({ network: seedNetwork, dataset: { id: 'digits', trainImages: 64 }, options: { maxEpochs: 1, miniBatchSize: 32 }, initialModel: parent });
     expect(job.status).toBe(202);
     expect(await api.waitFor(job.body.id, (j) => j.status !== 'queued' && j.status !== 'running')).toMatchObject({ status: 'completed' });
-    await page.goto(`${proxy.base}#/models/${job.body.id}`);
-    const lineage = page.locator('.lineage');
-    await lineage.waitFor();
-    expect(await lineage.innerText()).toBe('Trained from model browser e2e (layers conv_1, batchnorm_1, elu_1, fc_1), on dataset digits, never resumed');
-    await lineage.getByRole('link', { name: 'browser e2e' }).click();
-    await page.getByRole('heading', { name: `Model ${parent}` }).waitFor();
+    /** The line at `url` reads `text`, and its link leads to the parent's page. */
+    const expectParentLine = async (url: string, selector: string, text: string) => {
+      await page.goto(url);
+      const line = page.locator(selector);
+      await line.waitFor();
+      expect(await line.innerText()).toBe(text);
+      await line.getByRole('link', { name: 'browser e2e' }).click();
+      await page.getByRole('heading', { name: `Model ${parent}` }).waitFor();
+    };
+    await expectParentLine(`${proxy.base}#/models/${job.body.id}`, '.lineage', 'Trained from model browser e2e (layers conv_1, batchnorm_1, elu_1, fc_1), on dataset digits, never resumed');
+    // The job's page says the same of the job, from its record.
+    await expectParentLine(`${proxy.base}#/jobs/${job.body.id}`, '.initial-model', 'Starts from model browser e2e (layers conv_1, batchnorm_1, elu_1, fc_1).');
   });
 
   it('lists the jobs live, and cancels a running one from the list', async () => {

@@ -59,4 +59,17 @@ describe('TrainingHistory', () => {
     expect(history.status).toBe('running');
     expect(history.points.map((p) => p.iteration)).toEqual([1, 2, 3, 4]);
   });
+
+  it('keeps the resumes that skipped unreadable checkpoints and the restarts none could be read for, and starts afresh on a restart', () => {
+    const history = new TrainingHistory();
+    const skipped = [{ iteration: 10, reason: 'its tensors do not match their checksum' }];
+    const fellBack: JobEvent = { id: `1-${n++}`, type: 'status', status: 'resumed', iteration: 5, skippedCheckpoints: skipped };
+    const restarted: JobEvent = { id: `1-${n++}`, type: 'status', status: 'restarted', skippedCheckpoints: skipped };
+    for (const e of [status('running'), progress(1, 6), status('running'), resumed(5), progress(1, 7), status('running'), fellBack, progress(1, 8), status('running'), restarted, progress(1, 1)]) history.apply(e);
+    expect(history.checkpointFallbacks).toEqual([fellBack, restarted]);
+    expect(history.resumedAt).toEqual([5, 5]);
+    expect(history.restarts).toBe(1);
+    expect(history.status).toBe('running');
+    expect(history.points.map((p) => p.iteration)).toEqual([1]);
+  });
 });

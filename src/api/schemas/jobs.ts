@@ -196,6 +196,14 @@ export const JobPage = Type.Object({
 
 const eventId = { id: Type.String({ description: 'resume after this event with `?since=`' }) };
 
+const SkippedCheckpoint = Type.Object(
+  {
+    iteration: Type.Integer({ minimum: 0, description: 'the iteration the checkpoint was taken after' }),
+    reason: Type.String({ description: "what is wrong with it, e.g. 'its tensors are truncated: 1024 of their 90112 bytes' or 'its tensors do not match their checksum'" }),
+  },
+  { [component]: 'SkippedCheckpoint', description: 'A checkpoint passed over because it did not read whole (checked by its size and SHA-256).' },
+);
+
 /** One message on the events WebSocket. */
 export const JobEvent = Type.Union(
   [
@@ -206,8 +214,18 @@ export const JobEvent = Type.Union(
         type: Type.Literal('status'),
         status: Type.Literal('resumed'),
         iteration: Type.Integer({ minimum: 0, description: 'the checkpoint it resumed from: progress goes on with the next iteration; iterations up to the last reported before are not reported again' }),
+        skippedCheckpoints: Type.Optional(Type.Array(SkippedCheckpoint, { minItems: 1, description: 'newer checkpoints that could not be read, newest first; absent when none was skipped' })),
       },
-      { description: 'a job picked up again after its worker died (or was stopped), or resumed after a pause, resumes from its latest checkpoint' },
+      { description: 'a job picked up again after its worker died (or was stopped), or resumed after a pause, resumes from its latest checkpoint that reads whole' },
+    ),
+    Type.Object(
+      {
+        ...eventId,
+        type: Type.Literal('status'),
+        status: Type.Literal('restarted'),
+        skippedCheckpoints: Type.Array(SkippedCheckpoint, { minItems: 1, description: 'its checkpoints, none of which could be read, newest first' }),
+      },
+      { description: 'a job picked up again whose every checkpoint could not be read starts again from iteration 1 (its progress is reported anew)' },
     ),
     Type.Object(
       {

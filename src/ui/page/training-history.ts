@@ -1,5 +1,8 @@
 import type { JobEvent, Progress, TerminalEvent } from './api-types.js';
 
+/** A resume that passed over unreadable checkpoints, or a restart because none could be read. */
+export type CheckpointFallback = Extract<JobEvent, { status: 'resumed' | 'restarted' }>;
+
 /**
  * What the job view knows about one job's training, built from its events in order: the progress
  * records of the current attempt, where each epoch starts, the job's last status and how it ended.
@@ -7,6 +10,7 @@ import type { JobEvent, Progress, TerminalEvent } from './api-types.js';
  * `running` status starts a fresh history, as a new training run would in MATLAB; or from its latest
  * checkpoint, where the `resumed` status that follows keeps the history (marked where it resumed).
  * A paused job resumed later goes the same way: its `paused` status, then `queued`, `running`, `resumed`.
+ * A job whose every checkpoint was unreadable starts again too, its `running` status followed by `restarted`.
  */
 export class TrainingHistory {
   readonly points: Progress[] = [];
@@ -16,6 +20,8 @@ export class TrainingHistory {
   restarts = 0;
   /** The iterations the job resumed from checkpoints after, in order (marks on the charts). */
   readonly resumedAt: number[] = [];
+  /** The `resumed` events that skipped unreadable checkpoints, and the `restarted` ones (none read), in order: the page says each. */
+  readonly checkpointFallbacks: CheckpointFallback[] = [];
   /** The history a `running` status set aside, in case a `resumed` one follows. */
   private setAside: Progress[] = [];
 
@@ -29,6 +35,12 @@ export class TrainingHistory {
           this.points.splice(0, this.points.length, ...this.setAside, ...this.points.filter((p) => p.iteration > reported));
           this.setAside = [];
           this.resumedAt.push(event.iteration);
+          if (event.skippedCheckpoints) this.checkpointFallbacks.push(event);
+          this.status = 'running';
+          return;
+        }
+        if (event.status === 'restarted') {
+          this.checkpointFallbacks.push(event);
           this.status = 'running';
           return;
         }

@@ -4,6 +4,8 @@ import { facts, h } from '../dom.js';
 import { EventStream, type Connection } from '../event-stream.js';
 import * as format from '../format.js';
 import { networkGraph } from '../network-graph.js';
+import { resumeSentence } from '../../../queue/resume-sentence.js';
+import { initialModelPhrase } from '../initial-model.js';
 import { href } from '../router.js';
 import { TrainingChart } from '../training-chart.js';
 import { TrainingHistory } from '../training-history.js';
@@ -32,6 +34,7 @@ export function jobView(id: string): View {
   const figures = h('dl', { class: 'facts figures' });
   const ending = h('div', { class: 'ending' });
   const restartNote = h('p', { class: 'note', hidden: true }, 'The job was started again after its worker stopped; the charts show the latest run.');
+  const fallbackNotes = h('div', { class: 'checkpoint-fallbacks' });
   const charts = [
     new TrainingChart(
       {
@@ -67,6 +70,7 @@ export function jobView(id: string): View {
     banner.element,
     ending,
     restartNote,
+    fallbackNotes,
     figures,
     h('div', { class: 'charts' }, ...charts.map((c) => c.figure)),
     h('h2', {}, 'Training progress'),
@@ -85,6 +89,7 @@ export function jobView(id: string): View {
         ['Worker', record.workerId ?? ''],
         ['Attempts', record.attempts > 1 ? String(record.attempts) : ''],
       ]),
+      ...(record.initialModel ? [h('p', { class: 'initial-model' }, 'Starts from ', ...initialModelPhrase(record.initialModel, record.initialModel.layersFromModel, record.initialModel.layersNotFromModel), '.')] : []),
     );
     const asked = record.cancelRequested || record.pauseRequested;
     cancel.hidden = !(record.status === 'queued' || record.status === 'running' || record.status === 'paused') || record.cancelRequested;
@@ -120,6 +125,8 @@ export function jobView(id: string): View {
     table.update(history.points, history.restarts);
     figures.replaceChildren(...figureItems(history));
     restartNote.hidden = history.restarts === 0;
+    // Said once the run goes on: which checkpoints could not be read, and where it went on from instead.
+    fallbackNotes.replaceChildren(...history.checkpointFallbacks.map((event) => h('p', { class: 'note checkpoint-fallback' }, resumeSentence(event))));
   };
   const onEvent = (event: JobEvent) => {
     history.apply(event);

@@ -9,6 +9,7 @@ import { LatestOnly } from '../latest-only.js';
 import { misclassifiedGallery } from '../misclassified-gallery.js';
 import { networkGraph } from '../network-graph.js';
 import { ProbabilityBars } from '../probability-bars.js';
+import { initialModelPhrase } from '../initial-model.js';
 import { href } from '../router.js';
 import { setTitle, type View } from '../view.js';
 
@@ -167,13 +168,7 @@ function manifest(model: Model): HTMLElement {
 /** "Trained from model X (layers ...), on dataset Y, resumed N times", the parent model a link. */
 function lineage(l: NonNullable<Model['lineage']>): HTMLElement {
   const parent = l.initialModel;
-  const from = parent
-    ? [
-        'Trained from model ',
-        h('a', { href: href({ view: 'model', id: parent.id }), title: parent.id }, parent.name ?? parent.id),
-        ` (layers ${l.layersFromModel.join(', ')}${l.layersNotFromModel.length ? `; new: ${l.layersNotFromModel.map((n) => n.layer).join(', ')}` : ''}), `,
-      ]
-    : ['Trained from scratch, '];
+  const from = parent ? ['Trained from ', ...initialModelPhrase(parent, l.layersFromModel, l.layersNotFromModel), ', '] : ['Trained from scratch, '];
   const resumed = l.resumedCount === 0 ? 'never resumed' : `resumed ${l.resumedCount} time${l.resumedCount === 1 ? '' : 's'} from a checkpoint`;
   return h('span', { class: 'lineage' }, ...from, `on dataset ${l.dataset.name}, ${resumed}`);
 }
