@@ -253,7 +253,12 @@ export class ModelStore {
     const manifest = await this.parseManifest(id, stream);
     const network = validateNetwork(manifest.network);
     if (!network.ok) throw new ModelUnreadable(id, `its network no longer validates (${network.problems.map((p) => p.message).join('; ')})`);
-    const [modelJson, weights] = await Promise.all([this.readFile(id, modelJsonFileName), this.readFile(id, weightsFileName)]);
+    // Both read at once, but a failure is reported in file order, so the same model always gives the same sentence.
+    const reads = await Promise.allSettled([this.readFile(id, modelJsonFileName), this.readFile(id, weightsFileName)]);
+    const [modelJson, weights] = reads.map((r) => {
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
+    }) as [Buffer, Buffer];
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(modelJson.toString('utf8')) as Record<string, unknown>;
