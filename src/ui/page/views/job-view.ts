@@ -95,10 +95,25 @@ export function jobView(id: string): View {
     cancel.hidden = !(record.status === 'queued' || record.status === 'running' || record.status === 'paused') || record.cancelRequested;
     pause.hidden = !(record.status === 'queued' || record.status === 'running') || asked;
     resume.hidden = record.status !== 'paused';
-    if (record.status === 'running' && asked) statusLine.textContent = `${statusLabel(record) === 'pausing' ? 'Pausing: the job checkpoints and leaves its worker' : 'Cancelling: the job stops'} within one iteration.`;
+    // Only while the events still say running: a pause or cancel they already reported has landed.
+    if (record.status === 'running' && asked && history.status === 'running') statusLine.textContent = `${statusLabel(record) === 'pausing' ? 'Pausing: the job checkpoints and leaves its worker' : 'Cancelling: the job stops'} within one iteration.`;
+  };
+  /**
+   * Shows the job as the newest request asked answers it. Answers can come back out of order: a
+   * Pause answered slowly (running, pauseRequested) after the GET its paused event started would
+   * otherwise hide Resume on a paused job.
+   */
+  let issued = 0;
+  let shown = 0;
+  const showLatest = async (request: Promise<Job>) => {
+    const ticket = ++issued;
+    const record = await request;
+    if (ticket < shown) return;
+    shown = ticket;
+    showJob(record);
   };
   const refreshJob = () =>
-    api.job(id).then(showJob, (err: unknown) => {
+    showLatest(api.job(id)).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 404) statusLine.textContent = `There is no job ${id}.`;
     });
 
@@ -107,7 +122,7 @@ export function jobView(id: string): View {
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {
-        showJob(await request(id));
+        await showLatest(request(id));
       } catch (err) {
         statusLine.textContent = `The job could not be ${failed}: ${(err as Error).message}`;
       }
