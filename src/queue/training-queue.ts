@@ -160,7 +160,7 @@ export class TrainingQueue {
    * in the meantime wins. Returns the ids failed.
    */
   async failLost(): Promise<string[]> {
-    const { catalogue, connection, keys, events, checkpoints } = this.deps;
+    const { catalogue, connection, keys } = this.deps;
     const failed: string[] = [];
     for (const id of await connection.zrange(keys.jobs('running'), 0, -1)) {
       if (await this.queue.getJob(id)) continue;
@@ -170,11 +170,16 @@ export class TrainingQueue {
       };
       const moved = await catalogue.transition(id, ['running'], 'failed', { error, workerId: null, finishedAt: new Date().toISOString() }, { event: { type: 'failed', error } });
       if (!moved.ok) continue;
-      await checkpoints.deleteAll(id).catch(() => {});
-      await events.expire(id, this.deps.retentionSeconds);
+      await this.endedHere(id);
       failed.push(id);
     }
     return failed;
+  }
+
+  /** A job this process ended (no worker will): its checkpoints go, and its history's retention clock starts. */
+  private async endedHere(id: string): Promise<void> {
+    await this.deps.checkpoints.deleteAll(id).catch(() => {});
+    await this.deps.events.expire(id, this.deps.retentionSeconds);
   }
 
   private async enqueue(id: string): Promise<void> {
@@ -187,13 +192,12 @@ export class TrainingQueue {
    * finished one cannot be cancelled.
    */
   cancel(id: string): Promise<CancelResult> {
-    const { catalogue, events, checkpoints } = this.deps;
+    const { catalogue } = this.deps;
     return this.stop(id, 'cancel', { cancelRequested: true }, async (asked) => {
       const moved = await catalogue.transition(id, ['queued', 'paused'], 'cancelled', { finishedAt: new Date().toISOString(), pauseRequested: false }, { event: { type: 'cancelled' } });
       if (moved.ok) {
         await this.queue.remove(id).catch(() => 0);
-        await checkpoints.deleteAll(id).catch(() => {});
-        await events.expire(id, this.deps.retentionSeconds);
+        await this.endedHere(id);
         return { outcome: 'cancelled', record: (await catalogue.get(id))! };
       }
       if (moved.current === null) return { outcome: 'not-found' };
