@@ -7,6 +7,12 @@
  *
  *   npm run bench:train-zoo -- [--iterations 10] [--only seed,strided] [--threads 2] [--skip-reference]
  *
+ * Beside them: each network's training GFLOP per iteration (bench/training-flops.ts, its
+ * convolutions and fully connected layers), the rate each side reached, and the floor: the ratio
+ * trainyard would have if every one of those FLOPs ran at wasm SIMD's peak on this machine
+ * (bench/wasm-peak.ts, measured first), on trainyard's threads and on as many as PyTorch's. A floor
+ * above 1 is a network that no wasm kernel can train as fast as PyTorch does here.
+ *
  * Both sides get the network trainyard validated (padding resolved, sizes inferred, a custom
  * layer's expressions parsed and checked), so they cannot drift apart. trainyard runs in a child
  * process per network (as a worker would) on the backend TRAINYARD_BACKEND picks.
@@ -23,6 +29,8 @@ import { programFor } from '../src/nn/custom/program.js';
 import { validateNetwork, type Layer, type Network, type Size3 } from '../src/nn/spec.js';
 import { benchData } from './bench-data.js';
 import { writeRawSplits } from './raw-data.js';
+import { trainingFlops } from './training-flops.js';
+import { wasmPeakGflops } from './wasm-peak.js';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -94,11 +102,18 @@ const files = readdirSync(path.join(root, 'bench/zoo'))
   .sort();
 await mkdir(work, { recursive: true });
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
-console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images; trainyard on TRAINYARD_THREADS=${loadConfig().threads}, PyTorch on ${values.threads} threads\n`);
+const ourThreads = loadConfig().threads;
+const torchThreads = Number(values.threads);
+console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images; trainyard on TRAINYARD_THREADS=${ourThreads}, PyTorch on ${torchThreads} threads`);
+const peak = { ours: await wasmPeakGflops(ourThreads), torch: await wasmPeakGflops(torchThreads) };
+console.log(`wasm SIMD128 peak here: ${peak.ours.toFixed(1)} GFLOP/s on ${ourThreads} thread(s), ${peak.torch.toFixed(1)} on ${torchThreads}\n`);
 // The load column is the 1-minute load average once a network's pair has run: on a shared machine it says which rows to trust.
-const header = `${'network'.padEnd(18)} ${'ours ms/it'.padStart(10)} ${'torch ms/it'.padStart(11)} ${'ratio'.padStart(6)} ${'ours acc'.padStart(8)} ${'torch acc'.padStart(9)} ${'load'.padStart(5)}`;
+const header = [
+  'network'.padEnd(18), 'ours ms/it'.padStart(10), 'torch ms/it'.padStart(11), 'ratio'.padStart(6), 'ours acc'.padStart(8), 'torch acc'.padStart(9),
+  'GFLOP/it'.padStart(8), 'ours GF/s'.padStart(9), 'torch GF/s'.padStart(10), `floor ${ourThreads}t`.padStart(8), `floor ${torchThreads}t`.padStart(8), 'load'.padStart(5),
+].join(' ');
 console.log(header);
-const rows: { network: string; ours: RunResult; reference: RunResult | null }[] = [];
+const rows: { network: string; ours: RunResult; reference: RunResult | null; gflopPerIteration: number; floor: { ours?: number; torchThreads?: number } }[] = [];
 for (const file of files) {
   const name = file.replace(/\.json$/, '');
   const full = path.join(root, 'bench/zoo', file);
@@ -109,10 +124,17 @@ for (const file of files) {
   await writeFile(referenceFile, JSON.stringify(referenceNetwork(validated.value)));
   const ours = await runOurs(full, dataDir);
   const reference = values['skip-reference'] ? null : await runReference(referenceFile, dataDir);
-  rows.push({ network: name, ours, reference });
+  const gflop = trainingFlops(validated.value, 128) / 1e9;
+  const torchMs = reference?.ms_per_iteration;
+  const floor = (gflops: number) => (torchMs === undefined ? undefined : (1000 * gflop) / gflops / torchMs);
+  rows.push({ network: name, ours, reference, gflopPerIteration: gflop, floor: { ours: floor(peak.ours), torchThreads: floor(peak.torch) } });
   const cell = (v: number | undefined, width: number, digits: number) => (v === undefined ? '-' : v.toFixed(digits)).padStart(width);
   console.log(
-    `${name.padEnd(18)} ${cell(ours.ms_per_iteration, 10, 1)} ${cell(reference?.ms_per_iteration, 11, 1)} ${cell(reference ? ours.ms_per_iteration / reference.ms_per_iteration : undefined, 6, 2)} ${cell(ours.test_accuracy, 8, 4)} ${cell(reference?.test_accuracy, 9, 4)} ${cell(os.loadavg()[0], 5, 1)}`,
+    [
+      name.padEnd(18), cell(ours.ms_per_iteration, 10, 1), cell(torchMs, 11, 1), cell(torchMs && ours.ms_per_iteration / torchMs, 6, 2),
+      cell(ours.test_accuracy, 8, 4), cell(reference?.test_accuracy, 9, 4), cell(gflop, 8, 3), cell((1000 * gflop) / ours.ms_per_iteration, 9, 1),
+      cell(torchMs && (1000 * gflop) / torchMs, 10, 1), cell(floor(peak.ours), 8, 2), cell(floor(peak.torch), 8, 2), cell(os.loadavg()[0], 5, 1),
+    ].join(' '),
   );
 }
 console.log(JSON.stringify(rows));
