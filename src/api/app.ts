@@ -20,6 +20,7 @@ import { uiRoutes } from './ui.js';
 import { bullBoard } from './operations/bull-board.js';
 import { metricsRoutes, recordRequestDurations } from './operations/metrics.js';
 import { workerRoutes } from './operations/workers.js';
+import { useJsonBodyParser } from './json-body.js';
 
 /**
  * The whole API as one plugin: the process entry (src/server.ts) and the tests register it on a
@@ -34,6 +35,7 @@ export async function app(fastify: FastifyInstance, { services }: { services: Se
   await describeRoutes(fastify);
   // JSON (and PNG for predict) only: anything else is 415, not a string that fails validation.
   fastify.removeContentTypeParser('text/plain');
+  useJsonBodyParser(fastify);
   await fastify.register(helmet, { global: true });
   // CORS is off unless origins are configured: then those origins may call the API from a browser.
   if (config.access.corsOrigins.length > 0) {

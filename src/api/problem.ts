@@ -81,8 +81,6 @@ export function invalid(detail: string, errors: Problem[]): HttpProblem {
 const fastifyClientErrors = new Map<string, { slug: string; title: string }>([
   ['FST_ERR_CTP_BODY_TOO_LARGE', { slug: 'body-too-large', title: 'Payload Too Large' }],
   ['FST_ERR_CTP_INVALID_MEDIA_TYPE', { slug: 'unsupported-media-type', title: 'Unsupported Media Type' }],
-  ['FST_ERR_CTP_EMPTY_JSON_BODY', { slug: 'validation', title: 'Invalid request' }],
-  ['FST_ERR_CTP_INVALID_JSON_BODY', { slug: 'invalid-json', title: 'Invalid JSON' }],
   ['FST_ERR_BAD_URL', { slug: 'bad-url', title: 'Bad Request' }],
   ['FST_ERR_MAX_PARAM_LENGTH', { slug: 'uri-too-long', title: 'URI Too Long' }],
 ]);

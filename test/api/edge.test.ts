@@ -56,6 +56,25 @@ describe('every error is a problem document', () => {
     expect((unsupported.body as { detail: string }).detail).toBe('this route takes application/json; got text/plain');
   });
 
+  it('tells a malformed JSON body from a refused key, on the API-wide parser and on predict', async () => {
+    const json = { ...as, 'content-type': 'application/json' };
+    const malformed = await raw('POST', '/v1/jobs', json, '{"network": ');
+    expectProblem(malformed, 400);
+    expect(malformed.body).toMatchObject({ type: 'urn:trainyard:problem:invalid-json', detail: expect.stringMatching(/^the body is not valid JSON: /) });
+    const poisoned = await raw('POST', '/v1/jobs', json, JSON.stringify({ ...request, options: JSON.parse('{"__proto__": {"maxEpochs": 1}}') }));
+    expectProblem(poisoned, 400);
+    expect(poisoned.body).toMatchObject({ type: 'urn:trainyard:problem:invalid-json', detail: expect.stringContaining('a key named "__proto__"') });
+    // Predict parses JSON in a scope of its own (its own body limit): the same answers there.
+    const predictPath = '/v1/models/01M8EARDPPXFHX04V8JXSJXWXS/predict';
+    const constructorKey = await raw('POST', predictPath, json, '{"instances": [], "constructor": {"prototype": {}}}');
+    expectProblem(constructorKey, 400);
+    expect((constructorKey.body as { detail: string }).detail).toContain('"constructor" key holding "prototype"');
+    expectProblem(await raw('POST', predictPath, json, '{"instances": [1,]}'), 400);
+    const empty = await raw('POST', '/v1/jobs', json, '');
+    expectProblem(empty, 400);
+    expect((empty.body as { detail: string }).detail).toBe('the body is empty; this route takes a JSON document');
+  });
+
   it('cuts a request whose body never finishes with a 408 problem (HTTP_REQUEST_TIMEOUT_MS)', async () => {
     const { port } = new URL(api.base);
     const socket = net.connect(Number(port), '127.0.0.1');

@@ -6,6 +6,7 @@ import { linksFor, type LinkTo } from '../links.js';
 import type { Principal } from '../keys.js';
 import { HttpProblem, notFound } from '../problem.js';
 import type { Services } from '../services.js';
+import { useJsonBodyParser } from '../json-body.js';
 import { imageInput, jsonInput, predictions } from './predict.js';
 import { Model, ModelFileParams, ModelList, ModelParams, predictBody, Predictions } from '../schemas/models.js';
 import { authenticatedProblems, jsonResponse, problemResponses } from '../schemas/problem.js';
@@ -169,8 +170,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
   await app.register(async (scope) => {
     const predict = scope.withTypeProvider<TypeBoxTypeProvider>();
     predict.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer', bodyLimit: config.limits.pngBodyBytes }, (_request, body, done) => done(null, body));
-    predict.removeContentTypeParser('application/json');
-    predict.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.limits.predictBodyBytes }, predict.getDefaultJsonParser('error', 'error'));
+    useJsonBodyParser(predict, config.limits.predictBodyBytes);
 
     const schema = {
       operationId: 'predict',
