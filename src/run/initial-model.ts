@@ -6,7 +6,8 @@
 import type { Classifier } from '../nn/classifier.js';
 import { matchLayers } from '../nn/initial-weights.js';
 import { UserProblem, type Problem } from '../nn/problems.js';
-import { validateNetwork, type Network } from '../nn/spec.js';
+import type { Network, NetworkLimits } from '../nn/spec.js';
+import { validateNetworkOffLoop } from '../nn/validate-off-loop.js';
 import { ModelUnreadable, type ModelManifest, type ModelStore } from '../store/models.js';
 
 /** Which model a job starts from, and which of its network's layers take that model's weights (and why the others do not). */
@@ -31,7 +32,7 @@ export async function checkInitialModel(models: ModelStore, id: string, tenant: 
   const found = await tenantModel(models, id, tenant);
   if ('problem' in found) return { ok: false, problem: found.problem };
   const { manifest } = found;
-  const theirs = validateNetwork(manifest.network);
+  const theirs = await validateNetworkOffLoop(manifest.network);
   if (!theirs.ok) return { ok: false, problem: { path, message: `initialModel: model '${id}''s network no longer validates, so no layer can start from it` } };
   const { taken, notTaken } = matchLayers(network, theirs.value);
   if (taken.length === 0) {
@@ -52,9 +53,9 @@ export async function admitInitialModel(
   models: ModelStore,
   request: { network: unknown; initialModel: string },
   tenant: string,
-  limits: Parameters<typeof validateNetwork>[1],
+  limits: NetworkLimits,
 ): Promise<{ ok: true; use: InitialModelUse | null } | { ok: false; problem: Problem }> {
-  const network = validateNetwork(request.network, limits);
+  const network = await validateNetworkOffLoop(request.network, limits);
   if (network.ok) return checkInitialModel(models, request.initialModel, tenant, network.value);
   const found = await tenantModel(models, request.initialModel, tenant);
   return 'problem' in found ? { ok: false, problem: found.problem } : { ok: true, use: null };

@@ -115,6 +115,16 @@ describe('the event loop under the heaviest accepted requests', () => {
     await measure(`a ${(Buffer.byteLength(body) / 2 ** 20).toFixed(2)} MiB job of ${env.config.networkLimits.maxLayers} layers`, async () => [await post('/v1/jobs', body)], [202]);
   });
 
+  // Both networks, the request's and its initial model's, are validated off the loop (each as big as the one above).
+  it('the same job starting from a model of the same MAX_LAYERS layers (initialModel)', async () => {
+    const job = JSON.parse(heaviestJobBody(env.config)) as { network: unknown; initialModel?: string };
+    // The model's layers scale by about 0.8 where the job's scale by 8 (which overflows in training): the same length to check, the same names and learnables to match.
+    const trainable = JSON.parse(JSON.stringify(job.network).replaceAll('x * 1.', 'x * 0.')) as unknown;
+    await saveTestModel(env.dataDir, 'loop-big-model', { trainImages: 16, networkJson: trainable, evaluated: false });
+    const body = JSON.stringify({ ...job, initialModel: 'loop-big-model' });
+    await measure(`that job with an initialModel of ${env.config.networkLimits.maxLayers} layers`, async () => [await post('/v1/jobs', body)], [202]);
+  });
+
   it('a layer check that runs to its time limit (5 s here)', async () => {
     await measure('a layer check cut at its 5 s time limit', async () => [await post('/v1/layers/check', JSON.stringify(heavyLayerCheck))], [200]);
   });

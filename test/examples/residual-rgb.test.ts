@@ -69,7 +69,7 @@ describe('examples/residual-rgb.json', () => {
   });
 
   it("is a ResNet's strided block: the 1x1 strided projection meets the strided convolutions at 8x8x32", async () => {
-    const analysis = analyzeNetwork(await example('residual-rgb.json'), config.networkLimits);
+    const analysis = await analyzeNetwork(await example('residual-rgb.json'), config.networkLimits);
     if (!analysis.ok) throw new Error(JSON.stringify(analysis.problems));
     const layer = (name: string) => analysis.value.layers.find((l) => l.name === name);
     expect(layer('add_1')).toMatchObject({ inputs: ['bn_3', 'relu_1'], outputSize: [16, 16, 16] });

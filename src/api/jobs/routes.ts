@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Problem } from '../../nn/problems.js';
 import { dataShape, trainingRequestProblemsInThread, validateTrainingRequest, type DataShape, type ValidationConfig } from '../../run/training-request.js';
+import { validatesOffTheLoop } from '../../nn/validate-off-loop.js';
 import { admitInitialModel } from '../../run/initial-model.js';
 import { isJobId } from '../../queue/ids.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
@@ -30,15 +31,8 @@ export async function requestProblems(services: Services, body: JobRequest, tena
   return 'problem' in dataset ? [...problems, dataset.problem] : problems;
 }
 
-/**
- * Networks of more layers than this are validated in a thread: a few hundred custom layers take
- * hundreds of ms to check, while small ones take a few ms, less than starting a thread.
- */
-const layersCheckedOnTheLoop = 32;
-
 function trainingRequestProblems(body: JobRequest, shape: DataShape | null, config: ValidationConfig): Promise<Problem[]> {
-  const layers = (body.network as { layers?: unknown }).layers;
-  if (Array.isArray(layers) && layers.length > layersCheckedOnTheLoop) return trainingRequestProblemsInThread(body, shape, config);
+  if (validatesOffTheLoop(body.network)) return trainingRequestProblemsInThread(body, shape, config);
   const validated = validateTrainingRequest(body, shape, config);
   return Promise.resolve(validated.ok ? [] : validated.problems);
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { analyzeNetwork, analyzeNetworkInThread } from '../../nn/analyze.js';
+import { analyzeNetwork } from '../../nn/analyze.js';
 import { invalid } from '../problem.js';
 import { AnalyzeBody, AnalyzeResponse } from '../schemas/networks.js';
 import { authenticatedProblems, problemResponses } from '../schemas/problem.js';
@@ -15,17 +15,12 @@ const analyzeSchema = {
   response: { 200: AnalyzeResponse, ...problemResponses(400, 413, 415, ...authenticatedProblems) },
 };
 
-/** Networks of more layers than this are analysed in a thread, as job requests are validated (custom layers take long to check). */
-const layersAnalyzedOnTheLoop = 32;
-
 /** POST /v1/networks/analyze: validation and sizes of a network, for checking a graph before queueing a job. */
 export const networkRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { networkLimits } = services.config;
   app.post('/v1/networks/analyze', { schema: analyzeSchema, bodyLimit: services.config.limits.jobBodyBytes }, async (request) => {
     const { network } = request.body;
-    const layers = (network as { layers?: unknown }).layers;
-    const inThread = Array.isArray(layers) && layers.length > layersAnalyzedOnTheLoop;
-    const analysed = inThread ? await analyzeNetworkInThread(network, networkLimits) : analyzeNetwork(network, networkLimits);
+    const analysed = await analyzeNetwork(network, networkLimits);
     if (!analysed.ok) {
       const n = analysed.problems.length;
       throw invalid(`the network has ${n} problem${n > 1 ? 's' : ''}`, analysed.problems.map((p) => ({ ...p, path: p.path ? `network.${p.path}` : 'network' })));
