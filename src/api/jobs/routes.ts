@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Problem } from '../../nn/problems.js';
 import { dataShape, trainingRequestProblemsInThread, validateTrainingRequest, type DataShape, type ValidationConfig } from '../../run/training-request.js';
 import { validatesOffTheLoop } from '../../nn/validate-off-loop.js';
 import { admitInitialModel } from '../../run/initial-model.js';
 import { isJobId } from '../../queue/ids.js';
+import type { CancelResult, PauseResult, ResumeResult } from '../../queue/training-queue.js';
 import type { JobRecord, JobRequest } from '../../queue/jobs.js';
 import { canSee } from '../auth.js';
 import { linksFor, type LinkTo } from '../links.js';
@@ -41,6 +43,37 @@ function trainingRequestProblems(body: JobRequest, shape: DataShape | null, conf
 function finished(id: string, record: JobRecord, action: 'cancelled' | 'paused' | 'resumed'): HttpProblem {
   const ended = record.status === 'cancelled' ? 'been cancelled' : record.status;
   return new HttpProblem(409, 'job-finished', 'Conflict', `job '${id}' has already ${ended}; a finished job cannot be ${action}`, { jobStatus: record.status });
+}
+
+/**
+ * A cancel, pause or resume of a job the caller may see, answered by its outcome: 202 for what a
+ * worker or the queue now carries out (a stop asked of a running job, a job queued again), 200
+ * for what was already so or was done at once, 404 and 409 for what cannot be.
+ */
+async function answerAction(
+  services: Services,
+  { request, reply, id }: { request: FastifyRequest; reply: FastifyReply; id: string },
+  action: 'cancelled' | 'paused' | 'resumed',
+  act: (id: string) => Promise<CancelResult | PauseResult | ResumeResult>,
+): Promise<ReturnType<typeof jobView>> {
+  await visibleJob(services, request.principal!, id);
+  const result = await act(id);
+  switch (result.outcome) {
+    case 'not-found':
+      throw notFound('job', id);
+    case 'finished':
+      throw finished(id, result.record, action);
+    case 'pausing':
+      throw new HttpProblem(409, 'job-pausing', 'Conflict', `job '${id}' is being paused (it checkpoints within one iteration); resume it once its status is paused`, {
+        jobStatus: result.record.status,
+      });
+    case 'requested':
+    case 'resumed':
+      reply.code(202);
+      return jobView(result.record, linksFor(request));
+    default:
+      return jobView(result.record, linksFor(request));
+  }
 }
 
 /** A job the caller may see, or 404 (also for another tenant's job: no existence leak). */
@@ -189,21 +222,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         },
       },
     },
-    async (request, reply) => {
-      const { id } = request.params;
-      await visibleJob(services, request.principal!, id);
-      const result = await services.queue.cancel(id);
-      switch (result.outcome) {
-        case 'not-found':
-          throw notFound('job', id);
-        case 'finished':
-          throw finished(id, result.record, 'cancelled');
-        case 'cancelled':
-          return jobView(result.record, linksFor(request));
-        case 'requested':
-          return reply.code(202).send(jobView(result.record, linksFor(request)));
-      }
-    },
+    (request, reply) => answerAction(services, { request, reply, id: request.params.id }, 'cancelled', (id) => services.queue.cancel(id)),
   );
 
   app.post(
@@ -225,21 +244,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         },
       },
     },
-    async (request, reply) => {
-      const { id } = request.params;
-      await visibleJob(services, request.principal!, id);
-      const result = await services.queue.pause(id);
-      switch (result.outcome) {
-        case 'not-found':
-          throw notFound('job', id);
-        case 'finished':
-          throw finished(id, result.record, 'paused');
-        case 'paused':
-          return jobView(result.record, linksFor(request));
-        case 'requested':
-          return reply.code(202).send(jobView(result.record, linksFor(request)));
-      }
-    },
+    (request, reply) => answerAction(services, { request, reply, id: request.params.id }, 'paused', (id) => services.queue.pause(id)),
   );
 
   app.post(
@@ -260,24 +265,6 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asyn
         },
       },
     },
-    async (request, reply) => {
-      const { id } = request.params;
-      await visibleJob(services, request.principal!, id);
-      const result = await services.queue.resume(id);
-      switch (result.outcome) {
-        case 'not-found':
-          throw notFound('job', id);
-        case 'finished':
-          throw finished(id, result.record, 'resumed');
-        case 'pausing':
-          throw new HttpProblem(409, 'job-pausing', 'Conflict', `job '${id}' is being paused (it checkpoints within one iteration); resume it once its status is paused`, {
-            jobStatus: result.record.status,
-          });
-        case 'not-paused':
-          return jobView(result.record, linksFor(request));
-        case 'resumed':
-          return reply.code(202).send(jobView(result.record, linksFor(request)));
-      }
-    },
+    (request, reply) => answerAction(services, { request, reply, id: request.params.id }, 'resumed', (id) => services.queue.resume(id)),
   );
 };
