@@ -115,6 +115,15 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
     }
   }
 
+  it('global average pooling split over both threads by images matches the cpu backend', async () => {
+    const shape: [number, number, number, number] = [5, 6, 7, 9];
+    const values = randomArray(shape.reduce((a, b) => a * b), 330);
+    const run = () => tf.tidy(() => tf.mean(tf.tensor4d(values, shape), [1, 2]).dataSync());
+    const ours = pooled(run);
+    expect(ours.names).toContain('spatial_mean');
+    expect(worstMismatch(ours.value, await onCpu(run), 1e-6, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
   // Value ranges split over the threads in whole vectors; 735 values leave a scalar tail.
   const activations: [string, (x: tf.Tensor) => tf.Tensor][] = [
     ['leakyRelu 0.1', (x) => tf.leakyRelu(x, 0.1)],

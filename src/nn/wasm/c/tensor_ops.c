@@ -47,3 +47,25 @@ void channel_sums(const float *x, float *out, int rows, int channels, float *scr
   }
   for (int c = 0; c < channels; c++) out[c] = (float)total[c];
 }
+
+/*
+ * out [n, c] = the mean over each image's hw pixels of x [n, hw, c] (global average pooling of
+ * NHWC): one pass, channels in vectors, each channel summed in float in pixel order and divided
+ * by hw, as tfjs-backend-wasm's Mean does after it has transposed the channels innermost.
+ */
+EXPORT(spatial_mean)
+void spatial_mean(const float *x, float *out, int n, int hw, int c) {
+  int whole = c & ~3;
+  for (int b = 0; b < n; b++) {
+    const float *xb = x + (long)b * hw * c;
+    float *ob = out + (long)b * c;
+    for (int ch = 0; ch < whole; ch += 4) store4(ob + ch, splat(0.0f));
+    for (int ch = whole; ch < c; ch++) ob[ch] = 0.0f;
+    for (int p = 0; p < hw; p++) {
+      const float *xp = xb + (long)p * c;
+      for (int ch = 0; ch < whole; ch += 4) store4(ob + ch, add4(load4(ob + ch), load4(xp + ch)));
+      for (int ch = whole; ch < c; ch++) ob[ch] += xp[ch];
+    }
+    for (int ch = 0; ch < c; ch++) ob[ch] = ob[ch] / (float)hw;
+  }
+}
