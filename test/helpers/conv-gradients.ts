@@ -18,9 +18,9 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 /**
  * y, dx, dw and db of conv2dWithBias on the backend in use and of tf.conv2d + tf.add with a
  * zero-spread filter on the cpu backend (the reference), for random values drawn from `seed`;
- * and whether the backend's run used `kernelName`.
+ * and the names of the kernels the backend's run used.
  */
-export async function convGradientsBothWays(c: ConvCase, seed: number, kernelName: string): Promise<{ ours: Float32Array[]; cpu: Float32Array[]; used: boolean }> {
+export async function convGradientsBothWays(c: ConvCase, seed: number): Promise<{ ours: Float32Array[]; cpu: Float32Array[]; kernels: string[] }> {
   const x = randomArray(size(c.x), seed);
   const w = randomArray(size(c.filter), seed + 10);
   const b = randomArray(c.filter[3], seed + 20);
@@ -34,7 +34,7 @@ export async function convGradientsBothWays(c: ConvCase, seed: number, kernelNam
     });
   const ours = (a: tf.Tensor4D, k: tf.Tensor4D, bias: tf.Tensor1D) => conv2dWithBias(a, k, bias, c.strides, c.pad, c.dilation);
   const oursValues = run(ours);
-  const used = (await tf.profile(() => run(ours))).kernels.some((k) => k.name === kernelName);
+  const kernels = (await tf.profile(() => run(ours))).kernels.map((k) => k.name);
   const cpu = await onCpu(() => run((a, k, bias) => tf.add(tf.conv2d(a, dilateFilter(k, c.dilation), c.strides, c.pad), bias)));
-  return { ours: oursValues, cpu, used };
+  return { ours: oursValues, cpu, kernels };
 }

@@ -9,6 +9,9 @@ export const everyWasmKernelNetworkJson = {
   layers: [
     { type: 'imageInput', inputSize: [28, 28, 1] },
     { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same' },
+    // The input gradient's three ways: the spread dy's convolution here, its phases next, real products below.
+    { type: 'convolution2d', filterSize: 3, numFilters: 4, padding: 'same' },
+    { type: 'convolution2d', filterSize: 3, numFilters: 6, stride: 2, padding: 'same' },
     { type: 'maxPooling2d', poolSize: 2 },
     { type: 'convolution2d', filterSize: 3, numFilters: 6, dilationFactor: 2, padding: 'same' },
     { type: 'averagePooling2d', poolSize: 3, stride: 2, padding: 1 },

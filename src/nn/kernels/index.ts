@@ -5,6 +5,7 @@ import { batchNormTrainingGradWasm, batchNormTrainingWasm } from './batch-norm.j
 import { channelSumsWasm } from './channel-sums.js';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { conv2dWithBiasWasm } from './conv2d-with-bias.js';
+import { convInputGradientWasm } from './conv-input-gradient.js';
 import { eluWithAlphaGradWasm, eluWithAlphaWasm } from './elu.js';
 import { expressionWasm } from './expression.js';
 import { identityWasm } from './identity.js';
@@ -33,6 +34,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   spreadPadWasm,
   flipFilterWasm,
   interleavePhasesWasm,
+  convInputGradientWasm,
   expressionWasm,
   activationGradWasm,
 ];

@@ -13,6 +13,7 @@ export const SgdmUpdate = 'TrainyardSgdmUpdate';
 export const SpreadPad = 'TrainyardSpreadPad';
 export const FlipFilter = 'TrainyardFlipFilter';
 export const InterleavePhases = 'TrainyardInterleavePhases';
+export const ConvInputGradient = 'TrainyardConvInputGradient';
 export const Expression = 'TrainyardExpression';
 export const ActivationGrad = 'TrainyardActivationGrad';
 
@@ -70,6 +71,14 @@ export interface InterleavePhasesAttrs {
   height: number;
   width: number;
   phases: { row: number; col: number }[];
+}
+
+/** dx [inputShape] of a convolution with these attributes, from dy and its filter. */
+export interface ConvInputGradientAttrs {
+  inputShape: [number, number, number, number];
+  strides: [number, number];
+  pad: 'valid' | 'same';
+  dilations: [number, number];
 }
 
 export interface BatchNormTrainingAttrs {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from '../kernels/index.js';
 import { explicitPadding } from '../kernels/padding.js';
-import { ChannelSums, Conv2DWithBias, FlipFilter, InterleavePhases, SpreadPad, type Conv2DWithBiasAttrs, type FlipFilterAttrs, type InterleavePhasesAttrs, type SpreadPadAttrs } from '../kernels/names.js';
+import { ChannelSums, Conv2DWithBias, ConvInputGradient, FlipFilter, InterleavePhases, SpreadPad, type Conv2DWithBiasAttrs, type ConvInputGradientAttrs, type FlipFilterAttrs, type InterleavePhasesAttrs, type SpreadPadAttrs } from '../kernels/names.js';
 
 /**
  * A 2-D convolution that can be trained with any dilation. tfjs has no gradient for dilated
@@ -61,11 +61,17 @@ tf.registerGradient({
 });
 
 /**
- * A convolution's input gradient (the transposed convolution) as an ordinary convolution that
- * XNNPACK runs: dy spread out by the strides (zeros between its rows and columns) and padded by
- * (filter extent - 1 - the forward's padding), convolved with the filter flipped and its channel
- * axes swapped, at the forward's dilation. tfjs-backend-wasm's own Conv2DBackpropInput is a
- * scalar loop, 5-10x slower; the zeros of a strided spread cost less than that.
+ * A convolution's input gradient (the transposed convolution), by whichever of two ways does less:
+ * - as an ordinary convolution that XNNPACK runs: dy spread out by the strides (zeros between its
+ *   rows and columns) and padded by (filter extent - 1 - the forward's padding), convolved with the
+ *   filter flipped and its channel axes swapped, at the forward's dilation; a strided undilated one
+ *   phase by phase, without the spread's zeros (phasedInputGradient). tfjs-backend-wasm's own
+ *   Conv2DBackpropInput is a scalar loop, 5-10x slower.
+ * - with only the real products (ConvInputGradient, conv_input_gradient.c): each output position's
+ *   dy times the filter, added into dx at the pixels its taps read, the taps in the padding skipped.
+ *   On the small maps of 'valid' convolutions most of the padded dy above is zeros: avgpool-leaky's
+ *   5x5 'valid' 12x12x16 -> 8x8x32 does 105M products instead of 236M (7 ms instead of 17).
+ * realProductsPay chooses.
  */
 function inputGradient(
   dy: tf.Tensor4D,
@@ -79,14 +85,75 @@ function inputGradient(
   const [kh, kw] = filter.shape;
   const extent: [number, number] = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1];
   const [top, , left] = explicitPadding(pad, [h, w], [dy.shape[1], dy.shape[2]], extent, strides);
-  const strided = strides[0] > 1 || strides[1] > 1;
-  if (strided && dilations[0] === 1 && dilations[1] === 1) return phasedInputGradient(dy, filter, inputShape, strides, [top, left]);
+  if (hasKernel(ConvInputGradient) && realProductsPay(inputShape, dy.shape, filter.shape, strides, dilations, [top, left])) {
+    const attrs: ConvInputGradientAttrs = { inputShape: inputShape as ConvInputGradientAttrs['inputShape'], strides, pad, dilations };
+    return tf.engine().runKernel(ConvInputGradient, { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+  if (phased(strides, dilations)) return phasedInputGradient(dy, filter, inputShape, strides, [top, left]);
   const attrs: SpreadPadAttrs = { strides, top: extent[0] - 1 - top, left: extent[1] - 1 - left, outHeight: h + extent[0] - 1, outWidth: w + extent[1] - 1 };
   return tf.tidy(() => {
     const spread = tf.engine().runKernel(SpreadPad, { x: dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     const flipped = tf.engine().runKernel(FlipFilter, { x: filter }) as tf.Tensor4D;
     return tf.conv2d(spread, flipped, 1, 'valid', 'NHWC', dilations);
   });
+}
+
+function phased(strides: [number, number], dilations: [number, number]): boolean {
+  return (strides[0] > 1 || strides[1] > 1) && dilations[0] === 1 && dilations[1] === 1;
+}
+
+/**
+ * Whether the real-products kernel beats the convolution path: when the products it skips (taps in
+ * the padding, which the convolution path multiplies by zeros) are at least a tenth of the
+ * convolution path's, or the output map is at most 8x8, where the phases' and XNNPACK's per-call
+ * work weighs more. Both count (output position, tap) pairs, axis by axis (the channels and images
+ * are common factors). Measured on one thread (ms, convolution path -> real products), batch 128:
+ *   5x5 'valid' 12x12x16 -> 8x8x32:        17.1 -> 6.8  (products 0.44 of the path's)
+ *   3x3 dilation 2 'valid' 13x13x16 -> 9x9x32: 8.9 -> 4.3 (0.48)
+ *   3x3 stride 2 'same' 14x14x16 -> 7x7x32:   2.8 -> 1.95 (0.91, phased; output 7x7)
+ *   3x3 stride 2 'same' 7x7x32 -> 4x4x32:     1.3 -> 0.92 (output 4x4)
+ *   3x3 'same' 7x7x32 -> 7x7x64:              10.2 -> 7.2 (0.82)
+ *   3x3 'same' 14x14x16 -> 14x14x32:          9.7 -> 9.2-9.6 (0.91: even)
+ *   3x3 'same' 14x14x32 -> 14x14x32:          18.9 -> 19.9 (0.91)
+ *   3x3 'same' 16x16x32 -> 16x16x64:          46.6 -> 51.7 (0.92)
+ *   3x3 'same' 28x28x16 -> 28x28x16:          18.3 -> 21.0 (0.95)
+ *   3x3 stride 2 'same' 32x32x32 -> 16x16x64: 50.4 -> 58.7 (0.97, phased)
+ *   3x3 stride 2 'same' 56x56x32 -> 28x28x32 (batch 32): 23.4 -> 26.2
+ * XNNPACK's convolutions run at 24-26 GFLOP/s on the larger maps, the real-products kernel at 20-25
+ * there (its scattered adds into dx leave L1 sooner) and 25-32 on the small ones.
+ */
+export function realProductsPay(
+  inputShape: number[],
+  dyShape: number[],
+  filterShape: number[],
+  strides: [number, number],
+  dilations: [number, number],
+  [top, left]: [number, number],
+): boolean {
+  const [, h, w] = inputShape as [number, number, number, number];
+  const [, oh, ow] = dyShape as [number, number, number, number];
+  const [kh, kw] = filterShape as [number, number, number, number];
+  const inside = pairsInside(h, oh, kh, strides[0], dilations[0], top) * pairsInside(w, ow, kw, strides[1], dilations[1], left);
+  const path = phased(strides, dilations)
+    ? phasePairs(h, oh, kh, strides[0], top) * phasePairs(w, ow, kw, strides[1], left)
+    : h * kh * w * kw;
+  return oh * ow <= 64 || inside <= 0.9 * path;
+}
+
+/** (output position, tap) pairs along one axis whose input position is inside the input, not in the padding. */
+function pairsInside(inputLength: number, outputLength: number, taps: number, stride: number, dilation: number, before: number): number {
+  let pairs = 0;
+  for (let i = 0; i < taps; i++) {
+    const first = Math.max(0, Math.ceil((before - i * dilation) / stride));
+    const last = Math.min(outputLength - 1, Math.floor((inputLength - 1 + before - i * dilation) / stride));
+    pairs += Math.max(0, last - first + 1);
+  }
+  return pairs;
+}
+
+/** The (position, tap) pairs the phases' convolutions compute along one axis, zero-padded dy included. */
+function phasePairs(inputLength: number, dyLength: number, filterLength: number, s: number, top: number): number {
+  return phases(inputLength, dyLength, filterLength, s, top).reduce((sum, p) => sum + p.count * p.taps, 0);
 }
 
 /**

@@ -19,6 +19,8 @@ export interface KernelExports {
   conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number, tapBegin: number, tapEnd: number): void;
   spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
   scatter_phase(part: number, dx: number, n: number, ph: number, pw: number, c: number, h: number, w: number, a: number, b: number, sh: number, sw: number): void;
+  filter_tap_panels(w: number, panels: number, taps: number, ci: number, co: number, ciStride: number): void;
+  conv_input_gradient(dy: number, panels: number, dx: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, ciStride: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number, top: number, left: number, imageBegin: number, imageEnd: number): void;
   flip_filter(w: number, out: number, kw: number, ci: number, co: number, r0: number, c0: number, sh: number, sw: number, mh: number, mw: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
   expression_run(frame: number, nCode: number, nConst: number, nIn: number, nOut: number, nReg: number, rows: number, channels: number, blockPixels: number, scratch: number): void;
