@@ -70,8 +70,8 @@ tf.registerGradient({
  * - with only the real products (ConvInputGradient, conv_input_gradient.c): each output position's
  *   dy times the filter, added into dx at the pixels its taps read, the taps in the padding skipped.
  *   On the small maps of 'valid' convolutions most of the padded dy above is zeros: avgpool-leaky's
- *   5x5 'valid' 12x12x16 -> 8x8x32 does 105M products instead of 236M (7 ms instead of 17).
- * realProductsPay chooses.
+ *   5x5 'valid' 12x12x16 -> 8x8x32 does 105M products instead of 236M (6.7 ms instead of 17.9).
+ * realProductsPay chooses; the real products win on every network of bench/zoo.
  */
 function inputGradient(
   dy: tf.Tensor4D,
@@ -103,26 +103,27 @@ function phased(strides: [number, number], dilations: [number, number]): boolean
 }
 
 /**
- * Whether the real-products kernel beats the convolution path: when the products it skips (taps in
- * the padding, which the convolution path multiplies by zeros) are at least a tenth of the
- * convolution path's, or the output map is at most 8x8, where the phases' and XNNPACK's per-call
- * work weighs more. Both count (output position, tap) pairs, axis by axis (the channels and images
- * are common factors). Measured on one thread (ms, convolution path -> real products), batch 128:
- *   5x5 'valid' 12x12x16 -> 8x8x32:        17.1 -> 6.8  (products 0.44 of the path's)
- *   3x3 dilation 2 'valid' 13x13x16 -> 9x9x32: 8.9 -> 4.3 (0.48)
- *   3x3 stride 2 'same' 14x14x16 -> 7x7x32:   2.8 -> 1.95 (0.91, phased; output 7x7)
- *   3x3 stride 2 'same' 7x7x32 -> 4x4x32:     1.3 -> 0.92 (output 4x4)
- *   3x3 'same' 7x7x32 -> 7x7x64:              10.2 -> 7.2 (0.82)
- *   3x3 'same' 14x14x16 -> 14x14x32:          9.7 -> 9.2-9.6 (0.91: even)
- *   3x3 'same' 14x14x32 -> 14x14x32:          18.9 -> 19.9 (0.91)
- *   3x3 'same' 16x16x32 -> 16x16x64:          46.6 -> 51.7 (0.92)
- *   3x3 'same' 28x28x16 -> 28x28x16:          18.3 -> 21.0 (0.95)
- *   3x3 stride 2 'same' 32x32x32 -> 16x16x64: 50.4 -> 58.7 (0.97, phased)
- *   3x3 stride 2 'same' 56x56x32 -> 28x28x32 (batch 32): 23.4 -> 26.2
- * XNNPACK's convolutions run at 24-26 GFLOP/s on the larger maps, the real-products kernel at 20-25
- * there (its scattered adds into dx leave L1 sooner) and 25-32 on the small ones.
+ * Whether the real-products kernel beats the convolution path: unless dy has fewer than 12
+ * channels (its microkernel's inner loop runs over them, so a short one is mostly overhead) and
+ * the convolution path multiplies less than a tenth more pairs. Both count (output position, tap)
+ * pairs, axis by axis (channels and images are common factors). Measured on one thread, min of 8
+ * interleaved repetitions at load 3-5 (ms, convolution path -> real products; batch 128 unless
+ * said; the ratio is the real kernel's pairs to the path's):
+ *   5x5 'valid' 12x12x16 -> 8x8x32 (avgpool-leaky):              17.9 -> 6.7  (0.44)
+ *   3x3 dilation 2 'valid' 13x13x16 -> 9x9x32 (dilated-clipped):  8.6 -> 3.1  (0.48)
+ *   3x3 stride 2 'same' 14x14x16 -> 7x7x32 (strided; phases):     2.5 -> 1.7  (0.91)
+ *   3x3 'same' 14x14x16 -> 14x14x32 (elu-gap):                    9.7 -> 7.7  (0.91)
+ *   3x3 'same' 28x28x16 -> 28x28x16 (residual):                  25.8 -> 20.3 (0.95)
+ *   3x3 'same' 16x16x32 -> 16x16x64 (wide-rgb32):                44.8 -> 41.4 (0.92)
+ *   3x3 stride 2 'same' 32x32x32 -> 16x16x64 (phases):           53.2 -> 38.6 (0.96)
+ *   3x3 'same' 32x32x64 -> 32x32x128, batch 16:                  82.7 -> 71.3 (0.94)
+ *   3x3 'same' 28x28x16 -> 28x28 by 12 / 8 / 4 channels:  15.6 -> 15.4, 13.8 -> 14.5, 8.9 -> 10.3
+ *   5x5 stride 2 'same' 28x28x8 -> 14x14x6 (phases):              4.9 -> 5.9  (0.93)
+ *   5x5 'valid' 12x12x16 -> 8x8x4:                                4.9 -> 3.3  (0.44)
+ * XNNPACK's convolutions run at 22-29 GFLOP/s on these, the real-products kernel at 23-40 (over
+ * the products it does) where dy has 16 channels or more, 10-17 where it has 4 to 8.
  */
-export function realProductsPay(
+function realProductsPay(
   inputShape: number[],
   dyShape: number[],
   filterShape: number[],
@@ -132,12 +133,12 @@ export function realProductsPay(
 ): boolean {
   const [, h, w] = inputShape as [number, number, number, number];
   const [, oh, ow] = dyShape as [number, number, number, number];
-  const [kh, kw] = filterShape as [number, number, number, number];
+  const [kh, kw, , co] = filterShape as [number, number, number, number];
   const inside = pairsInside(h, oh, kh, strides[0], dilations[0], top) * pairsInside(w, ow, kw, strides[1], dilations[1], left);
   const path = phased(strides, dilations)
     ? phasePairs(h, oh, kh, strides[0], top) * phasePairs(w, ow, kw, strides[1], left)
     : h * kh * w * kw;
-  return oh * ow <= 64 || inside <= 0.9 * path;
+  return co >= 12 || inside <= 0.9 * path;
 }
 
 /** (output position, tap) pairs along one axis whose input position is inside the input, not in the padding. */

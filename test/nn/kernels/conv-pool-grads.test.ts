@@ -15,11 +15,12 @@ type Pad = 'valid' | 'same' | number;
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 describe('convolution gradients on wasm: the input gradient with real products only or as an XNNPACK convolution, dilation without a zero-spread filter', () => {
-  // Which way the input gradient goes (realProductsPay): the real-products kernel, or the XNNPACK
-  // convolution of the spread dy, phase by phase when strided.
+  // Which way the input gradient goes (realProductsPay): the real-products kernel where it skips a
+  // tenth of the pairs or dy has 12 channels or more, else the XNNPACK convolution of the spread dy,
+  // phase by phase when strided.
   const paths = { realProducts: ConvInputGradient, phases: InterleavePhases, spread: SpreadPad } as const;
   const cases: (ConvCase & { path: keyof typeof paths })[] = [
-    { x: [3, 13, 11, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // 0.89 of the pairs inside
+    { x: [3, 13, 11, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // 0.89 of the convolution's pairs inside the input
     { x: [2, 14, 14, 8], filter: [3, 3, 8, 16], strides: [2, 2], pad: 'same', dilation: [1, 1], path: 'realProducts' },
     { x: [2, 15, 13, 5], filter: [5, 5, 5, 7], strides: [2, 2], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // odd input, stride 2
     { x: [1, 9, 10, 2], filter: [4, 2, 2, 3], strides: [3, 2], pad: 'valid', dilation: [1, 1], path: 'realProducts' }, // rows the forward never reads
@@ -28,15 +29,18 @@ describe('convolution gradients on wasm: the input gradient with real products o
     { x: [2, 12, 12, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilation: [2, 2], path: 'realProducts' },
     { x: [1, 11, 13, 4], filter: [3, 2, 4, 6], strides: [1, 1], pad: 'valid', dilation: [2, 3], path: 'realProducts' },
     { x: [3, 14, 9, 2], filter: [5, 3, 2, 4], strides: [1, 1], pad: 'same', dilation: [2, 1], path: 'realProducts' },
-    { x: [1, 9, 9, 3], filter: [1, 1, 3, 4], strides: [2, 2], pad: 'valid', dilation: [1, 1], path: 'realProducts' }, // pixels no tap reaches: zeros
-    { x: [2, 11, 10, 3], filter: [2, 2, 3, 5], strides: [3, 3], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // filter smaller than the stride
-    { x: [1, 16, 16, 4], filter: [3, 3, 4, 6], strides: [2, 2], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // even size: no padding on top
+    { x: [1, 9, 9, 3], filter: [1, 1, 3, 4], strides: [2, 2], pad: 'valid', dilation: [1, 1], path: 'phases' }, // phases no tap reaches: zeros
+    { x: [2, 11, 10, 3], filter: [2, 2, 3, 5], strides: [3, 3], pad: 'same', dilation: [1, 1], path: 'phases' }, // filter smaller than the stride
+    { x: [2, 11, 10, 3], filter: [2, 2, 3, 12], strides: [3, 3], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // pixels no tap reaches: zeros
+    { x: [1, 16, 16, 4], filter: [3, 3, 4, 6], strides: [2, 2], pad: 'same', dilation: [1, 1], path: 'phases' }, // even size: no padding on top
+    { x: [1, 16, 16, 4], filter: [3, 3, 4, 14], strides: [2, 2], pad: 'same', dilation: [1, 1], path: 'realProducts' },
     { x: [2, 12, 13, 5], filter: [4, 5, 5, 3], strides: [2, 3], pad: 'valid', dilation: [1, 1], path: 'realProducts' },
     { x: [2, 9, 11, 13], filter: [3, 3, 13, 6], strides: [1, 1], pad: 'valid', dilation: [1, 1], path: 'realProducts' }, // ci 13: a block of 8, one of 5
     { x: [2, 8, 7, 20], filter: [3, 3, 20, 9], strides: [1, 1], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // ci 20: blocks of 8, 8, 4
     { x: [1, 10, 11, 12], filter: [3, 4, 12, 17], strides: [1, 2], pad: 'same', dilation: [1, 1], path: 'realProducts' },
     { x: [2, 6, 30, 4], filter: [3, 3, 4, 5], strides: [1, 1], pad: 'valid', dilation: [1, 1], path: 'realProducts' }, // rows of 28 positions in blocks of up to 6
-    { x: [2, 20, 18, 5], filter: [3, 3, 5, 6], strides: [1, 1], pad: 'same', dilation: [1, 1], path: 'spread' }, // 0.93 of the pairs inside
+    { x: [2, 20, 18, 5], filter: [3, 3, 5, 6], strides: [1, 1], pad: 'same', dilation: [1, 1], path: 'spread' }, // 0.93 of the pairs inside, dy of 6 channels
+    { x: [2, 20, 18, 5], filter: [3, 3, 5, 12], strides: [1, 1], pad: 'same', dilation: [1, 1], path: 'realProducts' }, // 0.93, dy of 12 channels
     { x: [1, 22, 20, 4], filter: [3, 3, 4, 6], strides: [2, 2], pad: 'same', dilation: [1, 1], path: 'phases' }, // 0.94, output 11x10
     { x: [1, 30, 26, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'same', dilation: [2, 1], path: 'spread' }, // 0.93
   ];
