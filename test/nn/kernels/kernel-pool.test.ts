@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../src/nn/backend.js';
+import { Conv2DWithBias } from '../../../src/nn/kernels/names.js';
+import { conv2dWithBias } from '../../../src/nn/ops/conv.js';
 import { Heap } from '../../../src/nn/wasm/heap.js';
 import { KernelPool, splitRange } from '../../../src/nn/wasm/kernel-pool.js';
 import { onCpu, randomArray, worstMismatch } from '../../helpers/backend.js';
@@ -158,6 +160,23 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
     Heap.minWorkPerPart = 1;
     expect(whole.names).toEqual([]);
     expect(split.value).toEqual(whole.value);
+  });
+
+  it('splits the forward convolution by output rows: the cpu backend\'s result, and the same bits as in one part', async () => {
+    const c: ConvCase = { x: [3, 11, 10, 5], filter: [3, 3, 5, 10], strides: [2, 1], pad: 'same', dilation: [1, 2] };
+    const run = () => tf.tidy(() => {
+      const [x, w, b] = [tf.tensor4d(randomArray(3 * 11 * 10 * 5, 280), c.x), tf.tensor4d(randomArray(3 * 3 * 5 * 10, 281), c.filter), tf.tensor1d(randomArray(10, 282))];
+      return conv2dWithBias(x, w, b, c.strides, c.pad, c.dilation).dataSync();
+    });
+    const split = pooled(run);
+    expect(split.names).toContain('conv2d_forward');
+    Heap.minWorkPerPart = Infinity;
+    const whole = pooled(run);
+    Heap.minWorkPerPart = 1;
+    expect(whole.names).toEqual([]);
+    expect(split.value).toEqual(whole.value);
+    const { ours, cpu } = await convGradientsBothWays(c, 280, Conv2DWithBias);
+    expect(worstMismatch(ours[0]!, cpu[0]!, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
   });
 
   it('reports a kernel that traps on a pool thread as an error, and keeps working afterwards', () => {
