@@ -26,26 +26,30 @@ export const conv2dWithBiasWasm: tf.KernelConfig = {
 };
 
 /**
- * Where conv2d_forward.c beat XNNPACK (npm run bench:conv-forward, batch 128 unless said, min of 9-15
- * runs, Zen 3, a shared 2-core machine): on one thread on all 18 of the zoo's shapes, 1.1-1.4x from
- * ci = 8 up (e.g. [14,14,16]x[3,3,16,32] 6.3 against 7.9 ms, [16,16,32]x[3,3,32,64] 33 against 39-42 ms,
- * [14,14,16]x[5,5,16,32] dilation 2 19.5 against 23 ms) and 1.2-2.4x on the first layers (ci = 1
- * or 3: [28,28,1]x[5,5,1,20] 2.9 against 6.0 ms; [32,32,3]x[3,3,3,32] 7.3 against 8.8 ms); on 2
- * threads 1.03-1.3x where both sides got both cores. Beyond the zoo, up to 3x3x128 taps (a co
- * block's filter columns, taps x 32 bytes, 36 KiB) 1.1x ([32,16,16,128]x[3,3,128,128] 69-77 against
- * 75-86 ms); from 3x3x256 (72 KiB, past L1) 0.45-0.8x ([32,8,8,256]x[3,3,256,256] 110-135
- * against 81-86 ms): there XNNPACK's blocking of the taps wins.
+ * Where conv2d_forward.c beat XNNPACK (npm run bench:conv-forward: batch 128 unless said, fastest of
+ * 9-15 runs each, interleaved; Zen 3, one thread, a shared 2-core machine at load 3-5): on all 18
+ * of the zoo's shapes, 1.1-1.45x from ci = 8 up (e.g. [14,14,16]x[3,3,16,32] 6.3-6.8 against
+ * 8.0-8.3 ms, [16,16,32]x[3,3,32,64] 31-38 against 40-41 ms, [14,14,16]x[5,5,16,32] dilation 2
+ * 18.5-19 against 23-27 ms) and 1.15-2.7x on the first layers (ci = 1 or 3: [28,28,1]x[5,5,1,20]
+ * 2.9-3.0 against 5.8-8.2 ms; [32,32,3]x[3,3,3,32] 7.2-7.5 against 8.7 ms). Beyond the zoo:
+ * [32,16,16,128]x[3,3,128,128] 1.14-1.49x, [32,8,8,256]x[3,3,256,256] 1.16-1.28x,
+ * [16,8,8,512]x[3,3,512,256] 0.95-1.09x (4608 taps, 144 KiB of filter a co block, streamed from
+ * L2), 1x1 64 -> 128 0.98-1.0x: up to 3x3x256 taps ours, beyond that (not measured further, and
+ * only more of the filter out of L1) XNNPACK. On 2 threads the figures were too noisy on this
+ * machine to choose otherwise (0.7-2.7x, each side often getting one core).
  */
 export function ourKernelIsFaster(filterShape: number[]): boolean {
   const [kh, kw, ci] = filterShape as [number, number, number, number];
-  return kh * kw * ci <= 3 * 3 * 128;
+  return kh * kw * ci <= 3 * 3 * 256;
 }
 
 /**
  * conv2d(x, filter) + bias (NHWC, filter [kh, kw, ci, co]; no bias: zeros) on the wasm backend with
  * trainyard's kernel (conv2d_forward.c), x zero-padded by `padding` [top, bottom, left, right]
- * first. The output is a new tensor of the backend. Split by output rows over the kernel pool's
- * threads where there is one.
+ * first and the filter packed by blocks of co (conv2d_forward.c). The output is a new tensor of the
+ * backend. Split by output rows over the kernel pool's threads where there is one. (Padding in
+ * scratch costs little: [128,16,16,32]x[3,3,32,64] and [128,32,32,3]x[3,3,3,32] took the same time,
+ * within 5%, on an x padded beforehand, so the kernel has no border cases.)
  */
 export function conv2dOnWasm(
   backend: object,
@@ -70,13 +74,9 @@ export function conv2dOnWasm(
   const coStride = Math.ceil(co / 4) * 4;
   const padded = top + bottom + left + right > 0;
   const taps = kh * kw * ci;
-  // Filter and bias are copied (co padded to coStride with zeros) when co is not a multiple of 4 or there is no bias.
+  // The bias is copied (co padded to coStride with zeros) when co is not a multiple of 4 or there is none.
   const ownBias = bias === null || coStride !== co;
-  const bytes = {
-    x: padded ? 4 * n * ph * pw * ci : 0,
-    filter: coStride !== co ? 4 * taps * coStride : 0,
-    bias: ownBias ? 4 * coStride : 0,
-  };
+  const bytes = { x: padded ? 4 * n * ph * pw * ci : 0, filter: 4 * taps * coStride, bias: ownBias ? 4 * coStride : 0 };
   heap.withScratch(bytes.x + bytes.filter + bytes.bias, (scratch) => {
     const k = heap.kernels;
     if (padded) {
@@ -84,18 +84,15 @@ export function conv2dOnWasm(
       heap.runSplit('pad_nhwc', n, n * ph * pw * ci, (b, e) => [xOffset + b * image, scratch + b * paddedImage, e - b, h, w, ci, top, bottom, left, right]);
     }
     const xAt = padded ? scratch : heap.offset(x);
-    let filterAt = heap.offset(filter);
-    if (coStride !== co) {
-      k.copy_rows(filterAt, co, scratch + bytes.x, coStride, taps, co);
-      filterAt = scratch + bytes.x;
-    }
+    const packedAt = scratch + bytes.x;
+    k.conv2d_forward_pack_filter(heap.offset(filter), packedAt, taps, co);
     let biasAt = bias === null ? 0 : heap.offset(bias);
     if (ownBias) {
       biasAt = scratch + bytes.x + bytes.filter;
       k.copy_rows(bias === null ? biasAt : heap.offset(bias), co, biasAt, coStride, 1, bias === null ? 0 : co);
     }
     heap.runSplit('conv2d_forward', n * oh, n * oh * ow * taps * co, (begin, end) =>
-      [xAt, filterAt, biasAt, heap.offset(out), ph, pw, ci, oh, ow, co, coStride, kh, kw, sh, sw, dh, dw, begin, end]);
+      [xAt, packedAt, biasAt, heap.offset(out), ph, pw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, begin, end]);
   });
   return out;
 }

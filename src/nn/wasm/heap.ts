@@ -17,7 +17,8 @@ export interface KernelExports {
   batch_norm_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number, scratch: number, scaleScratch: number): void;
   batch_norm_backward(x: number, dy: number, gamma: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number, scratch: number, coefScratch: number): void;
   conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, coStride: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number, tapBegin: number, tapEnd: number): void;
-  conv2d_forward(x: number, filter: number, bias: number, out: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, coStride: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number, rowBegin: number, rowEnd: number): void;
+  conv2d_forward(x: number, packedFilter: number, bias: number, out: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dilationH: number, dilationW: number, rowBegin: number, rowEnd: number): void;
+  conv2d_forward_pack_filter(filter: number, packed: number, taps: number, co: number): void;
   spread_pad_nhwc(dy: number, out: number, n: number, oh: number, ow: number, c: number, sh: number, sw: number, top: number, left: number, ph: number, pw: number): void;
   scatter_phase(part: number, dx: number, n: number, ph: number, pw: number, c: number, h: number, w: number, a: number, b: number, sh: number, sw: number): void;
   filter_tap_panels(w: number, panels: number, taps: number, ci: number, co: number, ciStride: number): void;
