@@ -40,10 +40,7 @@ export const conv2dBackpropFilterWasm: tf.KernelConfig = {
     };
     heap.withScratch(bytes.x + bytes.dy + bytes.dw, (scratch) => {
       const k = heap.kernels;
-      if (padded) {
-        const [xOffset, image, paddedImage] = [heap.offset(x), 4 * h * w * ci, 4 * ph * pw * ci];
-        heap.runSplit('pad_nhwc', n, n * ph * pw * ci, (b, e) => [xOffset + b * image, scratch + b * paddedImage, e - b, h, w, ci, top, bottom, left, right]);
-      }
+      if (padded) heap.padNhwc(x, scratch, [top, bottom, left, right]);
       const xAt = padded ? scratch : heap.offset(x);
       let dyAt = heap.offset(dy);
       let dwAt = heap.offset(dw);

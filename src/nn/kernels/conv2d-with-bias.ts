@@ -79,10 +79,7 @@ export function conv2dOnWasm(
   const bytes = { x: padded ? 4 * n * ph * pw * ci : 0, filter: 4 * taps * coStride, bias: ownBias ? 4 * coStride : 0 };
   heap.withScratch(bytes.x + bytes.filter + bytes.bias, (scratch) => {
     const k = heap.kernels;
-    if (padded) {
-      const [xOffset, image, paddedImage] = [heap.offset(x), 4 * h * w * ci, 4 * ph * pw * ci];
-      heap.runSplit('pad_nhwc', n, n * ph * pw * ci, (b, e) => [xOffset + b * image, scratch + b * paddedImage, e - b, h, w, ci, top, bottom, left, right]);
-    }
+    if (padded) heap.padNhwc(x, scratch, [top, bottom, left, right]);
     const xAt = padded ? scratch : heap.offset(x);
     const packedAt = scratch + bytes.x;
     k.conv2d_forward_pack_filter(heap.offset(filter), packedAt, taps, co);

@@ -128,6 +128,17 @@ export class Heap {
     for (const part of parts) (this.kernels[name] as (...args: number[]) => void)(...part);
   }
 
+  /**
+   * x [n, h, w, c] zero-padded by [top, bottom, left, right] into [n, h + top + bottom, w + left +
+   * right, c] at byte `out` (scratch of a convolution kernel), split by images over the pool.
+   */
+  padNhwc(x: tf.TensorInfo, out: number, [top, bottom, left, right]: [number, number, number, number]): void {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [ph, pw] = [h + top + bottom, w + left + right];
+    const [xOffset, image, paddedImage] = [this.offset(x), 4 * h * w * c, 4 * ph * pw * c];
+    this.runSplit('pad_nhwc', n, n * ph * pw * c, (b, e) => [xOffset + b * image, out + b * paddedImage, e - b, h, w, c, top, bottom, left, right]);
+  }
+
   /** Byte offset of a tensor's data in the backend's memory. */
   offset(t: tf.TensorInfo): number {
     const data = this.backend.dataIdMap.get(t.dataId);

@@ -91,6 +91,17 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
     }
   }
 
+  /** fn's result with `kernel` split over the pool, and the same bits with every kernel in one part. */
+  function expectSameSplitAndWhole<T>(fn: () => T, kernel: string): void {
+    const split = pooled(fn);
+    expect(split.names).toContain(kernel);
+    Heap.minWorkPerPart = Infinity;
+    const whole = pooled(fn);
+    Heap.minWorkPerPart = 1;
+    expect(whole.names).toEqual([]);
+    expect(split.value).toEqual(whole.value);
+  }
+
   // Images split over the threads: odd sizes, overlapping windows, 'same' and explicit padding, batch 1.
   const pools: { x: [number, number, number, number]; pool: [number, number]; strides: [number, number]; pad: 'valid' | 'same' | number }[] = [
     { x: [3, 13, 11, 12], pool: [3, 3], strides: [2, 2], pad: 'valid' },
@@ -152,14 +163,7 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
   }
 
   it('gives the same filter gradient, bit for bit, as the kernel in one part (each tap is summed in the same order)', () => {
-    const run = () => convGradients([3, 14, 13, 8], [3, 3, 8, 16], [1, 1], 'same', 260).dw;
-    const split = pooled(run);
-    expect(split.names).toContain('conv2d_backprop_filter');
-    Heap.minWorkPerPart = Infinity;
-    const whole = pooled(run);
-    Heap.minWorkPerPart = 1;
-    expect(whole.names).toEqual([]);
-    expect(split.value).toEqual(whole.value);
+    expectSameSplitAndWhole(() => convGradients([3, 14, 13, 8], [3, 3, 8, 16], [1, 1], 'same', 260).dw, 'conv2d_backprop_filter');
   });
 
   it('splits the forward convolution by output rows: the cpu backend\'s result, and the same bits as in one part', async () => {
@@ -168,13 +172,7 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
       const [x, w, b] = [tf.tensor4d(randomArray(3 * 11 * 10 * 5, 280), c.x), tf.tensor4d(randomArray(3 * 3 * 5 * 10, 281), c.filter), tf.tensor1d(randomArray(10, 282))];
       return conv2dWithBias(x, w, b, c.strides, c.pad, c.dilation).dataSync();
     });
-    const split = pooled(run);
-    expect(split.names).toContain('conv2d_forward');
-    Heap.minWorkPerPart = Infinity;
-    const whole = pooled(run);
-    Heap.minWorkPerPart = 1;
-    expect(whole.names).toEqual([]);
-    expect(split.value).toEqual(whole.value);
+    expectSameSplitAndWhole(run, 'conv2d_forward');
     const { ours, cpu } = await convGradientsBothWays(c, 280, Conv2DWithBias);
     expect(worstMismatch(ours[0]!, cpu[0]!, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
   });
