@@ -83,11 +83,8 @@ export function conv2dOnWasm(
     const xAt = padded ? scratch : heap.offset(x);
     const packedAt = scratch + bytes.x;
     k.conv2d_forward_pack_filter(heap.offset(filter), packedAt, taps, co);
-    let biasAt = bias === null ? 0 : heap.offset(bias);
-    if (ownBias) {
-      biasAt = scratch + bytes.x + bytes.filter;
-      k.copy_rows(bias === null ? biasAt : heap.offset(bias), co, biasAt, coStride, 1, bias === null ? 0 : co);
-    }
+    const biasAt = ownBias ? scratch + bytes.x + bytes.filter : heap.offset(bias);
+    if (ownBias) k.copy_rows(bias === null ? biasAt : heap.offset(bias), co, biasAt, coStride, 1, bias === null ? 0 : co);
     heap.runSplit('conv2d_forward', n * oh, n * oh * ow * taps * co, (begin, end) =>
       [xAt, packedAt, biasAt, heap.offset(out), ph, pw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, begin, end]);
   });
