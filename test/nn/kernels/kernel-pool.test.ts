@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../src/nn/backend.js';
-import { Conv2DWithBias } from '../../../src/nn/kernels/names.js';
 import { conv2dWithBias } from '../../../src/nn/ops/conv.js';
 import { Heap } from '../../../src/nn/wasm/heap.js';
 import { KernelPool, splitRange } from '../../../src/nn/wasm/kernel-pool.js';
@@ -173,7 +172,7 @@ describe('trainyard\'s kernel pool (tfjs\'s threaded build on 2 threads)', () =>
       return conv2dWithBias(x, w, b, c.strides, c.pad, c.dilation).dataSync();
     });
     expectSameSplitAndWhole(run, 'conv2d_forward');
-    const { ours, cpu } = await convGradientsBothWays(c, 280, Conv2DWithBias);
+    const { ours, cpu } = await convGradientsBothWays(c, 280);
     expect(worstMismatch(ours[0]!, cpu[0]!, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
   });
 
