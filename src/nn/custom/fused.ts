@@ -44,11 +44,9 @@ function run(attrs: ExpressionAttrs, values: tf.Tensor[]): tf.Tensor[] {
 }
 
 const opcodes: Partial<Record<ElementwiseOp, number>> = {
-  add: 2, sub: 3, mul: 4, div: 5, neg: 6, lt: 7, le: 8, gt: 9, ge: 10, eq: 11, ne: 12,
-  and: 13, or: 14, not: 15, where: 16, exp: 17, sqrt: 18, abs: 19, sign: 20, min: 21, max: 22, relu: 23, clip: 24,
+  add: 0, sub: 1, mul: 2, div: 3, neg: 4, lt: 5, le: 6, gt: 7, ge: 8, eq: 9, ne: 10,
+  and: 11, or: 12, not: 13, where: 14, exp: 15, sqrt: 16, abs: 17, sign: 18, min: 19, max: 20, relu: 21, clip: 22,
 };
-const opInput = 0;
-const opConstant = 1;
 
 /** Code for expression.c from a program's trees, or null when the program is outside what it covers. */
 function compileProgram(program: LayerProgram): { forward: ExpressionAttrs; backward: ExpressionAttrs } | null {
@@ -65,45 +63,8 @@ function compileProgram(program: LayerProgram): { forward: ExpressionAttrs; back
   const learnableNames = program.learnables.map((l) => l.name);
 
   const assemble = (inputNames: string[], inputKinds: ValueKind[], roots: { expr: Expr; kind: ValueKind }[]): ExpressionAttrs | null => {
-    const code: number[] = [];
-    const constants: number[] = [];
-    let registers = 0;
-    const emit = (e: Expr): number | null => {
-      if (kindOf(e.shape) === null) return null;
-      const args: number[] = [];
-      let op: number | undefined;
-      switch (e.kind) {
-        case 'constant':
-          op = opConstant;
-          args.push(constants.push(e.value) - 1);
-          break;
-        case 'input':
-          op = opInput;
-          args.push(inputNames.indexOf(e.name));
-          if (args[0]! < 0) return null;
-          break;
-        case 'apply':
-          op = opcodes[e.op];
-          if (op === undefined) return null;
-          for (const arg of e.args) {
-            const r = emit(arg);
-            if (r === null) return null;
-            args.push(r);
-          }
-          break;
-        case 'reduce':
-          return null;
-      }
-      code.push(op, registers, args[0] ?? 0, args[1] ?? 0, args[2] ?? 0);
-      return registers++;
-    };
-    const outputRegisters: number[] = [];
-    for (const root of roots) {
-      const r = emit(root.expr);
-      if (r === null) return null;
-      outputRegisters.push(r);
-    }
-    return { code, constants, inputKinds, outputRegisters, outputKinds: roots.map((r) => r.kind), registers, channels: c };
+    const steps = operationSteps(inputNames, roots.map((r) => r.expr), (e) => kindOf(e.shape) !== null);
+    return steps && { ...steps, inputKinds, outputKinds: roots.map((r) => r.kind), channels: c };
   };
 
   // A learnable's gradient must be the sum of a full-shaped value down to the learnable's shape.
@@ -121,4 +82,79 @@ function compileProgram(program: LayerProgram): { forward: ExpressionAttrs; back
     [{ expr: program.backward.x, kind: ValueKind.Full }, ...(summed as { expr: Expr; kind: ValueKind }[])],
   );
   return forward && backward ? { forward, backward } : null;
+}
+
+/** A value the machine reads: an input, a constant, or the result of an operation step. */
+type Operand = { kind: 'input' | 'constant' | 'step'; index: number };
+
+/**
+ * The trees as straight-line code for expression.c: each distinct operation once, however often
+ * the trees repeat it (a backward's dx and its learnables' sums often share terms), inputs and
+ * constants read where they are, and the registers of values no longer needed reused, so that a block's registers stay in the processor's first-level cache. Null when
+ * a node is outside what the machine covers (a reduction, an operation it lacks, a shape `fits`
+ * refuses, a name not among the inputs).
+ */
+function operationSteps(
+  inputNames: string[],
+  roots: Expr[],
+  fits: (e: Expr) => boolean,
+): Pick<ExpressionAttrs, 'code' | 'constants' | 'outputSlots' | 'registers'> | null {
+  const constants: number[] = [];
+  const steps: { op: number; args: Operand[] }[] = [];
+  const known = new Map<string, Operand>();
+  const keyOf = (o: Operand) => `${o.kind[0]}${o.index}`;
+  const once = (key: string, make: () => Operand): Operand => {
+    let operand = known.get(key);
+    if (!operand) known.set(key, (operand = make()));
+    return operand;
+  };
+  const visit = (e: Expr): Operand | null => {
+    if (!fits(e)) return null;
+    switch (e.kind) {
+      case 'constant':
+        // Keyed by the float32 bits, so that 0 and -0 stay apart.
+        return once(`c${new Int32Array(Float32Array.of(e.value).buffer)[0]}`, () => ({ kind: 'constant', index: constants.push(e.value) - 1 }));
+      case 'input': {
+        const index = inputNames.indexOf(e.name);
+        return index < 0 ? null : { kind: 'input', index };
+      }
+      case 'apply': {
+        const op = opcodes[e.op];
+        if (op === undefined) return null;
+        const args: Operand[] = [];
+        for (const arg of e.args) {
+          const operand = visit(arg);
+          if (!operand) return null;
+          args.push(operand);
+        }
+        return once(`${op}(${args.map(keyOf).join()})`, () => ({ kind: 'step', index: steps.push({ op, args }) - 1 }));
+      }
+      case 'reduce':
+        return null;
+    }
+  };
+  const outputs: Operand[] = [];
+  for (const root of roots) {
+    const operand = visit(root);
+    if (!operand) return null;
+    outputs.push(operand);
+  }
+
+  // Registers by liveness: a step's operands whose last use it is free their registers before it
+  // takes one (each operation reads a lane before writing it, so it may overwrite an operand);
+  // outputs stay live to the end of the block.
+  const lastUse = steps.map(() => -1);
+  steps.forEach((step, k) => step.args.forEach((a) => a.kind === 'step' && (lastUse[a.index] = k)));
+  outputs.forEach((o) => o.kind === 'step' && (lastUse[o.index] = Infinity));
+  const registerOf: number[] = [];
+  const free: number[] = [];
+  let registers = 0;
+  steps.forEach((step, k) => {
+    for (const a of new Set(step.args.filter((a) => a.kind === 'step' && lastUse[a.index] === k).map((a) => a.index))) free.push(registerOf[a]!);
+    registerOf[k] = free.pop() ?? registers++;
+  });
+  const slot = (o: Operand) =>
+    o.kind === 'input' ? o.index : o.kind === 'constant' ? inputNames.length + o.index : inputNames.length + constants.length + registerOf[o.index]!;
+  const code = steps.flatMap((step, k) => [step.op, slot({ kind: 'step', index: k }), ...[0, 1, 2].map((i) => (step.args[i] ? slot(step.args[i]!) : 0))]);
+  return { code, constants, outputSlots: outputs.map(slot), registers };
 }

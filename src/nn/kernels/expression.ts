@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Heap } from '../wasm/heap.js';
 import { Expression, ValueKind, type ExpressionAttrs } from './names.js';
 
-/** Floats a register holds: about 256, in whole pixels. */
+/** Pixels a register holds: about 256 floats, in whole pixels and whole vectors of 4 floats. */
 function blockPixels(channels: number): number {
-  return Math.max(1, Math.floor(256 / channels));
+  const vectorPixels = 4 / (channels % 4 === 0 ? 4 : channels % 2 === 0 ? 2 : 1);
+  return Math.ceil(Math.max(1, Math.floor(256 / channels)) / vectorPixels) * vectorPixels;
 }
 
 /**
@@ -26,8 +27,9 @@ export const expressionWasm: tf.KernelConfig = {
     const frameInts = a.code.length + a.constants.length + 2 * nIn + 3 * nOut;
     const frameBytes = Math.ceil((4 * frameInts) / 16) * 16;
     const pixels = blockPixels(a.channels);
-    const block = Math.ceil((pixels * a.channels) / 4) * 4;
-    const scratchBytes = 4 * block * (a.registers + nIn + nOut) + 8 * a.channels * nOut;
+    const block = pixels * a.channels;
+    const slots = nIn + a.constants.length + a.registers;
+    const scratchBytes = 4 * block * (a.registers + nIn + a.constants.length + nOut) + 8 * a.channels * nOut + 4 * slots;
     heap.withScratch(frameBytes + scratchBytes, (pointer) => {
       const frame = heap.ints(pointer, frameInts);
       let at = 0;
@@ -37,7 +39,7 @@ export const expressionWasm: tf.KernelConfig = {
       at += a.constants.length;
       frame.set(ins.map((t) => heap.offset(t)), at);
       frame.set(a.inputKinds, (at += nIn));
-      frame.set(a.outputRegisters, (at += nIn));
+      frame.set(a.outputSlots, (at += nIn));
       frame.set(a.outputKinds, (at += nOut));
       frame.set(outputs.map((t) => heap.offset(t)), (at += nOut));
       const rows = tf.util.sizeFromShape(full.shape) / a.channels;

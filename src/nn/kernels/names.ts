@@ -35,13 +35,14 @@ export const enum ValueKind {
 
 /**
  * A custom layer's expressions compiled for expression.c: inputs in0, in1, ... of the given kinds
- * (0 full tensor, 1 per channel, 2 scalar); outputs read from registers, full tensors or sums.
+ * (0 full tensor, 1 per channel, 2 scalar); outputs read from slots (inputs, then constants, then
+ * registers), full tensors or sums.
  */
 export interface ExpressionAttrs {
   code: number[];
   constants: number[];
   inputKinds: number[];
-  outputRegisters: number[];
+  outputSlots: number[];
   outputKinds: number[];
   registers: number;
   channels: number;

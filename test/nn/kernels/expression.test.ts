@@ -47,6 +47,25 @@ const layers: { name: string; json: unknown; fused: boolean }[] = [
     },
   },
   {
+    name: 'exp over its whole range, subexpressions written twice',
+    fused: true,
+    json: {
+      learnables: { s: { shape: 'perChannel' } },
+      // x / 2 reaches 45 and x - 80 both 10 and -170 (exp below the smallest normal float).
+      forward: 's * exp(x / 2) + exp(x - 80) + exp(x / 2)',
+      backward: { x: 'dz * ((s + 1) * exp(x / 2) / 2 + exp(x - 80))', s: 'sum(dz * exp(x / 2), "spatial+batch")' },
+    },
+  },
+  {
+    name: 'a backward that is dz itself (an output that is an input, copied out)',
+    fused: true,
+    json: {
+      learnables: { b: { shape: 'scalar' } },
+      forward: 'x + b',
+      backward: { x: 'dz', b: 'sum(dz, "all")' },
+    },
+  },
+  {
     name: 'a layer outside the fused kernels (tanh), run as plain tfjs ops',
     fused: false,
     json: {
@@ -61,6 +80,8 @@ const sizes: { n: number; size: Size3 }[] = [
   { n: 3, size: [7, 5, 20] }, // the seed's channel count; rows not a multiple of the block
   { n: 1, size: [9, 11, 7] }, // batch 1, odd channels
   { n: 2, size: [4, 3, 300] }, // more channels than a block holds
+  { n: 5, size: [3, 7, 2] }, // an even channel count that is not a multiple of 4
+  { n: 1, size: [1, 1, 3] }, // less than one vector
 ];
 
 describe('custom layers compiled into fused expression kernels (expression.c)', () => {

@@ -28,19 +28,16 @@ INLINE f32x4 mul4(f32x4 a, f32x4 b) { return wasm_f32x4_mul(a, b); }
 INLINE f32x4 madd4(f32x4 a, f32x4 b, f32x4 c) { return wasm_f32x4_add(a, wasm_f32x4_mul(b, c)); }
 
 /*
- * exp(x) for x <= 0, to about 1 ulp: Cephes' expf reduction x = n ln2 + r, |r| <= ln2/2, a degree-5
- * polynomial for exp(r), and 2^n built in the exponent bits. Below -87.33 exp(x) is smaller than the
- * smallest normal float, so x is clamped there: the result (about 1.2e-38) is 0 to float precision,
- * and exp(x) - 1 rounds to exactly -1 either way. No table, so no static data.
- * Cheap in V8: pmax (one maxps) rather than f32x4.max (NaN-propagating, several instructions; a NaN
- * x still gives NaN here), and n rounded by adding 1.5 * 2^23, whose low bits then hold n for the
- * exponent, rather than f32x4.nearest and i32x4.trunc_sat (a long sequence on x64).
+ * Cephes' expf, to about 1 ulp: the reduction x = n ln2 + r, |r| <= ln2/2, and a degree-5
+ * polynomial for exp(r). Returns exp(r); *t gets x log2(e) + 1.5 * 2^23, whose bits are
+ * 0x4B400000 + n, so that 2^n can be built in the exponent bits. No table, so no static data.
+ * Cheap in V8: n rounded by adding 1.5 * 2^23 rather than f32x4.nearest and i32x4.trunc_sat (a long
+ * sequence on x64). For |x| below about 89; callers clamp.
  */
-INLINE f32x4 exp_nonpositive(f32x4 x) {
+INLINE f32x4 exp_reduced(f32x4 x, f32x4 *t) {
   const float round_magic = 12582912.0f; /* 1.5 * 2^23 */
-  x = wasm_f32x4_pmax(x, splat(-87.33654f));
-  f32x4 t = add4(mul4(x, splat(1.44269504088896341f)), splat(round_magic));
-  f32x4 n = sub4(t, splat(round_magic));
+  *t = add4(mul4(x, splat(1.44269504088896341f)), splat(round_magic));
+  f32x4 n = sub4(*t, splat(round_magic));
   f32x4 r = sub4(x, mul4(n, splat(0.693359375f)));
   r = sub4(r, mul4(n, splat(-2.12194440e-4f)));
   f32x4 p = splat(1.9875691500e-4f);
@@ -49,10 +46,25 @@ INLINE f32x4 exp_nonpositive(f32x4 x) {
   p = madd4(splat(4.1665795894e-2f), p, r);
   p = madd4(splat(1.6666665459e-1f), p, r);
   p = madd4(splat(5.0000001201e-1f), p, r);
-  p = add4(madd4(r, p, mul4(r, r)), splat(1.0f));
-  /* t's bits are 0x4B400000 + n, whose low 9 bits shifted up by 23 are n's: 2^n = (t + 127) << 23. */
-  v128_t two_to_n = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23);
-  return mul4(p, two_to_n);
+  return add4(madd4(r, p, mul4(r, r)), splat(1.0f));
+}
+
+/*
+ * 2^n for n in [-126, 127], built in the exponent bits: (n + 127) << 23, from an i32 n or from
+ * exp_reduced's t (only the low 9 bits survive the shift, and t's are n's).
+ */
+INLINE v128_t two_to_n(v128_t t) { return wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23); }
+
+/*
+ * exp(x) for x <= 0. Below -87.33 exp(x) is smaller than the smallest normal float, so x is
+ * clamped there: the result (about 1.2e-38) is 0 to float precision, and exp(x) - 1 rounds to
+ * exactly -1 either way. pmax (one maxps) rather than f32x4.max (NaN-propagating, several
+ * instructions in V8); a NaN x still gives NaN here.
+ */
+INLINE f32x4 exp_nonpositive(f32x4 x) {
+  f32x4 t;
+  f32x4 p = exp_reduced(wasm_f32x4_pmax(x, splat(-87.33654f)), &t);
+  return mul4(p, two_to_n(t));
 }
 
 /* exp(min(x, 0)) - 1: the ELU's negative branch, never overflowing; exactly 0 for x >= 0. */
