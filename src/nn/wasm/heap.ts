@@ -146,6 +146,21 @@ export class Heap {
     return data.memoryOffset;
   }
 
+  /** The backend's memory (a module of one's own instantiates on it, as the kernels are). */
+  get memory(): WebAssembly.Memory {
+    return backendMemory(this.backend);
+  }
+
+  /** A view of `length` float32 values at `pointer` in the backend's memory (valid until it next grows). */
+  floats(pointer: number, length: number): Float32Array {
+    return new Float32Array(backendMemory(this.backend).buffer, pointer, length);
+  }
+
+  /** A view of `length` float64 values at `pointer` (8-byte aligned) in the backend's memory (valid until it next grows). */
+  doubles(pointer: number, length: number): Float64Array {
+    return new Float64Array(backendMemory(this.backend).buffer, pointer, length);
+  }
+
   /** A view of `length` int32 values at `pointer` in the backend's memory (for a kernel's arguments). */
   ints(pointer: number, length: number): Int32Array {
     return new Int32Array(backendMemory(this.backend).buffer, pointer, length);
