@@ -5,7 +5,8 @@ import { ValidationError } from '../../src/nn/problems.js';
 import { learnRate, train, type ProgressRecord } from '../../src/nn/train.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { everyWasmKernelNetworkJson, expectFlatMemoryOverTenJobs } from '../helpers/flat-memory.js';
-import { digits, everyLayerNetworkJson, network, options } from '../helpers/data.js';
+import { digits, everyLayerNetworkJson, network, options, seedNetworkJson } from '../helpers/data.js';
+import { customEluWithBackward, seedNetworkWith } from './custom/seed-elu.js';
 
 beforeAll(useTestBackend);
 
@@ -129,7 +130,12 @@ describe('train', () => {
     }
   });
 
-  for (const [name, json] of [['the seed network', undefined], ['a network using every wasm training kernel', everyWasmKernelNetworkJson]] as const) {
+  for (const [name, json] of [
+    ['the seed network', undefined],
+    ['a network using every wasm training kernel', everyWasmKernelNetworkJson],
+    // Its expressions run in a wasm module built for them, kept while the layer lives.
+    ['the seed with its ELU as a custom layer', seedNetworkWith(customEluWithBackward, seedNetworkJson)],
+  ] as const) {
     it(`keeps a worker's memory flat over 10 jobs of ${name}: tensors back to baseline, no growth in bytes or the wasm heap`, () => expectFlatMemoryOverTenJobs(json));
   }
 
