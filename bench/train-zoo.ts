@@ -5,7 +5,10 @@
  * 32x32x3 input the digits made RGB (a 2-pixel border, the image, its negative and a shifted copy
  * as the three channels). Prints network, ms/iteration of both, their ratio and test accuracies.
  *
- *   npm run bench:train-zoo -- [--iterations 10] [--only seed,strided] [--threads 2] [--skip-reference]
+ *   npm run bench:train-zoo -- [--iterations 10] [--rounds 3] [--only seed,strided] [--threads 2] [--skip-reference]
+ *
+ * Each network's pair runs `--rounds` times, the two sides alternating, and the table gives each
+ * side's median: single runs of a few iterations on a shared 2-core machine move by 20% and more.
  *
  * Beside them: each network's training GFLOP per iteration (bench/training-flops.ts, its
  * convolutions and fully connected layers), the rate each side reached, and the floor: the ratio
@@ -37,6 +40,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     iterations: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
     threads: { type: 'string', default: '2' },
     'skip-reference': { type: 'boolean', default: false },
@@ -104,7 +108,7 @@ await mkdir(work, { recursive: true });
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
 const ourThreads = loadConfig().threads;
 const torchThreads = Number(values.threads);
-console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), test accuracy on 1000 test images; trainyard on TRAINYARD_THREADS=${ourThreads}, PyTorch on ${torchThreads} threads`);
+console.log(`${values.iterations} iterations of batch 128 per network (the first 2 untimed), median of ${values.rounds} alternating rounds, test accuracy on 1000 test images; trainyard on TRAINYARD_THREADS=${ourThreads}, PyTorch on ${torchThreads} threads`);
 const peak = { ours: await wasmPeakGflops(ourThreads), torch: await wasmPeakGflops(torchThreads) };
 console.log(`wasm SIMD128 peak here: ${peak.ours.toFixed(1)} GFLOP/s on ${ourThreads} thread(s), ${peak.torch.toFixed(1)} on ${torchThreads}\n`);
 // The load column is the 1-minute load average once a network's pair has run: on a shared machine it says which rows to trust.
@@ -113,7 +117,9 @@ const header = [
   'GFLOP/it'.padStart(8), 'ours GF/s'.padStart(9), 'torch GF/s'.padStart(10), `floor ${ourThreads}t`.padStart(8), `floor ${torchThreads}t`.padStart(8), 'load'.padStart(5),
 ].join(' ');
 console.log(header);
-const rows: { network: string; ours: RunResult; reference: RunResult | null; gflopPerIteration: number; floor: { ours?: number; torchThreads?: number } }[] = [];
+const rows: { network: string; ours: RunResult[]; reference: RunResult[]; gflopPerIteration: number; floor: { ours?: number; torchThreads?: number } }[] = [];
+/** The run of median time (the lower middle one of an even count). */
+const median = (runs: RunResult[]) => [...runs].sort((a, b) => a.ms_per_iteration - b.ms_per_iteration)[Math.floor((runs.length - 1) / 2)];
 for (const file of files) {
   const name = file.replace(/\.json$/, '');
   const full = path.join(root, 'bench/zoo', file);
@@ -122,12 +128,17 @@ for (const file of files) {
   const dataDir = await dataFor(validated.value.inputSize);
   const referenceFile = path.join(work, `${name}.reference.json`);
   await writeFile(referenceFile, JSON.stringify(referenceNetwork(validated.value)));
-  const ours = await runOurs(full, dataDir);
-  const reference = values['skip-reference'] ? null : await runReference(referenceFile, dataDir);
+  const runs: { ours: RunResult[]; reference: RunResult[] } = { ours: [], reference: [] };
+  for (let round = 0; round < Number(values.rounds); round++) {
+    runs.ours.push(await runOurs(full, dataDir));
+    if (!values['skip-reference']) runs.reference.push(await runReference(referenceFile, dataDir));
+  }
+  const ours = median(runs.ours)!;
+  const reference = median(runs.reference);
   const gflop = trainingFlops(validated.value, 128) / 1e9;
   const torchMs = reference?.ms_per_iteration;
   const floor = (gflops: number) => (torchMs === undefined ? undefined : (1000 * gflop) / gflops / torchMs);
-  rows.push({ network: name, ours, reference, gflopPerIteration: gflop, floor: { ours: floor(peak.ours), torchThreads: floor(peak.torch) } });
+  rows.push({ network: name, ...runs, gflopPerIteration: gflop, floor: { ours: floor(peak.ours), torchThreads: floor(peak.torch) } });
   const cell = (v: number | undefined, width: number, digits: number) => (v === undefined ? '-' : v.toFixed(digits)).padStart(width);
   console.log(
     [
