@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Heap } from '../wasm/heap.js';
-import { hasKernel } from './index.js';
+import { hasKernel } from './has-kernel.js';
 import { ActivationGrad, type ActivationGradAttrs } from './names.js';
 
 /**

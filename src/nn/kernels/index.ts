@@ -12,8 +12,9 @@ import { identityWasm } from './identity.js';
 import { matMulAtBWasm } from './matmul-at-b.js';
 import { avgPoolGradWasm, maxPoolGradWasm } from './pool-grads.js';
 import { keepReplaced } from './replaced.js';
+export { hasKernel } from './has-kernel.js';
 import { sgdmUpdateWasm } from './sgdm-update.js';
-import { spatialMeanWasm } from './spatial-mean.js';
+import { registerSpatialMeanGradient, spatialMeanGradWasm, spatialMeanWasm } from './spatial-mean.js';
 import { flipFilterWasm, interleavePhasesWasm, spreadPadWasm } from './transposed-conv-layout.js';
 
 /**
@@ -37,6 +38,7 @@ export const fusedWasmKernels: tf.KernelConfig[] = [
   convInputGradientWasm,
   expressionWasm,
   activationGradWasm,
+  spatialMeanGradWasm,
 ];
 
 /** Every kernel the wasm backend entry registers (src/nn/backends/wasm.ts). */
@@ -59,9 +61,5 @@ export function registerKernels(configs: readonly tf.KernelConfig[]): void {
     tf.registerKernel(config);
   }
   registerFusedActivationGradients();
-}
-
-/** Whether `kernelName` runs on the backend in use (the ops' choice between fused and plain tfjs). */
-export function hasKernel(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+  registerSpatialMeanGradient();
 }

@@ -16,6 +16,7 @@ export const InterleavePhases = 'TrainyardInterleavePhases';
 export const ConvInputGradient = 'TrainyardConvInputGradient';
 export const Expression = 'TrainyardExpression';
 export const ActivationGrad = 'TrainyardActivationGrad';
+export const SpatialMeanGrad = 'TrainyardSpatialMeanGrad';
 
 /** Which input gradient (the order of activation_grad.c's kinds), and clip's bounds or leakyRelu's alpha. */
 export interface ActivationGradAttrs {

@@ -33,6 +33,7 @@ export interface KernelExports {
   pad_nhwc(x: number, out: number, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
   channel_sums(x: number, out: number, rows: number, channels: number, scratch: number): void;
   spatial_mean(x: number, out: number, n: number, hw: number, c: number): void;
+  spatial_mean_grad(dy: number, dx: number, n: number, hw: number, c: number): void;
   matmul_at_b(a: number, b: number, out: number, m: number, k: number, n: number): void;
   sgdm_update(w: number, v: number, g: number, wOut: number, vOut: number, n: number, lr: number, momentum: number, l2: number): void;
 }

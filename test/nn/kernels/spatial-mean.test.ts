@@ -52,11 +52,23 @@ describe('Mean over the spatial axes on wasm (spatial_mean)', () => {
     tf.dispose([x, rank3, ints]);
   });
 
-  it('trains through global average pooling: its gradient is the mean of dy spread back', () => {
-    const x = tf.tensor4d(randomArray(2 * 3 * 3 * 4, 8), [2, 3, 3, 4]);
-    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, [1, 2]), tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]))))(x);
-    const expected = Array.from({ length: 2 * 3 * 3 * 4 }, (_, i) => (Math.floor(i / 36) * 4 + (i % 4) + 1) / 9);
-    expect(worstMismatch(dx.dataSync(), Float32Array.from(expected), 1e-7, 1e-6)).toBeLessThanOrEqual(1);
-    tf.dispose([x, dx]);
-  });
+  for (const keepDims of [false, true]) {
+    it(`trains through global average pooling${keepDims ? ' (keepDims)' : ''}: its gradient, one kernel, the cpu backend's bits`, async () => {
+      const shape: [number, number, number, number] = [3, 5, 7, 6];
+      const values = randomArray(3 * 5 * 7 * 6, 8);
+      const weights = randomArray(3 * 6, 9);
+      const grad = () =>
+        tf.tidy(() => {
+          const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.reshape(tf.mean(t, [1, 2], keepDims), [3, 6]), tf.tensor2d(weights, [3, 6])));
+          return tf.grad(f)(tf.tensor4d(values, shape)).dataSync();
+        });
+      const profile = await tf.profile(() => tf.tensor(grad()));
+      expect(profile.kernels.map((k) => k.name)).toContain('TrainyardSpatialMeanGrad');
+      const ours = grad();
+      const cpu = await onCpu(grad);
+      expect(Array.from(ours)).toEqual(Array.from(cpu));
+      // Each pixel of image b, channel k gets weights[b, k] / 35.
+      expect(ours[((2 * 5 + 4) * 7 + 6) * 6 + 5]).toBe(Math.fround(weights[2 * 6 + 5]! / 35));
+    });
+  }
 });

@@ -69,3 +69,26 @@ void spatial_mean(const float *x, float *out, int n, int hw, int c) {
     for (int ch = 0; ch < c; ch++) ob[ch] = ob[ch] / (float)hw;
   }
 }
+
+/*
+ * dx [n, hw, c] = dy [n, c] / hw at every pixel: the gradient of spatial_mean, each value divided
+ * (not multiplied by a reciprocal; f32x4.div rounds as the scalar division does) as tfjs's own
+ * gradient of Mean divides, so the bits agree.
+ */
+EXPORT(spatial_mean_grad)
+void spatial_mean_grad(const float *dy, float *dx, int n, int hw, int c) {
+  int whole = c & ~3;
+  f32x4 size = splat((float)hw);
+  for (int b = 0; b < n; b++) {
+    const float *dyb = dy + (long)b * c;
+    float *dxb = dx + (long)b * hw * c;
+    for (int ch = 0; ch < whole; ch += 4) {
+      f32x4 share = wasm_f32x4_div(load4(dyb + ch), size);
+      for (int p = 0; p < hw; p++) store4(dxb + (long)p * c + ch, share);
+    }
+    for (int ch = whole; ch < c; ch++) {
+      float share = dyb[ch] / (float)hw;
+      for (int p = 0; p < hw; p++) dxb[(long)p * c + ch] = share;
+    }
+  }
+}
