@@ -24,7 +24,7 @@
  * pointer known not to wrap). Walked as themselves, the pointers' loads carry their constant
  * offsets, and V8 emits 4 fewer address computations per column of the 2 x 4 kernel
  * (27 instructions for 8 multiply-adds instead of 32): 33-38 -> 36-41 GFLOP/s on the zoo's shapes
- * (bench/conv-backprop-filter.ts).
+ * (a micro-benchmark of the kernel alone, interleaved with the previous version, one thread).
  */
 #define KEEP_POINTERS(a, b, c) __asm__("" : "+r"(a), "+r"(b), "+r"(c))
 
