@@ -21,8 +21,6 @@ afterAll(async () => {
 
 type Problem = { title?: string; detail?: string; errors?: { path: string; message: string }[] };
 const text = (body: Problem) => [body.detail, ...(body.errors ?? []).map((e) => e.message)].join(' ');
-/** What a 400 must mention: the name, or for a "__proto__" key, which the JSON parser refuses before any route sees it, the JSON. */
-const mentioned = (name: string, position: string) => (name === '__proto__' && ['a learnable', 'a learnable missing from backward', 'a backward key', 'a learnable field', 'a layer field'].includes(position) ? 'JSON' : name);
 
 const networkWith = (layer: unknown) => networkWithLayer(seedNetwork, layer);
 
@@ -34,7 +32,7 @@ describe('Object.prototype names in requests', () => {
         const res = await api.json<Problem>('POST', '/v1/layers/check', { layer, inputSize: [6, 6, 4] });
         expect(res.status, `${name} as ${position}: ${JSON.stringify(res.body)}`).toBe(400);
         expect(res.headers.get('content-type')).toContain('application/problem+json');
-        expect(text(res.body), `${name} as ${position}`).toContain(mentioned(name, position));
+        expect(text(res.body), `${name} as ${position}`).toContain(name); // a "__proto__" key is refused by the JSON parser, whose detail names it
         requests++;
       }
     }
@@ -47,7 +45,7 @@ describe('Object.prototype names in requests', () => {
       for (const [position, layer] of layersWithName(name)) {
         const res = await api.json<Problem>('POST', '/v1/jobs', { network: networkWith({ ...(layer as object), name: 'myElu' }), dataset: 'digits', options: { maxEpochs: 1 } });
         expect(res.status, `${name} as ${position}: ${JSON.stringify(res.body)}`).toBe(400);
-        expect(text(res.body), `${name} as ${position}`).toContain(mentioned(name, position));
+        expect(text(res.body), `${name} as ${position}`).toContain(name); // a "__proto__" key is refused by the JSON parser, whose detail names it
         requests++;
       }
     }
