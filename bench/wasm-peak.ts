@@ -11,24 +11,13 @@
  * cores) while staying within 16 vector registers.
  */
 import { Worker } from 'node:worker_threads';
+import { section, uleb } from '../src/nn/wasm/wasm-encoding.js';
 
 const CHAINS = 12;
 const FLOPS_PER_STEP = CHAINS * 4 * 2;
 
-/** LEB128 of an unsigned integer, as wasm encodes sizes, indices and SIMD opcodes. */
-function leb(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value !== 0);
-  return bytes;
-}
-
 const f32 = (v: number) => [...new Uint8Array(new Float32Array([v]).buffer)];
-const simd = (op: number) => [0xfd, ...leb(op)];
+const simd = (op: number) => [0xfd, ...uleb(op)];
 const [F32X4_SPLAT, F32X4_EXTRACT_LANE, F32X4_ADD, F32X4_MUL] = [0x13, 0x1f, 0xe4, 0xe6];
 const [LOCAL_GET, LOCAL_SET, LOCAL_TEE, I32_CONST, I32_SUB, LOOP, BR_IF, END, F32_CONST] = [0x20, 0x21, 0x22, 0x41, 0x6b, 0x03, 0x0d, 0x0b, 0x43];
 
@@ -46,9 +35,8 @@ function peakModule(): Uint8Array {
   body.push(LOCAL_GET, 1);
   for (let i = 2; i <= CHAINS; i++) body.push(LOCAL_GET, i, ...simd(F32X4_ADD));
   body.push(...simd(F32X4_EXTRACT_LANE), 0, END);
-  const locals = [1, ...leb(CHAINS + 2), 0x7b]; // one group of v128 locals
-  const code = [...leb(locals.length + body.length), ...locals, ...body];
-  const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
+  const locals = [1, ...uleb(CHAINS + 2), 0x7b]; // one group of v128 locals
+  const code = [...uleb(locals.length + body.length), ...locals, ...body];
   const name = [...new TextEncoder().encode('peak')];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,

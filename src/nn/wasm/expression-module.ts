@@ -1,4 +1,5 @@
 import { ValueKind, type ExpressionAttrs } from '../kernels/names.js';
+import { section, sleb, uleb, vector } from './wasm-encoding.js';
 
 /**
  * A custom layer's compiled expressions (the code fused.ts gives expression.c) as a wasm module of
@@ -28,29 +29,6 @@ const simd = {
 } as const;
 const core = { block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, select: 0x1b, localGet: 0x20, localSet: 0x21, localTee: 0x22, i32Const: 0x41, i32Eq: 0x46, i32GeU: 0x4f, i32Add: 0x6a, i32Shl: 0x74 } as const;
 
-function uleb(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    const low = value & 0x7f;
-    value >>>= 7;
-    bytes.push(value > 0 ? low | 0x80 : low);
-  } while (value > 0);
-  return bytes;
-}
-
-/** Signed LEB128 of a 32-bit integer (i32.const's immediate). */
-function sleb(value: number): number[] {
-  const bytes: number[] = [];
-  for (;;) {
-    const low = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (low & 0x40) === 0) || (value === -1 && (low & 0x40) !== 0)) return [...bytes, low];
-    bytes.push(low | 0x80);
-  }
-}
-
-const vector = (bytes: number[]) => [...uleb(bytes.length), ...bytes];
-const section = (id: number, contents: number[]) => [id, ...vector(contents)];
 const name = (text: string) => vector([...new TextEncoder().encode(text)]);
 
 /** Four lanes of one float32 (by value) or one int32 (by bits), as v128.const's immediate. */
